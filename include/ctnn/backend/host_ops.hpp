@@ -1,0 +1,275 @@
+#pragma once
+// The op set in plain loops over host memory, for any scalar. The reference backend is exactly this;
+// the Eigen backend inherits it and replaces the hot operations.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "../core/random.hpp"
+
+namespace ctnn::backend {
+
+// Owning host memory that only grows: resizing to a smaller batch keeps the allocation, so a
+// training loop allocates during its first step and never again.
+template <class T>
+class host_buffer {
+ public:
+  host_buffer() = default;
+  explicit host_buffer(std::size_t n) : data_(n) {}
+  void resize(std::size_t n) { data_.resize(n); }
+  std::size_t size() const { return data_.size(); }
+  T* data() { return data_.data(); }
+  const T* data() const { return data_.data(); }
+
+ private:
+  std::vector<T> data_;
+};
+
+template <class S>
+struct host_ops {
+  using scalar = S;
+  template <class T>
+  using buffer = host_buffer<T>;
+
+  // ---- storage -------------------------------------------------------------------------------
+  template <class T>
+  static void fill(T* x, std::size_t n, T v) { std::fill_n(x, n, v); }
+  template <class T>
+  static void copy(const T* src, std::size_t n, T* dst) { if (n) std::memmove(dst, src, n * sizeof(T)); }
+  template <class T>
+  static void to_host(const T* src, std::size_t n, T* host_dst) { copy(src, n, host_dst); }
+  template <class T>
+  static void from_host(const T* host_src, std::size_t n, T* dst) { copy(host_src, n, dst); }
+
+  // ---- GEMM: C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, all row-major and packed ------
+  static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, S alpha,
+                   const S* a, const S* b, S beta, S* c) {
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) {
+        S acc = 0;
+        for (std::size_t p = 0; p < k; ++p) {
+          const S av = trans_a ? a[p * m + i] : a[i * k + p];
+          const S bv = trans_b ? b[j * k + p] : b[p * n + j];
+          acc += av * bv;
+        }
+        c[i * n + j] = alpha * acc + (beta == S(0) ? S(0) : beta * c[i * n + j]);
+      }
+  }
+
+  // ---- elementwise ---------------------------------------------------------------------------
+  template <class F>
+  static void map(std::size_t n, const S* x, S* y, F f) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = f(x[i]);
+  }
+  template <class F>
+  static void zip(std::size_t n, const S* a, const S* b, S* y, F f) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = f(a[i], b[i]);
+  }
+
+  // ---- reductions ----------------------------------------------------------------------------
+  static double sum(std::size_t n, const S* x) {
+    double acc = 0;
+    for (std::size_t i = 0; i < n; ++i) acc += x[i];
+    return acc;
+  }
+
+  // y[o, c, i] += bias[c]   (outer = batch, channels, inner = spatial positions)
+  static void add_bias(S* y, const S* bias, std::size_t outer, std::size_t channels, std::size_t inner) {
+    for (std::size_t o = 0; o < outer; ++o)
+      for (std::size_t c = 0; c < channels; ++c) {
+        S* row = y + (o * channels + c) * inner;
+        for (std::size_t i = 0; i < inner; ++i) row[i] += bias[c];
+      }
+  }
+  // grad_bias[c] += sum over o, i of dy[o, c, i]
+  static void bias_grad(const S* dy, std::size_t outer, std::size_t channels, std::size_t inner, S* grad_bias) {
+    for (std::size_t o = 0; o < outer; ++o)
+      for (std::size_t c = 0; c < channels; ++c) {
+        const S* row = dy + (o * channels + c) * inner;
+        S acc = 0;
+        for (std::size_t i = 0; i < inner; ++i) acc += row[i];
+        grad_bias[c] += acc;
+      }
+  }
+
+  static void softmax_rows(const S* x, S* y, std::size_t rows, std::size_t cols) {
+    for (std::size_t r = 0; r < rows; ++r) {
+      const S* xr = x + r * cols;
+      S* yr = y + r * cols;
+      const S mx = *std::max_element(xr, xr + cols);
+      S total = 0;
+      for (std::size_t c = 0; c < cols; ++c) total += (yr[c] = std::exp(xr[c] - mx));
+      for (std::size_t c = 0; c < cols; ++c) yr[c] /= total;
+    }
+  }
+  static void log_softmax_rows(const S* x, S* y, std::size_t rows, std::size_t cols) {
+    for (std::size_t r = 0; r < rows; ++r) {
+      const S* xr = x + r * cols;
+      S* yr = y + r * cols;
+      const S lse = log_sum_exp(xr, cols);
+      for (std::size_t c = 0; c < cols; ++c) yr[c] = xr[c] - lse;
+    }
+  }
+  // dx = y * (dy - sum(dy * y)) per row
+  static void softmax_backward(const S* y, const S* dy, S* dx, std::size_t rows, std::size_t cols) {
+    for (std::size_t r = 0; r < rows; ++r) {
+      const std::size_t o = r * cols;
+      S dot = 0;
+      for (std::size_t c = 0; c < cols; ++c) dot += dy[o + c] * y[o + c];
+      for (std::size_t c = 0; c < cols; ++c) dx[o + c] = y[o + c] * (dy[o + c] - dot);
+    }
+  }
+  // dx = dy - exp(y) * sum(dy) per row (y is the log-softmax output)
+  static void log_softmax_backward(const S* y, const S* dy, S* dx, std::size_t rows, std::size_t cols) {
+    for (std::size_t r = 0; r < rows; ++r) {
+      const std::size_t o = r * cols;
+      S total = 0;
+      for (std::size_t c = 0; c < cols; ++c) total += dy[o + c];
+      for (std::size_t c = 0; c < cols; ++c) dx[o + c] = dy[o + c] - std::exp(y[o + c]) * total;
+    }
+  }
+  static void argmax_rows(const S* x, std::size_t rows, std::size_t cols, std::int64_t* out) {
+    for (std::size_t r = 0; r < rows; ++r)
+      out[r] = std::max_element(x + r * cols, x + (r + 1) * cols) - (x + r * cols);
+  }
+
+  // Cross-entropy of logits against class indices, fused with its gradient:
+  // returns sum_r -log softmax(x_r)[label_r]; grad = (softmax(x) - onehot) * grad_scale.
+  static double cross_entropy(const S* logits, const std::int64_t* labels, std::size_t rows, std::size_t cols,
+                              S* grad, S grad_scale) {
+    double loss = 0;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const std::int64_t label = checked_label(labels[r], r, cols);
+      const S* xr = logits + r * cols;
+      S* gr = grad + r * cols;
+      const S lse = log_sum_exp(xr, cols);
+      loss += static_cast<double>(lse - xr[label]);
+      for (std::size_t c = 0; c < cols; ++c) gr[c] = std::exp(xr[c] - lse) * grad_scale;
+      gr[label] -= grad_scale;
+    }
+    return loss;
+  }
+  // Negative log-likelihood of log-probabilities: returns sum_r -logp[r, label_r].
+  static double nll(const S* log_probs, const std::int64_t* labels, std::size_t rows, std::size_t cols, S* grad,
+                    S grad_scale) {
+    double loss = 0;
+    std::fill_n(grad, rows * cols, S(0));
+    for (std::size_t r = 0; r < rows; ++r) {
+      const std::int64_t label = checked_label(labels[r], r, cols);
+      loss -= static_cast<double>(log_probs[r * cols + label]);
+      grad[r * cols + label] = -grad_scale;
+    }
+    return loss;
+  }
+
+  // ---- convolution: one sample [C, H, W] <-> columns [C*K*K, Ho*Wo] ----------------------------
+  static void im2col(const S* x, std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t stride,
+                     std::size_t pad, std::size_t Ho, std::size_t Wo, S* col) {
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t ki = 0; ki < K; ++ki)
+        for (std::size_t kj = 0; kj < K; ++kj) {
+          S* row = col + ((c * K + ki) * K + kj) * Ho * Wo;
+          for (std::size_t oh = 0; oh < Ho; ++oh) {
+            const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * stride + ki) - static_cast<std::ptrdiff_t>(pad);
+            for (std::size_t ow = 0; ow < Wo; ++ow) {
+              const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * stride + kj) - static_cast<std::ptrdiff_t>(pad);
+              const bool inside = ih >= 0 && ih < static_cast<std::ptrdiff_t>(H) && iw >= 0 &&
+                                  iw < static_cast<std::ptrdiff_t>(W);
+              row[oh * Wo + ow] = inside ? x[(c * H + static_cast<std::size_t>(ih)) * W + static_cast<std::size_t>(iw)] : S(0);
+            }
+          }
+        }
+  }
+  // dx[C, H, W] += col2im(col); the caller zeroes dx first.
+  static void col2im(const S* col, std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t stride,
+                     std::size_t pad, std::size_t Ho, std::size_t Wo, S* dx) {
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t ki = 0; ki < K; ++ki)
+        for (std::size_t kj = 0; kj < K; ++kj) {
+          const S* row = col + ((c * K + ki) * K + kj) * Ho * Wo;
+          for (std::size_t oh = 0; oh < Ho; ++oh) {
+            const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * stride + ki) - static_cast<std::ptrdiff_t>(pad);
+            if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(H)) continue;
+            for (std::size_t ow = 0; ow < Wo; ++ow) {
+              const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * stride + kj) - static_cast<std::ptrdiff_t>(pad);
+              if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(W)) continue;
+              dx[(c * H + static_cast<std::size_t>(ih)) * W + static_cast<std::size_t>(iw)] += row[oh * Wo + ow];
+            }
+          }
+        }
+  }
+
+  // ---- max pooling over `planes` planes of H x W (padding counts as -infinity) ------------------
+  static void maxpool_forward(const S* x, std::size_t planes, std::size_t H, std::size_t W, std::size_t K,
+                              std::size_t stride, std::size_t pad, std::size_t Ho, std::size_t Wo, S* y,
+                              std::int32_t* argmax) {
+    for (std::size_t p = 0; p < planes; ++p) {
+      const S* xp = x + p * H * W;
+      for (std::size_t oh = 0; oh < Ho; ++oh)
+        for (std::size_t ow = 0; ow < Wo; ++ow) {
+          S best = -std::numeric_limits<S>::infinity();
+          std::int32_t where = -1;
+          for (std::size_t ki = 0; ki < K; ++ki) {
+            const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * stride + ki) - static_cast<std::ptrdiff_t>(pad);
+            if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(H)) continue;
+            for (std::size_t kj = 0; kj < K; ++kj) {
+              const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * stride + kj) - static_cast<std::ptrdiff_t>(pad);
+              if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(W)) continue;
+              const auto at = static_cast<std::int32_t>(ih * static_cast<std::ptrdiff_t>(W) + iw);
+              // NaN propagates as in PyTorch: a NaN wins over every number.
+              if (xp[at] > best || std::isnan(xp[at]) || where < 0) {
+                best = xp[at];
+                where = at;
+                if (std::isnan(best)) goto done;
+              }
+            }
+          }
+        done:
+          y[(p * Ho + oh) * Wo + ow] = best;
+          argmax[(p * Ho + oh) * Wo + ow] = where;
+        }
+    }
+  }
+  static void maxpool_backward(const S* dy, const std::int32_t* argmax, std::size_t planes, std::size_t in_plane,
+                               std::size_t out_plane, S* dx) {
+    std::fill_n(dx, planes * in_plane, S(0));
+    for (std::size_t p = 0; p < planes; ++p)
+      for (std::size_t o = 0; o < out_plane; ++o) dx[p * in_plane + argmax[p * out_plane + o]] += dy[p * out_plane + o];
+  }
+
+  // ---- random numbers (counter-based, see core/random.hpp) -------------------------------------
+  static void fill_uniform(S* x, std::size_t n, double lo, double hi, Generator& g) {
+    const std::uint64_t seed = g.seed(), first = g.advance(n);
+    for (std::size_t i = 0; i < n; ++i) x[i] = static_cast<S>(lo + (hi - lo) * rng::uniform(seed, first + i));
+  }
+  static void fill_normal(S* x, std::size_t n, double mean, double stddev, Generator& g) {
+    const std::uint64_t seed = g.seed(), first = g.advance(n);
+    for (std::size_t i = 0; i < n; ++i) x[i] = static_cast<S>(mean + stddev * rng::normal(seed, first + i));
+  }
+  // x[i] = value with probability keep, else 0 (dropout masks carry the 1/(1-p) scaling as value).
+  static void fill_bernoulli(S* x, std::size_t n, double keep, S value, Generator& g) {
+    const std::uint64_t seed = g.seed(), first = g.advance(n);
+    for (std::size_t i = 0; i < n; ++i) x[i] = rng::uniform(seed, first + i) < keep ? value : S(0);
+  }
+
+ protected:
+  static S log_sum_exp(const S* x, std::size_t n) {
+    const S mx = *std::max_element(x, x + n);
+    if (std::isinf(mx)) return mx;
+    S total = 0;
+    for (std::size_t i = 0; i < n; ++i) total += std::exp(x[i] - mx);
+    return mx + std::log(total);
+  }
+  static std::int64_t checked_label(std::int64_t label, std::size_t row, std::size_t classes) {
+    if (label < 0 || static_cast<std::size_t>(label) >= classes)
+      throw error(cat("label ", label, " of sample ", row, " is out of range: the model has ", classes,
+                      " classes (0 to ", classes - 1, ")"));
+    return label;
+  }
+};
+
+}  // namespace ctnn::backend

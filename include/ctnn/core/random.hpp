@@ -1,0 +1,85 @@
+#pragma once
+// Seeded random numbers. The generator is counter-based: number i of a stream is a pure function of
+// (seed, i), so a backend can fill a buffer in parallel (OpenMP, Thrust, CUDA) and still produce
+// exactly the numbers the sequential reference produces. Same seed, same numbers, on every backend.
+#include <cmath>
+#include <cstdint>
+
+#include "config.hpp"
+
+namespace ctnn {
+
+namespace rng {
+
+// splitmix64's finaliser: a bijective 64-bit mix with good avalanche.
+CTNN_HD constexpr std::uint64_t mix(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+CTNN_HD constexpr std::uint64_t bits(std::uint64_t seed, std::uint64_t counter) {
+  return mix(mix(seed + 0x9e3779b97f4a7c15ULL) ^ (counter * 0xd1b54a32d192ed03ULL + 0x632be59bd9b4e019ULL));
+}
+
+// Uniform in [0, 1) with 53 random bits.
+CTNN_HD inline double uniform(std::uint64_t seed, std::uint64_t counter) {
+  return static_cast<double>(bits(seed, counter) >> 11) * 0x1.0p-53;
+}
+
+// Standard normal (Box-Muller on two counters), never infinite: u1 is in (0, 1].
+CTNN_HD inline double normal(std::uint64_t seed, std::uint64_t counter) {
+  const double u1 = 1.0 - uniform(seed, 2 * counter);
+  const double u2 = uniform(seed, 2 * counter + 1);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+}  // namespace rng
+
+// A stream of random numbers: a seed and how many numbers were drawn. Copying a generator copies
+// its position; fork() gives an independent stream (used by each Dropout layer).
+class Generator {
+ public:
+  constexpr explicit Generator(std::uint64_t seed = 67280421310721ULL) : seed_(seed) {}
+
+  constexpr std::uint64_t seed() const { return seed_; }
+  constexpr std::uint64_t offset() const { return offset_; }
+
+  // Reserves n counters and returns the first; a backend turns [first, first + n) into numbers.
+  constexpr std::uint64_t advance(std::uint64_t n) {
+    const std::uint64_t first = offset_;
+    offset_ += n;
+    return first;
+  }
+
+  double uniform() { return rng::uniform(seed_, advance(1)); }
+  double normal() { return rng::normal(seed_, advance(1)); }
+  // Integer in [0, n).
+  std::uint64_t below(std::uint64_t n) { return rng::bits(seed_, advance(1)) % n; }
+
+  Generator fork() { return Generator{rng::bits(seed_, advance(1))}; }
+
+  void manual_seed(std::uint64_t seed) {
+    seed_ = seed;
+    offset_ = 0;
+  }
+
+ private:
+  std::uint64_t seed_;
+  std::uint64_t offset_ = 0;
+};
+
+// The process-wide generator used when none is given (PyTorch's default generator).
+inline Generator& default_generator() {
+  static Generator g;
+  return g;
+}
+
+// torch.manual_seed: reseeds the default generator and returns it, so `Model m{manual_seed(42)};`
+// reads like the tutorials.
+inline Generator& manual_seed(std::uint64_t seed) {
+  default_generator().manual_seed(seed);
+  return default_generator();
+}
+
+}  // namespace ctnn

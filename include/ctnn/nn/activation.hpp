@@ -1,0 +1,123 @@
+#pragma once
+// Elementwise activations (ReLU, Sigmoid, Tanh) and the row-wise Softmax and LogSoftmax (over the
+// features of a [batch, features] input, PyTorch's dim=1).
+#include <cmath>
+#include <string>
+
+#include "../core/config.hpp"
+#include "layer.hpp"
+
+namespace ctnn {
+
+namespace detail {
+
+// An activation is described by two functors: value(x) and derivative expressed through the output,
+// grad(y, dy) (all three activations here have derivatives that are functions of their output).
+template <class Functions, fixed_string Name>
+struct elementwise_activation {
+  static constexpr std::string_view type_name = Name.view();
+  static std::string repr() { return std::string(Name.view()) + "()"; }
+
+  template <class S>
+  static constexpr bool accepts = true;
+  template <class S>
+  using expected_input = S;
+  template <class S>
+  using output = S;
+
+  template <class S, Backend B, fixed_string Path>
+  class bound : public leaf_layer<elementwise_activation, S, S, B, Path>, public no_parameters {
+    using base = leaf_layer<elementwise_activation, S, S, B, Path>;
+    using typename base::ops;
+    using typename base::scalar;
+
+   public:
+    explicit bound(Generator&) {}
+    const Batch<S, B>& forward(const Batch<S, B>& x, bool /*training*/) {
+      this->prepare_output(x);
+      ops::map(x.size(), x.data(), this->y_.data(), typename Functions::value{});
+      return this->y_;
+    }
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
+      this->prepare_input_grad(x);
+      ops::zip(x.size(), this->y_.data(), dy, this->dx_.data(), typename Functions::grad{});
+      return this->dx_;
+    }
+  };
+};
+
+struct relu_functions {
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T x) const { return x > T(0) ? x : T(0); }
+  };
+  struct grad {  // PyTorch passes the gradient where the output is positive
+    template <class T>
+    CTNN_HD T operator()(T y, T dy) const { return y > T(0) ? dy : T(0); }
+  };
+};
+struct sigmoid_functions {
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T x) const { return T(1) / (T(1) + std::exp(-x)); }
+  };
+  struct grad {
+    template <class T>
+    CTNN_HD T operator()(T y, T dy) const { return dy * y * (T(1) - y); }
+  };
+};
+struct tanh_functions {
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T x) const { return std::tanh(x); }
+  };
+  struct grad {
+    template <class T>
+    CTNN_HD T operator()(T y, T dy) const { return dy * (T(1) - y * y); }
+  };
+};
+
+template <bool Log, fixed_string Name>
+struct row_softmax {
+  static constexpr std::string_view type_name = Name.view();
+  static std::string repr() { return std::string(Name.view()) + "(dim=1)"; }
+
+  template <class S>
+  static constexpr bool accepts = S::rank == 1;
+  template <class S>
+  using expected_input = Shape<S::size>;
+  template <class S>
+  using output = S;
+
+  template <class S, Backend B, fixed_string Path>
+  class bound : public leaf_layer<row_softmax, S, S, B, Path>, public no_parameters {
+    using base = leaf_layer<row_softmax, S, S, B, Path>;
+    using typename base::ops;
+    using typename base::scalar;
+
+   public:
+    explicit bound(Generator&) {}
+    const Batch<S, B>& forward(const Batch<S, B>& x, bool /*training*/) {
+      const std::size_t n = this->prepare_output(x);
+      if constexpr (Log) ops::log_softmax_rows(x.data(), this->y_.data(), n, S::size);
+      else ops::softmax_rows(x.data(), this->y_.data(), n, S::size);
+      return this->y_;
+    }
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
+      const std::size_t n = this->prepare_input_grad(x);
+      if constexpr (Log) ops::log_softmax_backward(this->y_.data(), dy, this->dx_.data(), n, S::size);
+      else ops::softmax_backward(this->y_.data(), dy, this->dx_.data(), n, S::size);
+      return this->dx_;
+    }
+  };
+};
+
+}  // namespace detail
+
+struct ReLU : detail::elementwise_activation<detail::relu_functions, "ReLU"> {};
+struct Sigmoid : detail::elementwise_activation<detail::sigmoid_functions, "Sigmoid"> {};
+struct Tanh : detail::elementwise_activation<detail::tanh_functions, "Tanh"> {};
+struct Softmax : detail::row_softmax<false, "Softmax"> {};
+struct LogSoftmax : detail::row_softmax<true, "LogSoftmax"> {};
+
+}  // namespace ctnn

@@ -1,0 +1,225 @@
+#pragma once
+// Composition. Block<L...> chains layer specs (PyTorch's nn.Sequential inside a model); Named<"name", L>
+// gives a child the name PyTorch would use (self.conv_block_1 = ...), otherwise children are named by
+// index. Binding a Block to an input shape walks its children at compile time, feeding each the shape
+// the previous one produces; a child that cannot take it stops the build with one error that names
+// the child's path, its spec, the shape it expects and the shape it got.
+#include <cstddef>
+#include <ostream>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "layer.hpp"
+
+namespace ctnn {
+
+template <class... Layers>
+struct Block;
+
+template <fixed_string Name, class Layer>
+struct Named : Layer {
+  static constexpr auto name = Name;
+  using layer = Layer;
+};
+
+namespace detail {
+
+template <class L>
+struct naming {
+  using spec = L;
+  static constexpr bool named = false;
+};
+template <fixed_string N, class L>
+struct naming<Named<N, L>> {
+  using spec = L;
+  static constexpr bool named = true;
+  static constexpr auto name = N;
+};
+
+// Path of child I (spec L) of the block at Path: "conv_block_1.0", "classifier", "3".
+template <fixed_string Path, std::size_t I, class L>
+constexpr auto child_path() {
+  if constexpr (naming<L>::named) return join_path<Path, naming<L>::name>();
+  else return join_path<Path, to_fixed_string<I>()>();
+}
+
+// Checks that spec L takes In. If not, reports it and carries on as if L had received the shape it
+// wanted, so one mistake gives one error rather than a cascade.
+template <class L, class In, Backend B, fixed_string Path>
+struct bind_layer {
+  using spec = typename naming<L>::spec;
+  static constexpr bool fits = spec::template accepts<In>;
+  using input = std::conditional_t<fits, In, typename spec::template expected_input<In>>;
+  static_assert(diagnostic::require<fits, diagnostic::LAYER_INPUT_SHAPE_MISMATCH<diagnostic::layer<Path>, spec,
+                                                                              diagnostic::expects<input>,
+                                                                              diagnostic::got<In>>>::value);
+  using type = typename spec::template bound<input, B, Path>;
+};
+
+template <class... T>
+struct type_list {};
+
+template <std::size_t I, class In, Backend B, fixed_string Path, class... Ls>
+struct bind_chain {
+  using bound = type_list<>;
+  using output = In;
+};
+template <std::size_t I, class In, Backend B, fixed_string Path, class L, class... Rest>
+struct bind_chain<I, In, B, Path, L, Rest...> {
+  using head = typename bind_layer<L, In, B, child_path<Path, I, L>()>::type;
+  using next = bind_chain<I + 1, typename head::output_shape, B, Path, Rest...>;
+  using output = typename next::output;
+  using bound = decltype([]<class... T>(type_list<T...>) { return type_list<head, T...>{}; }(typename next::bound{}));
+};
+
+// Output shape of a chain of specs, shapes only (nothing is bound, nothing is reported).
+template <class In, class... Ls>
+struct output_chain {
+  using type = In;
+};
+template <class In, class L, class... Rest>
+struct output_chain<In, L, Rest...> {
+  using spec = typename naming<L>::spec;
+  using input = std::conditional_t<spec::template accepts<In>, In, typename spec::template expected_input<In>>;
+  using type = typename output_chain<typename spec::template output<input>, Rest...>::type;
+};
+
+template <class List>
+struct tuple_of;
+template <class... T>
+struct tuple_of<type_list<T...>> {
+  using type = std::tuple<T...>;
+};
+
+// Last component of a dotted path ("conv_block_1.0" -> "0").
+inline std::string_view leaf_name(std::string_view path) {
+  const auto dot = path.rfind('.');
+  return dot == std::string_view::npos ? path : path.substr(dot + 1);
+}
+
+}  // namespace detail
+
+// One row of a model summary.
+struct SummaryRow {
+  std::size_t depth;
+  std::string name;        // "conv_block_1.0"
+  std::string type_name;   // "Conv2d"
+  std::string output;      // "[32, 10, 28, 28]"
+  std::size_t output_size;  // values per sample of the output
+  std::size_t parameters;   // learnable values in this layer (and its children)
+  bool is_container;
+};
+
+template <class... Layers>
+struct Block {
+  static_assert(sizeof...(Layers) > 0, "ctnn: a Block needs at least one layer");
+  static constexpr std::string_view type_name = "Sequential";
+
+  template <class S>
+  static constexpr bool accepts = true;  // each child checks its own input
+  template <class S>
+  using expected_input = S;
+  template <class S>
+  using output = typename detail::output_chain<S, Layers...>::type;
+
+  template <class S, Backend B, fixed_string Path>
+  class bound {
+    using chain = detail::bind_chain<0, S, B, Path, Layers...>;
+    using children_type = typename detail::tuple_of<typename chain::bound>::type;
+    static constexpr std::size_t count = sizeof...(Layers);
+    template <std::size_t I>
+    using child = std::tuple_element_t<I, children_type>;
+
+   public:
+    using spec = Block;
+    using input_shape = S;
+    using output_shape = typename chain::output;
+    using backend_type = B;
+    using scalar = scalar_t<B>;
+    static constexpr auto path = Path;
+    static constexpr std::size_t parameter_count =
+        []<std::size_t... I>(std::index_sequence<I...>) { return (std::size_t{0} + ... + child<I>::parameter_count); }(
+            std::make_index_sequence<count>{});
+
+    // Children are constructed in order, so parameters are initialised in PyTorch's order.
+    explicit bound(Generator& g) : children_(make_children(g, std::make_index_sequence<count>{})) {}
+
+    const Batch<output_shape, B>& forward(const Batch<S, B>& x, bool training) { return forward_from<0>(x, training); }
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) { return backward_from<count - 1>(x, dy); }
+    const Batch<output_shape, B>& output() const { return std::get<count - 1>(children_).output(); }
+
+    template <class F>
+    void visit_parameters(F&& f) {
+      std::apply([&](auto&... c) { (c.visit_parameters(f), ...); }, children_);
+    }
+
+    template <std::size_t I>
+    auto& get() { return std::get<I>(children_); }
+
+    // PyTorch's repr: "Sequential(\n  (0): Linear(...)\n)".
+    static void print(std::ostream& os, std::string_view title, std::size_t indent) {
+      os << title << "(\n";
+      print_children(os, indent + 2, std::make_index_sequence<count>{});
+      os << std::string(indent, ' ') << ")";
+    }
+    static void summary_rows(std::vector<SummaryRow>& rows, std::size_t depth, std::size_t batch) {
+      append_rows(rows, depth, batch, std::make_index_sequence<count>{});
+    }
+
+   private:
+    template <std::size_t... I>
+    static children_type make_children(Generator& g, std::index_sequence<I...>) {
+      // Braced initialisation evaluates left to right.
+      return children_type{child<I>(g)...};
+    }
+
+    template <std::size_t I, class X>
+    decltype(auto) forward_from(const X& x, bool training) {
+      const auto& y = std::get<I>(children_).forward(x, training);
+      if constexpr (I + 1 == count) return (y);
+      else return forward_from<I + 1>(y, training);
+    }
+
+    template <std::size_t I>
+    const Batch<S, B>& backward_from(const Batch<S, B>& x, const scalar* dy) {
+      if constexpr (I == 0) {
+        return std::get<0>(children_).backward(x, dy);
+      } else {
+        const auto& dx = std::get<I>(children_).backward(std::get<I - 1>(children_).output(), dy);
+        return backward_from<I - 1>(x, dx.data());
+      }
+    }
+
+    template <std::size_t... I>
+    static void print_children(std::ostream& os, std::size_t indent, std::index_sequence<I...>) {
+      ((os << std::string(indent, ' ') << "(" << detail::leaf_name(child<I>::path.view()) << "): ",
+        print_child<child<I>>(os, indent), os << "\n"),
+       ...);
+    }
+    template <class C>
+    static void print_child(std::ostream& os, std::size_t indent) {
+      if constexpr (requires { C::print(os, std::string_view{}, indent); }) C::print(os, "Sequential", indent);
+      else os << C::spec::repr();
+    }
+
+    template <std::size_t... I>
+    static void append_rows(std::vector<SummaryRow>& rows, std::size_t depth, std::size_t batch,
+                            std::index_sequence<I...>) {
+      (append_row<child<I>>(rows, depth, batch), ...);
+    }
+    template <class C>
+    static void append_row(std::vector<SummaryRow>& rows, std::size_t depth, std::size_t batch) {
+      constexpr bool container = requires { C::summary_rows(rows, depth, batch); };
+      rows.push_back({depth, std::string(C::path.view()), std::string(C::spec::type_name),
+                      C::output_shape::str_with_batch(batch), C::output_shape::size, C::parameter_count, container});
+      if constexpr (container) C::summary_rows(rows, depth + 1, batch);
+    }
+
+    children_type children_;
+  };
+};
+
+}  // namespace ctnn

@@ -1,0 +1,100 @@
+#pragma once
+// Conv2d<InC, OutC, Kernel, Stride = 1, Padding = 0>: square kernels, PyTorch's OIHW weights and its
+// output size floor((H + 2P - K) / S) + 1. Runs as im2col + GEMM, one sample at a time, with one
+// reused column buffer.
+#include <string>
+
+#include "layer.hpp"
+
+namespace ctnn {
+
+namespace detail {
+constexpr std::size_t conv_out(std::size_t in, std::size_t k, std::size_t s, std::size_t p) {
+  return in + 2 * p >= k ? (in + 2 * p - k) / s + 1 : 0;
+}
+template <class S, std::size_t C>
+struct chw_or_default {  // the [C, H, W] shape a spatial layer wants, keeping H and W when it can
+  using type = Shape<C, 1, 1>;
+};
+template <std::size_t C0, std::size_t H, std::size_t W, std::size_t C>
+struct chw_or_default<Shape<C0, H, W>, C> {
+  using type = Shape<C, H, W>;
+};
+}  // namespace detail
+
+template <std::size_t InC, std::size_t OutC, std::size_t Kernel, std::size_t Stride = 1, std::size_t Padding = 0>
+struct Conv2d {
+  static_assert(InC > 0 && OutC > 0 && Kernel > 0 && Stride > 0,
+                "ctnn: Conv2d<InC, OutC, Kernel, Stride, Padding> needs positive channels, kernel and stride");
+  static constexpr std::string_view type_name = "Conv2d";
+  static std::string repr() {
+    return cat("Conv2d(", InC, ", ", OutC, ", kernel_size=(", Kernel, ", ", Kernel, "), stride=(", Stride, ", ", Stride,
+               ")", Padding ? cat(", padding=(", Padding, ", ", Padding, ")") : std::string{}, ")");
+  }
+
+  template <class S>
+  static constexpr bool accepts = S::rank == 3 && S::dims[0] == InC && S::dims[1] + 2 * Padding >= Kernel &&
+                                  S::dims[2] + 2 * Padding >= Kernel;
+  template <class S>
+  using expected_input = typename detail::chw_or_default<S, InC>::type;
+  template <class S>
+  using output = Shape<OutC, detail::conv_out(S::dims[1], Kernel, Stride, Padding),
+                       detail::conv_out(S::dims[2], Kernel, Stride, Padding)>;
+
+  template <class S, Backend B, fixed_string Path>
+  class bound : public leaf_layer<Conv2d, S, output<S>, B, Path> {
+    using base = leaf_layer<Conv2d, S, output<S>, B, Path>;
+    using typename base::ops;
+    using typename base::scalar;
+    static constexpr std::size_t H = S::dims[1], W = S::dims[2];
+    static constexpr std::size_t Ho = output<S>::dims[1], Wo = output<S>::dims[2];
+    static constexpr std::size_t patch = InC * Kernel * Kernel, positions = Ho * Wo;
+
+   public:
+    static constexpr std::size_t parameter_count = OutC * patch + OutC;
+
+    explicit bound(Generator& g) {
+      weight_.init_uniform_fan_in(patch, g);
+      bias_.init_uniform_fan_in(patch, g);
+      columns_.resize(patch * positions);
+    }
+
+    const Batch<output<S>, B>& forward(const Batch<S, B>& x, bool /*training*/) {
+      const std::size_t n = this->prepare_output(x);
+      for (std::size_t i = 0; i < n; ++i) {
+        ops::im2col(x.sample(i), InC, H, W, Kernel, Stride, Padding, Ho, Wo, columns_.data());
+        ops::gemm(false, false, OutC, positions, patch, 1, weight_.value.data(), columns_.data(), 0,
+                  this->y_.sample(i));
+      }
+      ops::add_bias(this->y_.data(), bias_.value.data(), n, OutC, positions);
+      return this->y_;
+    }
+
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
+      const std::size_t n = this->prepare_input_grad(x);
+      for (std::size_t i = 0; i < n; ++i) {
+        const scalar* dy_i = dy + i * OutC * positions;
+        ops::im2col(x.sample(i), InC, H, W, Kernel, Stride, Padding, Ho, Wo, columns_.data());
+        ops::gemm(false, true, OutC, patch, positions, 1, dy_i, columns_.data(), 1, weight_.grad.data());
+        ops::gemm(true, false, patch, positions, OutC, 1, weight_.value.data(), dy_i, 0, columns_.data());
+        ops::fill(this->dx_.sample(i), S::size, scalar(0));
+        ops::col2im(columns_.data(), InC, H, W, Kernel, Stride, Padding, Ho, Wo, this->dx_.sample(i));
+      }
+      ops::bias_grad(dy, n, OutC, positions, bias_.grad.data());
+      return this->dx_;
+    }
+
+    template <class F>
+    void visit_parameters(F&& f) {
+      f(weight_);
+      f(bias_);
+    }
+
+   private:
+    Parameter<B> weight_{parameter_name(Path.view(), "weight"), {OutC, InC, Kernel, Kernel}};
+    Parameter<B> bias_{parameter_name(Path.view(), "bias"), {OutC}};
+    buffer_t<B> columns_;
+  };
+};
+
+}  // namespace ctnn

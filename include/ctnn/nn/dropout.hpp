@@ -1,0 +1,64 @@
+#pragma once
+// Dropout<P>: in training, zeroes each value with probability P and scales the rest by 1 / (1 - P)
+// (inverted dropout, as PyTorch), so evaluation is the identity. Each Dropout layer draws its masks
+// from its own stream forked from the model's generator: same seed, same masks.
+#include <string>
+
+#include "layer.hpp"
+
+namespace ctnn {
+
+template <double P = 0.5>
+struct Dropout {
+  static_assert(P >= 0.0 && P <= 1.0, "ctnn: Dropout<P> needs a probability P in [0, 1]");
+  static constexpr std::string_view type_name = "Dropout";
+  static std::string repr() { return cat("Dropout(p=", P, ", inplace=False)"); }
+
+  template <class S>
+  static constexpr bool accepts = true;
+  template <class S>
+  using expected_input = S;
+  template <class S>
+  using output = S;
+
+  template <class S, Backend B, fixed_string Path>
+  class bound : public leaf_layer<Dropout, S, S, B, Path>, public no_parameters {
+    using base = leaf_layer<Dropout, S, S, B, Path>;
+    using typename base::ops;
+    using typename base::scalar;
+    struct multiply {
+      CTNN_HD scalar operator()(scalar a, scalar b) const { return a * b; }
+    };
+
+   public:
+    explicit bound(Generator& g) : generator_(g.fork()) {}
+
+    const Batch<S, B>& forward(const Batch<S, B>& x, bool training) {
+      this->prepare_output(x);
+      masked_ = training && P > 0.0;
+      if (!masked_) {
+        ops::copy(x.data(), x.size(), this->y_.data());
+        return this->y_;
+      }
+      mask_.resize(x.batch_size());
+      const scalar keep_value = P < 1.0 ? static_cast<scalar>(1.0 / (1.0 - P)) : scalar(0);
+      ops::fill_bernoulli(mask_.data(), x.size(), 1.0 - P, keep_value, generator_);
+      ops::zip(x.size(), x.data(), mask_.data(), this->y_.data(), multiply{});
+      return this->y_;
+    }
+
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
+      this->prepare_input_grad(x);
+      if (masked_) ops::zip(x.size(), dy, mask_.data(), this->dx_.data(), multiply{});
+      else ops::copy(dy, x.size(), this->dx_.data());
+      return this->dx_;
+    }
+
+   private:
+    Generator generator_;
+    Batch<S, B> mask_;
+    bool masked_ = false;
+  };
+};
+
+}  // namespace ctnn

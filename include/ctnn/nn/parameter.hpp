@@ -1,0 +1,57 @@
+#pragma once
+// A learnable tensor and its gradient, with the name and shape PyTorch gives it ("conv_block_1.0.weight",
+// OIHW for convolutions). Optimizers and checkpoints see parameters only through this type.
+#include <cmath>
+#include <cstddef>
+#include <initializer_list>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "../backend/backend.hpp"
+#include "../core/random.hpp"
+
+namespace ctnn {
+
+template <Backend B>
+struct Parameter {
+  using ops = backend::ops<B>;
+  using scalar = scalar_t<B>;
+
+  std::string name;
+  std::vector<std::size_t> shape;
+  buffer_t<B> value;
+  buffer_t<B> grad;
+
+  Parameter(std::string name_, std::initializer_list<std::size_t> shape_)
+      : name(std::move(name_)), shape(shape_) {
+    value.resize(size());
+    grad.resize(size());
+    ops::fill(grad.data(), size(), scalar(0));
+  }
+
+  std::size_t size() const {
+    return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>{});
+  }
+  void zero_grad() { ops::fill(grad.data(), size(), scalar(0)); }
+
+  // PyTorch's default initialisation of Linear and Conv2d: kaiming_uniform(a = sqrt(5)) for weights,
+  // which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for biases.
+  void init_uniform_fan_in(std::size_t fan_in, Generator& g) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+    ops::fill_uniform(value.data(), size(), -bound, bound, g);
+  }
+
+  std::vector<scalar> values_to_host() const {
+    std::vector<scalar> out(size());
+    ops::to_host(value.data(), size(), out.data());
+    return out;
+  }
+};
+
+// "prefix.leaf", or "leaf" at the top level.
+inline std::string parameter_name(std::string_view path, std::string_view leaf) {
+  return path.empty() ? std::string(leaf) : std::string(path) + "." + std::string(leaf);
+}
+
+}  // namespace ctnn

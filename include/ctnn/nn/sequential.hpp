@@ -1,0 +1,217 @@
+#pragma once
+// Sequential<Backend, Input<C, H, W>, Layers...>: a whole network as a type.
+//
+//   using TinyVGG = Sequential<backend::eigen, Input<1, 28, 28>,
+//       Named<"conv_block_1", Block<Conv2d<1, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
+//       ...>;
+//   TinyVGG model{manual_seed(42)};
+//   const auto& logits = model.forward(x);     // x: Batch<Shape<1, 28, 28>>
+//   model.zero_grad();
+//   model.backward(loss.grad());               // returns the gradient w.r.t. x
+//
+// Every shape is checked when the type is formed; at run time only the batch size varies.
+#include <cstddef>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "block.hpp"
+
+namespace ctnn {
+
+// The per-sample input shape of a network.
+template <std::size_t... Dims>
+struct Input {
+  using shape = Shape<Dims...>;
+};
+
+template <class T>
+struct is_input : std::false_type {};
+template <std::size_t... D>
+struct is_input<Input<D...>> : std::true_type {};
+
+// A parameter as an optimizer or a checkpoint sees it.
+template <Backend B>
+using ParameterRef = Parameter<B>*;
+
+// A host copy of a named tensor of a state_dict.
+template <class T>
+struct StateTensor {
+  std::string name;
+  std::vector<std::size_t> shape;
+  std::vector<T> values;
+};
+template <class T>
+using StateDict = std::vector<StateTensor<T>>;
+
+inline std::string shape_string(const std::vector<std::size_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+template <Backend B, class In, class... Layers>
+class Sequential {
+  static_assert(is_input<In>::value,
+                "ctnn: the second argument of Sequential<Backend, Input<...>, Layers...> must be Input<dims...>, "
+                "the per-sample input shape, e.g. Input<1, 28, 28>");
+  using body_type = typename Block<Layers...>::template bound<typename In::shape, B, "">;
+
+ public:
+  using backend_type = B;
+  using scalar = scalar_t<B>;
+  using input_shape = typename In::shape;
+  using output_shape = typename body_type::output_shape;
+  using input_batch = Batch<input_shape, B>;
+  using output_batch = Batch<output_shape, B>;
+  static constexpr std::size_t parameter_count = body_type::parameter_count;
+
+  explicit Sequential(Generator& g = default_generator()) : body_(g) {}
+
+  // Runs the network; the result lives in the model until the next forward. x must stay alive and
+  // unchanged until backward (it is not copied).
+  const output_batch& forward(const input_batch& x) {
+    if (x.batch_size() == 0) throw error("Sequential::forward: the batch is empty");
+    input_ = &x;
+    return body_.forward(x, training_);
+  }
+  const output_batch& operator()(const input_batch& x) { return forward(x); }
+
+  // Back-propagates dL/d(output) of the last forward, accumulates parameter gradients and returns
+  // dL/d(input).
+  const input_batch& backward(const output_batch& dy) {
+    return backward(GradientView<B>{dy.data(), dy.batch_size(), output_shape::size});
+  }
+  const input_batch& backward(const GradientView<B>& dy) {
+    if (!input_) throw error("Sequential::backward: called before forward");
+    if (dy.per_sample != output_shape::size)
+      throw error(cat("Sequential::backward: the gradient has ", dy.per_sample, " values per sample but the output ",
+                      output_shape::str(), " has ", output_shape::size));
+    if (dy.batch_size != input_->batch_size())
+      throw error(cat("Sequential::backward: the gradient is for a batch of ", dy.batch_size,
+                      " but the last forward saw a batch of ", input_->batch_size()));
+    return body_.backward(*input_, dy.data);
+  }
+
+  const output_batch& output() const { return body_.output(); }
+
+  void zero_grad() {
+    visit_parameters([](Parameter<B>& p) { p.zero_grad(); });
+  }
+  void train(bool on = true) { training_ = on; }
+  void eval() { training_ = false; }
+  bool is_training() const { return training_; }
+
+  template <class F>
+  void visit_parameters(F&& f) {
+    body_.visit_parameters(f);
+  }
+  std::vector<ParameterRef<B>> parameters() {
+    std::vector<ParameterRef<B>> out;
+    visit_parameters([&](Parameter<B>& p) { out.push_back(&p); });
+    return out;
+  }
+
+  // PyTorch's state_dict: names ("conv_block_1.0.weight"), shapes (OIHW) and values, copied to the host.
+  StateDict<scalar> state_dict() {
+    StateDict<scalar> out;
+    visit_parameters([&](Parameter<B>& p) { out.push_back({p.name, p.shape, p.values_to_host()}); });
+    return out;
+  }
+
+  // Loads every parameter from `state`. Checks everything first and changes nothing unless all
+  // names and shapes match, so a wrong checkpoint never leaves the model half-loaded.
+  void load_state_dict(const StateDict<scalar>& state) {
+    std::vector<const StateTensor<scalar>*> sources;
+    visit_parameters([&](Parameter<B>& p) {
+      const StateTensor<scalar>* found = nullptr;
+      for (const auto& t : state)
+        if (t.name == p.name) found = &t;
+      if (!found) throw error(cat("load_state_dict: missing tensor '", p.name, "' of shape ", shape_string(p.shape)));
+      if (found->shape != p.shape)
+        throw error(cat("load_state_dict: tensor '", p.name, "' has shape ", shape_string(found->shape),
+                        " but the model expects ", shape_string(p.shape)));
+      if (found->values.size() != p.size())
+        throw error(cat("load_state_dict: tensor '", p.name, "' holds ", found->values.size(), " values for shape ",
+                        shape_string(p.shape)));
+      sources.push_back(found);
+    });
+    if (sources.size() != state.size()) {
+      for (const auto& t : state) {
+        bool used = false;
+        for (auto* s : sources) used = used || s == &t;
+        if (!used) throw error(cat("load_state_dict: unexpected tensor '", t.name, "' (not a parameter of this model)"));
+      }
+    }
+    std::size_t i = 0;
+    visit_parameters([&](Parameter<B>& p) {
+      backend::ops<B>::from_host(sources[i]->values.data(), p.size(), p.value.data());
+      ++i;
+    });
+  }
+
+  // torchinfo-style table of each layer's output shape and parameter count for a batch size.
+  std::string summary(std::size_t batch_size = 1, std::string_view title = "Sequential") const {
+    std::vector<SummaryRow> rows;
+    body_type::summary_rows(rows, 1, batch_size);
+    std::ostringstream os;
+    const std::string rule(86, '='), thin(86, '-');
+    auto line = [&](std::string layer, const std::string& shape, const std::string& params) {
+      os << std::left << std::setw(46) << layer << std::setw(26) << shape << params << "\n";
+    };
+    os << rule << "\n";
+    line("Layer (type)", "Output Shape", "Param #");
+    os << rule << "\n";
+    line(std::string(title), output_shape::str_with_batch(batch_size), thousands(parameter_count));
+    for (const auto& r : rows)
+      line(std::string(2 * r.depth, ' ') + r.name + " (" + r.type_name + ")", r.output,
+           r.is_container ? "--" : thousands(r.parameters));
+    os << rule << "\n";
+    os << "Total params: " << thousands(parameter_count) << "\n";
+    os << "Trainable params: " << thousands(parameter_count) << "\n";
+    os << "Non-trainable params: 0\n";
+    os << "Input size (MB): " << mb(input_shape::size * batch_size) << "\n";
+    std::size_t activations = 0;
+    for (const auto& r : rows)
+      if (!r.is_container) activations += r.output_size * batch_size;
+    os << "Forward/backward pass size (MB): " << mb(2 * activations) << "\n";
+    os << "Params size (MB): " << mb(parameter_count) << "\n";
+    os << thin << "\n";
+    return os.str();
+  }
+
+  // PyTorch's repr of the model, e.g. "Sequential(\n  (0): Flatten(start_dim=1, end_dim=-1)\n ...)".
+  std::string repr(std::string_view title = "Sequential") const {
+    std::ostringstream os;
+    body_type::print(os, title, 0);
+    return os.str();
+  }
+  friend std::ostream& operator<<(std::ostream& os, const Sequential& m) { return os << m.repr(); }
+
+  // Direct access to the layers (body().template get<0>()) for tests and surgery.
+  body_type& body() { return body_; }
+
+ private:
+  static std::string thousands(std::size_t v) {
+    const std::string digits = std::to_string(v);
+    std::string s;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+      if (i > 0 && (digits.size() - i) % 3 == 0) s += ',';
+      s += digits[i];
+    }
+    return s;
+  }
+  static std::string mb(std::size_t values) {
+    std::ostringstream os;
+    os << std::fixed << std::setprecision(2) << static_cast<double>(values * sizeof(scalar)) / 1e6;
+    return os.str();
+  }
+
+  body_type body_;
+  const input_batch* input_ = nullptr;
+  bool training_ = true;
+};
+
+}  // namespace ctnn
