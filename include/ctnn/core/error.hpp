@@ -50,6 +50,9 @@ struct rhs {};
 // A layer of a Sequential cannot take the shape the previous layer produces.
 template <class Layer, class Spec, class Expects, class Got>
 struct LAYER_INPUT_SHAPE_MISMATCH;
+// A batch whose per-sample shape is not the model's input shape.
+template <class Expects, class Got>
+struct MODEL_INPUT_SHAPE_MISMATCH;
 // matmul/@ of matrices whose inner dimensions differ, e.g. (3, 2) @ (3, 2).
 template <class Lhs, class Rhs>
 struct MATMUL_INNER_DIMENSIONS_DIFFER;

@@ -12,13 +12,16 @@ namespace detail {
 constexpr std::size_t conv_out(std::size_t in, std::size_t k, std::size_t s, std::size_t p) {
   return in + 2 * p >= k ? (in + 2 * p - k) / s + 1 : 0;
 }
-template <class S, std::size_t C>
-struct chw_or_default {  // the [C, H, W] shape a spatial layer wants, keeping H and W when it can
-  using type = Shape<C, 1, 1>;
+// The [C, H, W] shape a spatial layer with a K x K window and padding P wants: H and W kept when they
+// are large enough, raised to the smallest size that fits otherwise.
+template <class S, std::size_t C, std::size_t K, std::size_t P>
+struct chw_or_default {
+  using type = Shape<C, (K > 2 * P ? K - 2 * P : 1), (K > 2 * P ? K - 2 * P : 1)>;
 };
-template <std::size_t C0, std::size_t H, std::size_t W, std::size_t C>
-struct chw_or_default<Shape<C0, H, W>, C> {
-  using type = Shape<C, H, W>;
+template <std::size_t C0, std::size_t H, std::size_t W, std::size_t C, std::size_t K, std::size_t P>
+struct chw_or_default<Shape<C0, H, W>, C, K, P> {
+  static constexpr std::size_t min_size = K > 2 * P ? K - 2 * P : 1;
+  using type = Shape<C, (H > min_size ? H : min_size), (W > min_size ? W : min_size)>;
 };
 }  // namespace detail
 
@@ -36,7 +39,7 @@ struct Conv2d {
   static constexpr bool accepts = S::rank == 3 && S::dims[0] == InC && S::dims[1] + 2 * Padding >= Kernel &&
                                   S::dims[2] + 2 * Padding >= Kernel;
   template <class S>
-  using expected_input = typename detail::chw_or_default<S, InC>::type;
+  using expected_input = typename detail::chw_or_default<S, InC, Kernel, Padding>::type;
   template <class S>
   using output = Shape<OutC, detail::conv_out(S::dims[1], Kernel, Stride, Padding),
                        detail::conv_out(S::dims[2], Kernel, Stride, Padding)>;

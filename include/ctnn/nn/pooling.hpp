@@ -22,7 +22,7 @@ struct MaxPool2d {
   template <class S>
   static constexpr bool accepts = S::rank == 3 && S::dims[1] + 2 * Padding >= Kernel && S::dims[2] + 2 * Padding >= Kernel;
   template <class S>
-  using expected_input = typename detail::chw_or_default<S, (S::rank == 3 ? S::dims[0] : 1)>::type;
+  using expected_input = typename detail::chw_or_default<S, (S::rank == 3 ? S::dims[0] : 1), Kernel, Padding>::type;
   template <class S>
   using output = Shape<S::dims[0], detail::conv_out(S::dims[1], Kernel, Stride, Padding),
                        detail::conv_out(S::dims[2], Kernel, Stride, Padding)>;

@@ -79,6 +79,20 @@ class Sequential {
   }
   const output_batch& operator()(const input_batch& x) { return forward(x); }
 
+  // Any other batch is a mistake the compiler reports by name: a batch of another backend
+  // (PyTorch's "Expected all tensors to be on the same device") or of another per-sample shape.
+  template <class S, class B2, class T>
+    requires(!std::is_same_v<Batch<S, B2, T>, input_batch>)
+  const output_batch& forward(const Batch<S, B2, T>&) {
+    static_assert(diagnostic::require<std::is_same_v<B2, B>, diagnostic::TENSORS_ON_DIFFERENT_BACKENDS<
+                                                                 diagnostic::lhs<B>, diagnostic::rhs<B2>>>::value);
+    static_assert(diagnostic::require<!std::is_same_v<B2, B> || std::is_same_v<S, input_shape>,
+                                      diagnostic::MODEL_INPUT_SHAPE_MISMATCH<diagnostic::expects<input_shape>,
+                                                                             diagnostic::got<S>>>::value);
+    static_assert(dependent_false<T>, "ctnn: the batch's value type is not the backend's scalar type");
+    return output();
+  }
+
   // Back-propagates dL/d(output) of the last forward, accumulates parameter gradients and returns
   // dL/d(input).
   const input_batch& backward(const output_batch& dy) {
