@@ -61,6 +61,12 @@ struct bind_layer {
 
 template <class... T>
 struct type_list {};
+template <class Head, class List>
+struct prepend;
+template <class Head, class... T>
+struct prepend<Head, type_list<T...>> {
+  using type = type_list<Head, T...>;
+};
 
 template <std::size_t I, class In, Backend B, fixed_string Path, class... Ls>
 struct bind_chain {
@@ -72,7 +78,7 @@ struct bind_chain<I, In, B, Path, L, Rest...> {
   using head = typename bind_layer<L, In, B, child_path<Path, I, L>()>::type;
   using next = bind_chain<I + 1, typename head::output_shape, B, Path, Rest...>;
   using output = typename next::output;
-  using bound = decltype([]<class... T>(type_list<T...>) { return type_list<head, T...>{}; }(typename next::bound{}));
+  using bound = typename prepend<head, typename next::bound>::type;
 };
 
 // Output shape of a chain of specs, shapes only (nothing is bound, nothing is reported).

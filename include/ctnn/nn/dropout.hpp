@@ -2,15 +2,26 @@
 // Dropout<P>: in training, zeroes each value with probability P and scales the rest by 1 / (1 - P)
 // (inverted dropout, as PyTorch), so evaluation is the identity. Each Dropout layer draws its masks
 // from its own stream forked from the model's generator: same seed, same masks.
+#include <cstdint>
 #include <string>
 
 #include "layer.hpp"
 
 namespace ctnn {
 
-template <double P = 0.5>
+// A probability usable as a template argument on every compiler (clang 14 has no floating-point
+// template parameters): Dropout<0.25> converts the literal to parts per million.
+struct probability {
+  std::uint32_t per_million;
+  constexpr probability(double p) : per_million(static_cast<std::uint32_t>(p * 1e6 + 0.5)) {
+    if (p < 0.0 || p > 1.0) throw "ctnn: a probability must be in [0, 1]";  // a compile error in constant evaluation
+  }
+  constexpr double value() const { return per_million / 1e6; }
+};
+
+template <probability Probability = 0.5>
 struct Dropout {
-  static_assert(P >= 0.0 && P <= 1.0, "ctnn: Dropout<P> needs a probability P in [0, 1]");
+  static constexpr double P = Probability.value();
   static constexpr std::string_view type_name = "Dropout";
   static std::string repr() { return cat("Dropout(p=", P, ", inplace=False)"); }
 
