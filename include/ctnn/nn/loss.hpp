@@ -104,7 +104,7 @@ struct l1_functions {
   };
 };
 // PyTorch clamps each log at -100 so that p = 0 or 1 gives a finite loss, and divides the gradient
-// by max(p (1 - p), 1e-12).
+// by max(p (1 - p), 1e-12f).
 struct bce_functions {
   struct value {
     template <class T>
@@ -118,7 +118,8 @@ struct bce_functions {
     double k;
     template <class T>
     CTNN_HD T operator()(T p, T t) const {
-      const T denom = (T(1) - p) * p > T(1e-12) ? (T(1) - p) * p : T(1e-12);
+      const T epsilon = static_cast<T>(1e-12f);  // PyTorch's EPSILON is a float, also for double tensors
+      const T denom = (T(1) - p) * p > epsilon ? (T(1) - p) * p : epsilon;
       return (p - t) / denom * static_cast<T>(k);
     }
   };
