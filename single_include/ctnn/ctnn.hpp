@@ -9,11 +9,16 @@
 //   backend/  the op set and its Eigen (default) and reference implementations
 //   tensor/   Batch (batched, static per-sample shape) and Tensor (fully static, the tensor basics)
 //   nn/       layers, Block/Named/Sequential, losses
+//   optim/    optimizers (SGD, Adam) and learning-rate schedulers (StepLR)
+//   io/       checkpoints in the safetensors format (save, load)
 
 // ---- ctnn/backend/eigen.hpp ----
 // The Eigen backend: float on the CPU. GEMM goes through Eigen's blocked kernels (which also run the
 // convolutions, via im2col); the simple elementwise loops are shared with the reference backend and
 // vectorise as they are.
+#include <algorithm>
+#include <cstddef>
+
 #include <Eigen/Core>
 
 
@@ -32,8 +37,9 @@
 //   convolution  im2col, col2im (one sample; GEMM does the rest)
 //   pooling      maxpool_forward (records argmax), maxpool_backward
 //   RNG          fill_uniform, fill_normal, fill_bernoulli (counter-based: same numbers everywhere)
+//   optimizers   sgd_update(n, param, grad, momentum_buffer, ...), adam_update(n, param, grad, m, v, ...)
+//                (one parameter tensor in place, torch.optim's update rules)
 #include <concepts>
-#include <cstddef>
 #include <string_view>
 
 
@@ -57,7 +63,6 @@
 // ---- ctnn/core/fixed_string.hpp ----
 // A string usable as a template argument: names of blocks (Named<"conv_block_1", ...>) and the
 // dotted layer paths that compile-time diagnostics print.
-#include <algorithm>
 
 namespace ctnn {
 
@@ -547,6 +552,41 @@ struct host_ops {
       for (std::size_t o = 0; o < out_plane; ++o) dx[p * in_plane + argmax[p * out_plane + o]] += dy[p * out_plane + o];
   }
 
+  // ---- optimizer updates (torch.optim 1.13, one parameter tensor of n values) ------------------
+  // SGD: g = grad + weight_decay * param; with momentum, buf = g on the first step and
+  // buf = momentum * buf + (1 - dampening) * g afterwards, then g = nesterov ? g + momentum * buf : buf;
+  // param -= lr * g. momentum_buffer may be null when momentum is 0.
+  static void sgd_update(std::size_t n, S* param, const S* grad, S* momentum_buffer, S lr, S momentum, S dampening,
+                         S weight_decay, bool nesterov, bool first_step) {
+    const S keep = S(1) - dampening;
+    for (std::size_t i = 0; i < n; ++i) {
+      S g = grad[i];
+      if (weight_decay != S(0)) g += weight_decay * param[i];
+      if (momentum != S(0)) {
+        S& buf = momentum_buffer[i];
+        buf = first_step ? g : momentum * buf + keep * g;
+        g = nesterov ? g + momentum * buf : buf;
+      }
+      param[i] -= lr * g;
+    }
+  }
+  // Adam (L2 weight decay added to the gradient, not AdamW): g = grad + weight_decay * param;
+  // m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
+  // param -= step_size * m / (sqrt(v) / bias_correction2_sqrt + eps), where the caller computes
+  // step_size = lr / (1 - beta1^t) and bias_correction2_sqrt = sqrt(1 - beta2^t).
+  static void adam_update(std::size_t n, S* param, const S* grad, S* m, S* v, S beta1, S beta2, S eps, S weight_decay,
+                          S step_size, S bias_correction2_sqrt) {
+    const S one_minus_beta1 = S(1) - beta1, one_minus_beta2 = S(1) - beta2;
+    for (std::size_t i = 0; i < n; ++i) {
+      S g = grad[i];
+      if (weight_decay != S(0)) g += weight_decay * param[i];
+      m[i] = m[i] * beta1 + one_minus_beta1 * g;
+      v[i] = v[i] * beta2 + one_minus_beta2 * g * g;
+      const S denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
+      param[i] -= step_size * (m[i] / denom);
+    }
+  }
+
   // ---- random numbers (counter-based, see core/random.hpp) -------------------------------------
   static void fill_uniform(S* x, std::size_t n, double lo, double hi, Generator& g) {
     const std::uint64_t seed = g.seed(), first = g.advance(n);
@@ -584,21 +624,52 @@ namespace ctnn::backend {
 
 template <>
 struct ops<eigen> : host_ops<float> {
+  // Eigen packs the panels of A and B it multiplies into temporaries: on the stack when one holds at
+  // most EIGEN_STACK_ALLOCATION_LIMIT bytes, with malloc otherwise (e.g. a 90 x 784 im2col panel,
+  // on every call). The product is therefore computed in blocks of C and slices of the depth small
+  // enough for both panels to stay on the stack, so a training step never allocates.
   static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
                    const float* a, const float* b, float beta, float* c) {
     using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    using Block = Eigen::Map<Matrix, 0, Eigen::OuterStride<>>;
+    using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
     using Index = Eigen::Index;
-    const auto M = static_cast<Index>(m), N = static_cast<Index>(n), K = static_cast<Index>(k);
-    Eigen::Map<const Matrix> A(a, trans_a ? K : M, trans_a ? M : K);
-    Eigen::Map<const Matrix> B(b, trans_b ? N : K, trans_b ? K : N);
-    Eigen::Map<Matrix> C(c, M, N);
-    if (beta == 0.0f) C.setZero();
-    else if (beta != 1.0f) C *= beta;
-    // Four spellings so that Eigen sees plain transposed maps and picks its GEMM kernel directly.
-    if (!trans_a && !trans_b) C.noalias() += alpha * A * B;
-    else if (trans_a && !trans_b) C.noalias() += alpha * A.transpose() * B;
-    else if (!trans_a && trans_b) C.noalias() += alpha * A * B.transpose();
-    else C.noalias() += alpha * A.transpose() * B.transpose();
+    auto idx = [](std::size_t v) { return static_cast<Index>(v); };
+    {
+      Block C(c, idx(m), idx(n), Eigen::OuterStride<>(idx(n)));
+      if (beta == 0.0f) C.setZero();
+      else if (beta != 1.0f) C *= beta;
+    }
+    if (m == 0 || n == 0 || k == 0) return;
+    // Each panel (kc x mc of A, kc x nc of B) must fit in Eigen's stack limit: a depth of at most 512
+    // (about the depth of Eigen's own L1 blocks for float), then as many rows and columns as fit.
+    constexpr std::size_t panel = EIGEN_STACK_ALLOCATION_LIMIT / sizeof(float);
+    const std::size_t kb = panel >= 512 ? std::min<std::size_t>(k, 512) : k;
+    const std::size_t mb = panel >= 512 ? std::min(m, panel / kb) : m;
+    const std::size_t nb = panel >= 512 ? std::min(n, panel / kb) : n;
+    // Rows r0.., columns c0.. of the row-major matrix p with `cols` columns.
+    auto block = [&](const float* p, std::size_t cols, std::size_t r0, std::size_t c0, std::size_t rows,
+                     std::size_t ncols) {
+      return ConstBlock(p + r0 * cols + c0, idx(rows), idx(ncols), Eigen::OuterStride<>(idx(cols)));
+    };
+    for (std::size_t i = 0; i < m; i += mb)
+      for (std::size_t j = 0; j < n; j += nb) {
+        const std::size_t mi = std::min(mb, m - i), nj = std::min(nb, n - j);
+        Block C(c + i * n + j, idx(mi), idx(nj), Eigen::OuterStride<>(idx(n)));
+        for (std::size_t p = 0; p < k; p += kb) {
+          const std::size_t kp = std::min(kb, k - p);
+          // op(A)[i.., p..] and op(B)[p.., j..]; a transposed operand is stored [k, m] or [n, k].
+          // Four spellings so that Eigen sees plain (transposed) maps and picks its GEMM kernel directly.
+          if (!trans_a && !trans_b)
+            C.noalias() += alpha * block(a, k, i, p, mi, kp) * block(b, n, p, j, kp, nj);
+          else if (trans_a && !trans_b)
+            C.noalias() += alpha * block(a, m, p, i, kp, mi).transpose() * block(b, n, p, j, kp, nj);
+          else if (!trans_a && trans_b)
+            C.noalias() += alpha * block(a, k, i, p, mi, kp) * block(b, k, j, p, nj, kp).transpose();
+          else
+            C.noalias() += alpha * block(a, m, p, i, kp, mi).transpose() * block(b, k, j, p, nj, kp).transpose();
+        }
+      }
   }
 };
 
@@ -688,32 +759,912 @@ constexpr std::array<std::size_t, S::rank> strides() {
 }  // namespace shape
 }  // namespace ctnn
 
-// ---- ctnn/nn.hpp ----
-// Layers, composition and losses.
+// ---- ctnn/data.hpp ----
+// ctnn's data pipeline (torch.utils.data and torchvision's datasets and transforms):
+//   data/dataset.hpp       the Dataset concept, InMemoryDataset, Subset, select_classes, random_split,
+//                          train_test_split
+//   data/transforms.hpp    ToTensor, Normalize, RandomHorizontalFlip, Resize, Compose
+//   data/dataloader.hpp    DataLoader: shuffled, batched, prefetched on a background thread
+//   data/files.hpp         where data sets are searched for; reading plain and gzip files (zlib)
+//   data/idx.hpp           the IDX format (MNIST, Fashion-MNIST)
+//   data/fashion_mnist.hpp FashionMNIST
+//   data/cifar10.hpp       CIFAR10 (binary version)
+//   data/image_folder.hpp  ImageFolder (PNG, JPEG, ... through stb_image)
+//   data/synthetic.hpp     make_circles, make_blobs, make_linear_regression
+// Link with -lz (zlib), -lstb (stb_image, for ImageFolder) and -pthread (DataLoader's prefetch).
 
-// ---- ctnn/nn/activation.hpp ----
-// Elementwise activations (ReLU, Sigmoid, Tanh) and the row-wise Softmax and LogSoftmax (over the
-// features of a [batch, features] input, PyTorch's dim=1).
+// ---- ctnn/data/cifar10.hpp ----
+// CIFAR-10 (torchvision.datasets.CIFAR10), from the binary version: data_batch_1.bin ..
+// data_batch_5.bin (training) and test_batch.bin (test), each a sequence of 3073-byte records
+// (1 label byte, then 3072 bytes of a 32 x 32 image, channel-major: R plane, G plane, B plane).
+// Searched for in root, root/cifar-10-batches-bin, $CTNN_DATA, $CTNN_DATA/cifar-10-batches-bin.
+// Files may be gzip-compressed (.bin.gz). Images become float [3, 32, 32] in [0, 1], then the
+// transform applies (e.g. Normalize({0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616})).
+#include <filesystem>
+#include <memory>
+#include <span>
 
 
-// ---- ctnn/nn/layer.hpp ----
-// What every layer is made of.
-//
-// A layer *spec* (Linear<784, 10>, ReLU, Block<...>) is a type with no data. It says:
-//   type_name, repr()                      how PyTorch prints it
-//   accepts<In>                            whether it can take per-sample input shape In
-//   expected_input<In>                     the shape it wanted instead (for the error message)
-//   output<In>                             the shape it produces
-//   bound<In, Backend, Path>               the concrete layer: parameters, buffers, forward/backward
-//
-// A *bound* layer owns its output and its input-gradient buffers, so a network passes references
-// from layer to layer and nothing is copied or allocated once the buffers have their size:
-//   const Batch<Out, B>& forward(const Batch<In, B>& x, bool training)
-//   const Batch<In, B>&  backward(const Batch<In, B>& x, const scalar* dy)   (accumulates parameter grads)
-//   const Batch<Out, B>& output() const
-//   void visit_parameters(F f)                                              f(Parameter<B>&)
-//   static constexpr std::size_t parameter_count
+// ---- ctnn/data/dataset.hpp ----
+// Data sets, as torch.utils.data.Dataset but with static shapes. A data set is a cheap handle (its
+// data is shared, so copies and views cost nothing) with
+//   sample_shape                 the per-sample shape, e.g. Shape<1, 28, 28>
+//   target_type                  std::int64_t (a class index) or a Shape<...> (a float target tensor,
+//                                e.g. Shape<1> for BCELoss, or a regression target)
+//   size()                       the number of samples
+//   load(i, float* x, target_element_t<target_type>* y) const
+//                                writes sample i into x (sample_shape::size floats) and its target
+//                                into y (one int64, or target_shape::size floats), allocating
+//                                nothing; thread-safe against other const calls
+//   target(i) (optional)         the target of sample i without loading the sample (fast filtering)
+// Views and helpers work on any data set: subset(), filter(), select_classes(), float_targets(),
+// map_targets(), materialize(); random_split() and train_test_split().
+#include <numeric>
 #include <type_traits>
+
+
+namespace ctnn::data {
+
+// ---- targets -----------------------------------------------------------------------------------
+
+template <class T>
+concept TargetType = std::same_as<T, std::int64_t> || ShapeType<T>;
+
+template <class T>
+struct target_traits;
+template <>
+struct target_traits<std::int64_t> {
+  using element = std::int64_t;
+  using value = std::int64_t;
+  static constexpr std::size_t size = 1;
+};
+template <std::size_t... D>
+struct target_traits<Shape<D...>> {
+  using element = float;
+  using value = std::array<float, Shape<D...>::size>;
+  static constexpr std::size_t size = Shape<D...>::size;
+};
+
+// What load() writes a target as: std::int64_t or float.
+template <class T>
+using target_element_t = typename target_traits<T>::element;
+// One target by value: std::int64_t or std::array<float, N>.
+template <class T>
+using target_value_t = typename target_traits<T>::value;
+// How many elements one target has.
+template <class T>
+inline constexpr std::size_t target_size_v = target_traits<T>::size;
+
+// ---- the concept ---------------------------------------------------------------------------------
+
+template <class D>
+concept Dataset = requires {
+  typename D::sample_shape;
+  typename D::target_type;
+} && ShapeType<typename D::sample_shape> && TargetType<typename D::target_type> &&
+    requires(const D& d, std::size_t i, float* x, target_element_t<typename D::target_type>* y) {
+      { d.size() } -> std::convertible_to<std::size_t>;
+      d.load(i, x, y);
+    };
+
+template <class D>
+concept HasTargetLookup = Dataset<D> && requires(const D& d, std::size_t i) {
+  { d.target(i) } -> std::convertible_to<target_value_t<typename D::target_type>>;
+};
+
+template <class D>
+concept HasClasses = requires(const D& d) {
+  { d.classes() } -> std::convertible_to<std::vector<std::string>>;
+};
+
+namespace detail {
+inline void check_index(std::size_t i, std::size_t size, const char* what) {
+  if (i >= size) throw error(cat(what, ": index ", i, " is out of range for ", size, " samples"));
+}
+template <class T>
+target_value_t<T> target_from_elements(const target_element_t<T>* y) {
+  if constexpr (std::same_as<T, std::int64_t>) {
+    return y[0];
+  } else {
+    target_value_t<T> v{};
+    std::copy(y, y + target_size_v<T>, v.begin());
+    return v;
+  }
+}
+}  // namespace detail
+
+// The target of sample i: through target(i) when the data set has it, else by loading the sample.
+template <Dataset D>
+target_value_t<typename D::target_type> target_of(const D& ds, std::size_t i) {
+  using T = typename D::target_type;
+  if constexpr (HasTargetLookup<D>) {
+    return ds.target(i);
+  } else {
+    std::vector<float> x(D::sample_shape::size);
+    std::array<target_element_t<T>, target_size_v<T>> y{};
+    ds.load(i, x.data(), y.data());
+    return detail::target_from_elements<T>(y.data());
+  }
+}
+
+// One sample by value (for inspection: `auto [image, label] = train_data[0];`).
+template <ShapeType S, TargetType T>
+struct Example {
+  std::vector<float> x;
+  target_value_t<T> y;
+};
+
+template <Dataset D>
+Example<typename D::sample_shape, typename D::target_type> get(const D& ds, std::size_t i) {
+  using T = typename D::target_type;
+  Example<typename D::sample_shape, T> e{std::vector<float>(D::sample_shape::size), {}};
+  std::array<target_element_t<T>, target_size_v<T>> y{};
+  ds.load(i, e.x.data(), y.data());
+  e.y = detail::target_from_elements<T>(y.data());
+  return e;
+}
+
+// ---- views -----------------------------------------------------------------------------------------
+
+template <class D>
+class Subset;
+template <class D, TargetType NewTarget, class F>
+class TargetMap;
+template <ShapeType S, TargetType T>
+class InMemoryDataset;
+
+namespace detail {
+// select_classes(): old label -> position in the kept list.
+struct class_table {
+  std::vector<std::int64_t> table;  // indexed by old label; -1 when not kept
+  std::int64_t operator()(std::int64_t old) const {
+    if (old < 0 || static_cast<std::size_t>(old) >= table.size() || table[static_cast<std::size_t>(old)] < 0)
+      throw error(cat("select_classes: label ", old, " is not one of the selected classes"));
+    return table[static_cast<std::size_t>(old)];
+  }
+};
+struct label_to_float {
+  float operator()(std::int64_t label) const { return static_cast<float>(label); }
+};
+}  // namespace detail
+
+// Members every data set of ctnn gets (CRTP): views over it and conversions.
+template <class Derived>
+class dataset_ops {
+ public:
+  // Sample i by value.
+  auto operator[](std::size_t i) const { return get(self(), i); }
+
+  // The samples at `indices`, in that order (torch.utils.data.Subset).
+  Subset<Derived> subset(std::vector<std::size_t> indices) const { return Subset<Derived>(self(), std::move(indices)); }
+
+  // The samples whose target satisfies pred (pred takes the target by value: a class index or an
+  // array of floats).
+  template <class Pred>
+  Subset<Derived> filter(Pred pred) const {
+    const Derived& d = self();
+    std::vector<std::size_t> keep;
+    for (std::size_t i = 0; i < d.size(); ++i)
+      if (pred(target_of(d, i))) keep.push_back(i);
+    return Subset<Derived>(d, std::move(keep));
+  }
+
+  // Keeps the samples of the listed classes and renumbers them by their position in the list:
+  // select_classes({0, 9}) keeps t-shirts and ankle boots as 0 and 1; select_classes({0, 2}) keeps
+  // airplanes and birds as 0 and 1 (label_map = {0: 0, 2: 1}).
+  template <class Self = Derived>
+    requires std::same_as<typename Self::target_type, std::int64_t>
+  auto select_classes(const std::vector<std::int64_t>& classes) const {
+    detail::class_table t;
+    for (std::size_t k = 0; k < classes.size(); ++k) {
+      const std::int64_t c = classes[k];
+      if (c < 0) throw error(cat("select_classes: class ", c, " is negative"));
+      const auto ci = static_cast<std::size_t>(c);
+      if (ci >= t.table.size()) t.table.resize(ci + 1, -1);
+      if (t.table[ci] >= 0) throw error(cat("select_classes: class ", c, " is listed twice"));
+      t.table[ci] = static_cast<std::int64_t>(k);
+    }
+    auto kept = filter([&](std::int64_t y) {
+      return y >= 0 && static_cast<std::size_t>(y) < t.table.size() && t.table[static_cast<std::size_t>(y)] >= 0;
+    });
+    std::vector<std::string> names;
+    if constexpr (HasClasses<Derived>) {
+      const std::vector<std::string> all = self().classes();
+      for (auto c : classes)
+        names.push_back(static_cast<std::size_t>(c) < all.size() ? all[static_cast<std::size_t>(c)] : std::to_string(c));
+    } else {
+      for (auto c : classes) names.push_back(std::to_string(c));
+    }
+    return TargetMap<Subset<Derived>, std::int64_t, detail::class_table>(std::move(kept), std::move(t), std::move(names));
+  }
+
+  // Class indices as float targets of Shape<1> (what BCELoss takes): 0 -> 0.0f, 1 -> 1.0f.
+  template <class Self = Derived>
+    requires std::same_as<typename Self::target_type, std::int64_t>
+  auto float_targets() const {
+    std::vector<std::string> names;
+    if constexpr (HasClasses<Derived>) names = self().classes();
+    return TargetMap<Derived, Shape<1>, detail::label_to_float>(self(), {}, std::move(names));
+  }
+
+  // Targets through f: f takes the old target by value and returns the new one (an int64 for a
+  // class index target, a float for a one-element target, or std::array<float, N>).
+  template <TargetType NewTarget, class F>
+  TargetMap<Derived, NewTarget, F> map_targets(F f) const {
+    return TargetMap<Derived, NewTarget, F>(self(), std::move(f));
+  }
+
+  // Every sample loaded once into memory (runs the transform once: no more augmentation).
+  auto materialize() const {
+    return InMemoryDataset<typename Derived::sample_shape, typename Derived::target_type>::from(self());
+  }
+
+ private:
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+};
+
+// The samples of D at the given indices.
+template <class D>
+class Subset : public dataset_ops<Subset<D>> {
+ public:
+  using sample_shape = typename D::sample_shape;
+  using target_type = typename D::target_type;
+
+  Subset(D base, std::vector<std::size_t> indices)
+      : base_(std::move(base)), indices_(std::make_shared<const std::vector<std::size_t>>(std::move(indices))) {
+    for (std::size_t k = 0; k < indices_->size(); ++k)
+      if ((*indices_)[k] >= base_.size())
+        throw error(cat("Subset: index ", (*indices_)[k], " (position ", k, ") is out of range for a data set of ",
+                        base_.size(), " samples"));
+  }
+
+  std::size_t size() const { return indices_->size(); }
+  void load(std::size_t i, float* x, target_element_t<target_type>* y) const { base_.load(index(i), x, y); }
+  target_value_t<target_type> target(std::size_t i) const { return target_of(base_, index(i)); }
+  std::vector<std::string> classes() const
+    requires HasClasses<D>
+  {
+    return base_.classes();
+  }
+
+  // Index in the underlying data set of sample i.
+  std::size_t index(std::size_t i) const {
+    detail::check_index(i, indices_->size(), "Subset");
+    return (*indices_)[i];
+  }
+  std::span<const std::size_t> indices() const { return *indices_; }
+  const D& base() const { return base_; }
+
+ private:
+  D base_;
+  std::shared_ptr<const std::vector<std::size_t>> indices_;
+};
+
+// D with its targets passed through F (see map_targets, select_classes, float_targets).
+template <class D, TargetType NewTarget, class F>
+class TargetMap : public dataset_ops<TargetMap<D, NewTarget, F>> {
+  using old_target = typename D::target_type;
+
+ public:
+  using sample_shape = typename D::sample_shape;
+  using target_type = NewTarget;
+
+  TargetMap(D base, F f, std::vector<std::string> classes = {})
+      : base_(std::move(base)), f_(std::move(f)), classes_(std::move(classes)) {}
+
+  std::size_t size() const { return base_.size(); }
+  void load(std::size_t i, float* x, target_element_t<target_type>* y) const {
+    std::array<target_element_t<old_target>, target_size_v<old_target>> old{};
+    base_.load(i, x, old.data());
+    write(f_(detail::target_from_elements<old_target>(old.data())), y);
+  }
+  target_value_t<target_type> target(std::size_t i) const {
+    std::array<target_element_t<target_type>, target_size_v<target_type>> y{};
+    write(f_(target_of(base_, i)), y.data());
+    return detail::target_from_elements<target_type>(y.data());
+  }
+  // The class names, when the mapping defines them (select_classes does).
+  std::vector<std::string> classes() const { return classes_; }
+  const D& base() const { return base_; }
+
+ private:
+  template <class R>
+  static void write(const R& r, target_element_t<target_type>* y) {
+    if constexpr (std::is_arithmetic_v<R>) {
+      static_assert(target_size_v<target_type> == 1, "ctnn: map_targets: a scalar result needs a one-element target");
+      y[0] = static_cast<target_element_t<target_type>>(r);
+    } else {
+      static_assert(std::tuple_size_v<R> == target_size_v<target_type>,
+                    "ctnn: map_targets: the result has another number of elements than the target shape");
+      for (std::size_t k = 0; k < target_size_v<target_type>; ++k) y[k] = static_cast<target_element_t<target_type>>(r[k]);
+    }
+  }
+
+  D base_;
+  F f_;
+  std::vector<std::string> classes_;
+};
+
+// ---- in memory -----------------------------------------------------------------------------------
+
+// Samples and targets held in memory as floats (and int64 class indices). The storage is shared:
+// copies are cheap.
+template <ShapeType S, TargetType T = std::int64_t>
+class InMemoryDataset : public dataset_ops<InMemoryDataset<S, T>> {
+ public:
+  using sample_shape = S;
+  using target_type = T;
+  using element = target_element_t<T>;
+
+  InMemoryDataset() : x_(std::make_shared<const std::vector<float>>()), y_(std::make_shared<const std::vector<element>>()) {}
+  // features: n * S::size floats, [n, S...]; targets: n * target size.
+  InMemoryDataset(std::vector<float> features, std::vector<element> targets) {
+    const std::size_t n = S::size ? features.size() / S::size : targets.size() / target_size_v<T>;
+    if (features.size() != n * S::size || targets.size() != n * target_size_v<T>)
+      throw error(cat("InMemoryDataset", S::str(), ": ", features.size(), " feature values and ", targets.size(),
+                      " target values are not the same number of samples (", S::size, " and ", target_size_v<T>,
+                      " per sample)"));
+    x_ = std::make_shared<const std::vector<float>>(std::move(features));
+    y_ = std::make_shared<const std::vector<element>>(std::move(targets));
+  }
+
+  // Loads every sample of ds.
+  template <Dataset D>
+    requires std::same_as<typename D::sample_shape, S> && std::same_as<typename D::target_type, T>
+  static InMemoryDataset from(const D& ds) {
+    const std::size_t n = ds.size();
+    std::vector<float> x(n * S::size);
+    std::vector<element> y(n * target_size_v<T>);
+    for (std::size_t i = 0; i < n; ++i) ds.load(i, x.data() + i * S::size, y.data() + i * target_size_v<T>);
+    return InMemoryDataset(std::move(x), std::move(y));
+  }
+
+  std::size_t size() const { return y_->size() / target_size_v<T>; }
+  void load(std::size_t i, float* x, element* y) const {
+    detail::check_index(i, size(), "InMemoryDataset");
+    std::copy_n(x_->data() + i * S::size, S::size, x);
+    std::copy_n(y_->data() + i * target_size_v<T>, target_size_v<T>, y);
+  }
+  target_value_t<T> target(std::size_t i) const {
+    detail::check_index(i, size(), "InMemoryDataset");
+    return detail::target_from_elements<T>(y_->data() + i * target_size_v<T>);
+  }
+
+  std::span<const float> features() const { return *x_; }
+  std::span<const element> targets() const { return *y_; }
+  std::span<const float> sample(std::size_t i) const {
+    detail::check_index(i, size(), "InMemoryDataset");
+    return std::span<const float>(*x_).subspan(i * S::size, S::size);
+  }
+
+ private:
+  std::shared_ptr<const std::vector<float>> x_;
+  std::shared_ptr<const std::vector<element>> y_;
+};
+
+// ---- splitting -----------------------------------------------------------------------------------
+
+namespace detail {
+// A uniformly random permutation of 0..n-1 (Fisher-Yates), written into order.
+inline void permutation(std::vector<std::size_t>& order, std::size_t n, Generator& g) {
+  order.resize(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[g.below(i)]);
+}
+}  // namespace detail
+
+// torch.utils.data.random_split: a random permutation cut into consecutive pieces of the given
+// lengths, which must add up to the size of the data set.
+template <Dataset D>
+std::vector<Subset<D>> random_split(const D& ds, const std::vector<std::size_t>& lengths,
+                                    Generator& generator = default_generator()) {
+  const std::size_t total = std::accumulate(lengths.begin(), lengths.end(), std::size_t{0});
+  if (total != ds.size())
+    throw error(cat("random_split: the lengths add up to ", total, " but the data set has ", ds.size(), " samples"));
+  std::vector<std::size_t> order;
+  detail::permutation(order, ds.size(), generator);
+  std::vector<Subset<D>> parts;
+  std::size_t at = 0;
+  for (auto len : lengths) {
+    parts.emplace_back(ds, std::vector<std::size_t>(order.begin() + static_cast<std::ptrdiff_t>(at),
+                                                    order.begin() + static_cast<std::ptrdiff_t>(at + len)));
+    at += len;
+  }
+  return parts;
+}
+
+template <class D>
+struct Split {
+  Subset<D> train;
+  Subset<D> test;
+};
+
+// sklearn's train_test_split: ceil(test_size * n) samples for the test part, the rest for training.
+// shuffle: a random permutation (test first, as sklearn's ShuffleSplit); otherwise the first samples
+// train and the last ones test, in order.
+template <Dataset D>
+Split<D> train_test_split(const D& ds, double test_size, Generator& generator = default_generator(), bool shuffle = true) {
+  if (!(test_size > 0.0 && test_size < 1.0))
+    throw error(cat("train_test_split: test_size ", test_size, " is not in (0, 1)"));
+  const std::size_t n = ds.size();
+  const auto n_test = static_cast<std::size_t>(std::ceil(test_size * static_cast<double>(n)));
+  if (n_test == 0 || n_test >= n)
+    throw error(cat("train_test_split: test_size ", test_size, " of ", n, " samples leaves ", n - std::min(n, n_test),
+                    " for training and ", n_test, " for testing"));
+  std::vector<std::size_t> order;
+  if (shuffle) {
+    detail::permutation(order, n, generator);
+    return {Subset<D>(ds, std::vector<std::size_t>(order.begin() + static_cast<std::ptrdiff_t>(n_test), order.end())),
+            Subset<D>(ds, std::vector<std::size_t>(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_test)))};
+  }
+  order.resize(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  const std::size_t n_train = n - n_test;
+  return {Subset<D>(ds, std::vector<std::size_t>(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_train))),
+          Subset<D>(ds, std::vector<std::size_t>(order.begin() + static_cast<std::ptrdiff_t>(n_train), order.end()))};
+}
+
+}  // namespace ctnn::data
+
+// ---- ctnn/data/files.hpp ----
+// Finding a data set on disk, and reading its files.
+//  * locate(): the first of several candidate directories that holds every file a data set needs
+//    (each under one of several names: "train-images-idx3-ubyte" or the same with ".gz"). When none
+//    does, the error lists every directory searched.
+//  * gz_reader: reads a file through zlib, which reads gzip-compressed and plain files alike.
+// Every error is a ctnn::error that names the file and what was wrong with it.
+#include <zlib.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <initializer_list>
+#include <system_error>
+
+
+namespace ctnn::data {
+
+namespace fs = std::filesystem;
+
+// "0x00000803".
+inline std::string hex32(std::uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", static_cast<unsigned>(v));
+  return buf;
+}
+
+// A file under its plain name or gzip-compressed: {"name", "name.gz"} (the plain one is preferred).
+inline std::vector<std::string> plain_or_gz(const std::string& name) { return {name, name + ".gz"}; }
+
+// The directories searched for a data set, in order: root and root/<subdir> for each subdir (when
+// root is not empty), then $CTNN_DATA and $CTNN_DATA/<subdir> (when set), then the system
+// directories.
+inline std::vector<fs::path> search_dirs(const fs::path& root, std::initializer_list<std::string_view> subdirs,
+                                         std::initializer_list<std::string_view> system_dirs) {
+  std::vector<fs::path> dirs;
+  auto add_with_subdirs = [&](const fs::path& base) {
+    dirs.push_back(base);
+    for (auto s : subdirs) dirs.push_back(base / fs::path(s));
+  };
+  if (!root.empty()) add_with_subdirs(root);
+  if (const char* env = std::getenv("CTNN_DATA"); env && *env) add_with_subdirs(fs::path(env));
+  for (auto s : system_dirs) dirs.push_back(fs::path(s));
+  return dirs;
+}
+
+// Where a data set was found: the directory, and the path of each wanted file in it.
+struct Located {
+  fs::path dir;
+  std::vector<fs::path> files;
+};
+
+// The first directory of `dirs` that holds every wanted file (each wanted file is a list of
+// alternative names). A directory holding some of the files but not all is an error (a half-copied
+// data set is worth hearing about rather than silently skipping), and so is finding nothing.
+inline Located locate(std::string_view dataset, const std::vector<fs::path>& dirs,
+                      const std::vector<std::vector<std::string>>& wanted) {
+  auto describe = [](const std::vector<std::string>& names) {
+    std::string s;
+    for (std::size_t i = 0; i < names.size(); ++i) s += (i ? " or " : "") + names[i];
+    return s;
+  };
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) continue;
+    Located found{dir, {}};
+    std::vector<std::size_t> missing;
+    for (std::size_t w = 0; w < wanted.size(); ++w) {
+      bool present = false;
+      for (const auto& name : wanted[w]) {
+        if (fs::is_regular_file(dir / name, ec)) {
+          found.files.push_back(dir / name);
+          present = true;
+          break;
+        }
+      }
+      if (!present) missing.push_back(w);
+    }
+    if (missing.empty()) return found;
+    if (found.files.size() > 0) {
+      std::string msg = cat(dataset, ": ", dir.string(), " holds ", found.files.front().filename().string(),
+                            " but not ");
+      for (std::size_t m = 0; m < missing.size(); ++m) msg += (m ? ", nor " : "") + describe(wanted[missing[m]]);
+      throw error(msg);
+    }
+  }
+  std::string msg = cat(dataset, ": not found. Looked for ");
+  for (std::size_t w = 0; w < wanted.size(); ++w) msg += (w ? ", " : "") + describe(wanted[w]);
+  msg += " in:";
+  for (const auto& dir : dirs) msg += "\n  " + dir.string();
+  msg += "\n(pass the directory as root, or set CTNN_DATA)";
+  throw error(msg);
+}
+
+// Reads a file through zlib: gzip-compressed files are decompressed, plain ones read as they are.
+class gz_reader {
+ public:
+  explicit gz_reader(fs::path file) : file_(std::move(file)) {
+    std::error_code ec;
+    if (!fs::exists(file_, ec)) throw error(cat(file_.string(), ": no such file"));
+    if (fs::is_directory(file_, ec)) throw error(cat(file_.string(), ": is a directory, not a file"));
+    gz_ = gzopen(file_.c_str(), "rb");
+    if (!gz_) throw error(cat(file_.string(), ": cannot open for reading"));
+    gzbuffer(gz_, 1u << 17);
+  }
+  gz_reader(const gz_reader&) = delete;
+  gz_reader& operator=(const gz_reader&) = delete;
+  ~gz_reader() {
+    if (gz_) gzclose(gz_);
+  }
+
+  const fs::path& file() const { return file_; }
+
+  // Reads up to n bytes; fewer only at the end of the data. Throws on a read or decompression error.
+  std::size_t read(void* dst, std::size_t n) {
+    auto* out = static_cast<unsigned char*>(dst);
+    std::size_t done = 0;
+    while (done < n) {
+      const std::size_t want = std::min<std::size_t>(n - done, std::size_t{1} << 30);
+      const int got = gzread(gz_, out + done, static_cast<unsigned>(want));
+      if (got < 0) throw error(cat(file_.string(), ": read error: ", zlib_message()));
+      if (got == 0) break;
+      done += static_cast<std::size_t>(got);
+    }
+    return done;
+  }
+
+  // zlib's description of the last problem ("unexpected end of file" for a cut gzip stream), or "".
+  std::string zlib_message() {
+    int errnum = 0;
+    const char* msg = gzerror(gz_, &errnum);
+    return msg ? std::string(msg) : std::string();
+  }
+
+  // True when no byte is left.
+  bool at_end() {
+    unsigned char c;
+    return read(&c, 1) == 0;
+  }
+
+ private:
+  fs::path file_;
+  gzFile gz_ = nullptr;
+};
+
+}  // namespace ctnn::data
+
+// ---- ctnn/data/transforms.hpp ----
+// Per-sample transforms, as torchvision.transforms. A transform is any callable taking an ImageView:
+// a float image [C, H, W] that it changes in place. Image data sets decode to float in [0, 1]
+// (ToTensor's output) and then apply their transform, inside load(), once per sample.
+//   ToTensor              uint8 -> float in [0, 1]; the data sets always do this, so as a pipeline
+//                         stage it does nothing (it is there so Compose reads as in PyTorch)
+//   Normalize(mean, std)  (x - mean[c]) / std[c] per channel; one value applies to every channel
+//   RandomHorizontalFlip  mirrors left-right with probability p, from a seeded generator
+//   Resize{H, W}          bilinear, antialiased when shrinking (as PIL); changes the size, so it
+//                         works buffer to buffer: ImageFolder<Shape<C, H, W>> resizes to its shape
+//   Compose{t1, t2, ...}  applies its stages in order; a lambda works just as well
+// Datasets keep a transform as a Transform (std::function), so any of these fits.
+#include <atomic>
+#include <functional>
+#include <tuple>
+
+
+namespace ctnn::data {
+
+// A float image [channels, height, width], row-major, changed in place by a transform.
+struct ImageView {
+  float* data;
+  std::size_t channels, height, width;
+
+  std::size_t size() const { return channels * height * width; }
+  float& operator()(std::size_t c, std::size_t h, std::size_t w) const { return data[(c * height + h) * width + w]; }
+};
+
+// What a data set applies to each sample after decoding it. Empty: nothing.
+using Transform = std::function<void(ImageView)>;
+
+struct ToTensor {
+  // uint8 values to float in [0, 1], same layout.
+  static void convert(const std::uint8_t* src, std::size_t n, float* dst) {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]) * (1.0f / 255.0f);
+  }
+  // Interleaved uint8 [H, W, C] (as decoders produce) to float [C, H, W] in [0, 1].
+  static void convert_hwc(const std::uint8_t* src, std::size_t height, std::size_t width, std::size_t channels,
+                          float* dst) {
+    for (std::size_t c = 0; c < channels; ++c)
+      for (std::size_t p = 0; p < height * width; ++p)
+        dst[c * height * width + p] = static_cast<float>(src[p * channels + c]) * (1.0f / 255.0f);
+  }
+  // As a stage: the data already is ToTensor's output.
+  void operator()(ImageView) const {}
+};
+
+class Normalize {
+ public:
+  Normalize(std::vector<double> mean, std::vector<double> std) {
+    if (mean.empty() || mean.size() != std.size())
+      throw error(cat("Normalize: ", mean.size(), " means and ", std.size(), " standard deviations; expected the same ",
+                      "number, at least one"));
+    for (std::size_t c = 0; c < mean.size(); ++c) {
+      if (!(std[c] > 0)) throw error(cat("Normalize: standard deviation ", std[c], " of channel ", c, " is not positive"));
+      mean_.push_back(static_cast<float>(mean[c]));
+      inv_std_.push_back(static_cast<float>(1.0 / std[c]));
+    }
+  }
+
+  void operator()(ImageView v) const {
+    if (mean_.size() != 1 && mean_.size() != v.channels)
+      throw error(cat("Normalize: ", mean_.size(), " means for an image of ", v.channels, " channels"));
+    const std::size_t plane = v.height * v.width;
+    for (std::size_t c = 0; c < v.channels; ++c) {
+      const float m = mean_[mean_.size() == 1 ? 0 : c], s = inv_std_[mean_.size() == 1 ? 0 : c];
+      float* p = v.data + c * plane;
+      for (std::size_t i = 0; i < plane; ++i) p[i] = (p[i] - m) * s;
+    }
+  }
+
+  const std::vector<float>& mean() const { return mean_; }
+
+ private:
+  std::vector<float> mean_, inv_std_;
+};
+
+// Mirrors the image left-right with probability p. The decisions come from a stream forked from the
+// given generator at construction, one number per call: the same seed gives the same flips, and a
+// DataLoader (with or without prefetch) calls load() in the same order, so training is repeatable.
+// Copies share the stream (as copies of a data set share its transform); the counter is atomic.
+class RandomHorizontalFlip {
+ public:
+  explicit RandomHorizontalFlip(double p = 0.5, Generator& generator = default_generator())
+      : p_(p), seed_(generator.fork().seed()), counter_(std::make_shared<std::atomic<std::uint64_t>>(0)) {
+    if (!(p >= 0.0 && p <= 1.0)) throw error(cat("RandomHorizontalFlip: probability ", p, " is not in [0, 1]"));
+  }
+
+  void operator()(ImageView v) const {
+    if (rng::uniform(seed_, counter_->fetch_add(1, std::memory_order_relaxed)) < p_) flip(v);
+  }
+
+  static void flip(ImageView v) {
+    for (std::size_t r = 0; r < v.channels * v.height; ++r) std::reverse(v.data + r * v.width, v.data + (r + 1) * v.width);
+  }
+
+ private:
+  double p_;
+  std::uint64_t seed_;
+  std::shared_ptr<std::atomic<std::uint64_t>> counter_;
+};
+
+namespace detail {
+// Bilinear (triangle filter) resampling weights along one axis, as PIL: the filter widens by the
+// scale when shrinking, which antialiases; weights are normalised over the pixels inside the image.
+struct resample_axis {
+  std::vector<std::size_t> first;   // first source index per output index
+  std::vector<std::size_t> count;   // number of source pixels
+  std::vector<float> weights;       // count[i] weights per output, at offset i * stride
+  std::size_t stride = 0;
+
+  resample_axis(std::size_t in, std::size_t out) : first(out), count(out) {
+    const double scale = static_cast<double>(in) / static_cast<double>(out);
+    const double filterscale = std::max(scale, 1.0);
+    const double support = filterscale;
+    stride = static_cast<std::size_t>(std::ceil(support)) * 2 + 1;
+    weights.assign(out * stride, 0.0f);
+    for (std::size_t o = 0; o < out; ++o) {
+      const double center = (static_cast<double>(o) + 0.5) * scale;
+      const double lo = std::max(std::floor(center - support + 0.5), 0.0);
+      const double hi = std::min(std::floor(center + support + 0.5), static_cast<double>(in));
+      const auto xmin = static_cast<std::size_t>(lo);
+      std::size_t n = static_cast<std::size_t>(hi) - xmin;
+      n = std::min(n, stride);
+      double total = 0;
+      std::vector<double> w(n);
+      for (std::size_t k = 0; k < n; ++k) {
+        const double x = (static_cast<double>(xmin + k) - center + 0.5) / filterscale;
+        w[k] = std::max(0.0, 1.0 - std::abs(x));
+        total += w[k];
+      }
+      first[o] = xmin;
+      count[o] = n;
+      for (std::size_t k = 0; k < n; ++k) weights[o * stride + k] = static_cast<float>(total > 0 ? w[k] / total : 0.0);
+    }
+  }
+};
+}  // namespace detail
+
+// src [channels, in_h, in_w] -> dst [channels, out_h, out_w], bilinear with half-pixel centres
+// (align_corners = False), antialiased when shrinking. Equal sizes copy.
+inline void resize_bilinear(const float* src, std::size_t channels, std::size_t in_h, std::size_t in_w, float* dst,
+                            std::size_t out_h, std::size_t out_w) {
+  if (in_h == 0 || in_w == 0 || out_h == 0 || out_w == 0)
+    throw error(cat("Resize: cannot resize ", in_h, " x ", in_w, " to ", out_h, " x ", out_w));
+  if (in_h == out_h && in_w == out_w) {
+    std::copy(src, src + channels * in_h * in_w, dst);
+    return;
+  }
+  const detail::resample_axis ax(in_w, out_w), ay(in_h, out_h);
+  std::vector<float> tmp(channels * in_h * out_w);
+  for (std::size_t r = 0; r < channels * in_h; ++r)
+    for (std::size_t o = 0; o < out_w; ++o) {
+      const float* s = src + r * in_w + ax.first[o];
+      const float* w = ax.weights.data() + o * ax.stride;
+      float acc = 0;
+      for (std::size_t k = 0; k < ax.count[o]; ++k) acc += w[k] * s[k];
+      tmp[r * out_w + o] = acc;
+    }
+  for (std::size_t c = 0; c < channels; ++c)
+    for (std::size_t o = 0; o < out_h; ++o) {
+      float* d = dst + (c * out_h + o) * out_w;
+      std::fill(d, d + out_w, 0.0f);
+      const float* w = ay.weights.data() + o * ay.stride;
+      for (std::size_t k = 0; k < ay.count[o]; ++k) {
+        const float* s = tmp.data() + (c * in_h + ay.first[o] + k) * out_w;
+        for (std::size_t x = 0; x < out_w; ++x) d[x] += w[k] * s[x];
+      }
+    }
+}
+
+// Resize{64, 64}: torchvision's Resize((64, 64)) with bilinear interpolation.
+struct Resize {
+  std::size_t height, width;
+  void operator()(const float* src, std::size_t channels, std::size_t in_h, std::size_t in_w, float* dst) const {
+    resize_bilinear(src, channels, in_h, in_w, dst, height, width);
+  }
+};
+
+// Applies its stages in order.
+template <class... Stages>
+class Compose {
+ public:
+  explicit Compose(Stages... stages) : stages_(std::move(stages)...) {}
+  void operator()(ImageView v) const {
+    std::apply([&](const auto&... s) { (s(v), ...); }, stages_);
+  }
+
+ private:
+  std::tuple<Stages...> stages_;
+};
+
+}  // namespace ctnn::data
+
+namespace ctnn::data {
+
+class CIFAR10 : public dataset_ops<CIFAR10> {
+ public:
+  using sample_shape = Shape<3, 32, 32>;
+  using target_type = std::int64_t;
+  static constexpr std::size_t num_classes = 10;
+  static constexpr std::size_t record_size = 1 + sample_shape::size;
+
+  explicit CIFAR10(const std::filesystem::path& root = {}, bool train = true, Transform transform = {})
+      : transform_(std::move(transform)), train_(train) {
+    std::vector<std::vector<std::string>> wanted;
+    if (train)
+      for (int b = 1; b <= 5; ++b) wanted.push_back(plain_or_gz(cat("data_batch_", b, ".bin")));
+    else
+      wanted.push_back(plain_or_gz("test_batch.bin"));
+    const Located at = locate("CIFAR-10", search_paths(root), wanted);
+    auto d = std::make_shared<storage>();
+    for (const auto& file : at.files) read_batch(file, *d);
+    d->files = at.files;
+    data_ = std::move(d);
+  }
+
+  static std::vector<std::filesystem::path> search_paths(const std::filesystem::path& root = {}) {
+    return search_dirs(root, {"cifar-10-batches-bin"}, {});
+  }
+
+  static std::vector<std::string> classes() {
+    return {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
+  }
+
+  std::size_t size() const { return data_->labels.size(); }
+
+  void load(std::size_t i, float* x, std::int64_t* y) const {
+    detail::check_index(i, size(), "CIFAR10");
+    ToTensor::convert(data_->images.data() + i * sample_shape::size, sample_shape::size, x);
+    if (transform_) transform_(ImageView{x, 3, 32, 32});
+    *y = data_->labels[i];
+  }
+  std::int64_t target(std::size_t i) const {
+    detail::check_index(i, size(), "CIFAR10");
+    return data_->labels[i];
+  }
+
+  std::span<const std::int64_t> targets() const { return data_->labels; }
+  std::span<const std::uint8_t> image_bytes(std::size_t i) const {
+    detail::check_index(i, size(), "CIFAR10");
+    return std::span<const std::uint8_t>(data_->images).subspan(i * sample_shape::size, sample_shape::size);
+  }
+  bool train() const { return train_; }
+  const std::vector<std::filesystem::path>& files() const { return data_->files; }
+
+ private:
+  struct storage {
+    std::vector<std::uint8_t> images;
+    std::vector<std::int64_t> labels;
+    std::vector<std::filesystem::path> files;
+  };
+
+  static void read_batch(const std::filesystem::path& file, storage& d) {
+    gz_reader in(file);
+    std::vector<std::uint8_t> bytes;
+    constexpr std::size_t chunk = std::size_t{1} << 22;
+    for (;;) {
+      const std::size_t at = bytes.size();
+      bytes.resize(at + chunk);
+      const std::size_t got = in.read(bytes.data() + at, chunk);
+      bytes.resize(at + got);
+      if (got < chunk) break;
+    }
+    if (bytes.empty()) throw error(cat(file.string(), ": empty: expected records of ", record_size, " bytes"));
+    if (bytes.size() % record_size != 0) {
+      const std::string zmsg = in.zlib_message();
+      throw error(cat(file.string(), ": truncated: ", bytes.size(), " bytes are not a whole number of ", record_size,
+                      "-byte records (", bytes.size() / record_size, " records and ", bytes.size() % record_size,
+                      " bytes)", zmsg.empty() ? "" : " (zlib: " + zmsg + ")"));
+    }
+    const std::size_t n = bytes.size() / record_size;
+    d.images.reserve(d.images.size() + n * sample_shape::size);
+    for (std::size_t r = 0; r < n; ++r) {
+      const std::uint8_t* rec = bytes.data() + r * record_size;
+      if (rec[0] >= num_classes)
+        throw error(cat(file.string(), ": label ", static_cast<unsigned>(rec[0]), " of record ", r,
+                        " is out of range: expected 0 to ", num_classes - 1));
+      d.labels.push_back(rec[0]);
+      d.images.insert(d.images.end(), rec + 1, rec + record_size);
+    }
+  }
+
+  std::shared_ptr<const storage> data_;
+  Transform transform_;
+  bool train_;
+};
+
+}  // namespace ctnn::data
+
+// ---- ctnn/data/dataloader.hpp ----
+// DataLoader (torch.utils.data.DataLoader): batches of a data set, for range-for.
+//
+//   DataLoader train_loader(train_data, {.batch_size = 32, .shuffle = true});
+//   for (const auto& [x, y] : train_loader) { ... }     // x: Batch<Shape, B>, y: Labels<B>
+//
+// Each iteration (each call of begin()) is one epoch; with shuffle the order is a fresh random
+// permutation drawn from the loader's generator, which is forked from the given one at construction:
+// the same seed gives the same epochs, and other users of that generator do not change them.
+// The batches are views into two buffers that the loader owns and reuses, so after the first epoch
+// no batch allocates; a batch stays valid until the loop advances. The last batch is smaller unless
+// drop_last. size() is the number of batches per epoch.
+//
+// prefetch: while the loop body runs on batch k, a background thread loads batch k + 1 into the
+// other buffer (double buffering). Samples are loaded in exactly the same order as without prefetch,
+// one batch after the other, so the batches are identical (random transforms included). Errors of a
+// background load are rethrown when the loop reaches that batch. One iteration at a time per loader.
+#include <condition_variable>
+#include <exception>
+#include <iterator>
+#include <mutex>
+#include <thread>
 
 
 // ---- ctnn/tensor/batch.hpp ----
@@ -721,8 +1672,6 @@ constexpr std::array<std::size_t, S::rank> strides() {
 // backend's memory. n is the only runtime dimension, so the smaller last batch of an epoch works and
 // every per-sample size is a constant. The type names the backend: a CPU batch cannot be fed to a
 // CUDA model by mistake.
-#include <initializer_list>
-#include <span>
 
 
 namespace ctnn {
@@ -812,10 +1761,854 @@ struct GradientView {
 
 }  // namespace ctnn
 
+namespace ctnn::data {
+
+struct LoaderOptions {
+  std::size_t batch_size = 1;  // as PyTorch's defaults
+  bool shuffle = false;
+  bool drop_last = false;
+  bool prefetch = true;
+};
+
+// The batch type of targets T on backend B: Labels<B> for class indices, Batch<Shape, B> otherwise.
+template <class T, Backend B>
+struct target_batch;
+template <Backend B>
+struct target_batch<std::int64_t, B> {
+  using type = Labels<B>;
+};
+template <std::size_t... D, Backend B>
+struct target_batch<Shape<D...>, B> {
+  using type = Batch<Shape<D...>, B>;
+};
+template <class T, Backend B>
+using target_batch_t = typename target_batch<T, B>::type;
+
+namespace detail {
+// Host staging to backend memory: on a host backend of the same element type the loader writes the
+// batch directly and this is never called.
+template <Backend B, class Dst, class Src>
+void upload(const Src* src, std::size_t n, Dst* dst, std::vector<Dst>& tmp) {
+  if constexpr (B::host_memory) {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<Dst>(src[i]);
+  } else if constexpr (std::is_same_v<Src, Dst>) {
+    backend::ops<B>::from_host(src, n, dst);
+  } else {
+    tmp.resize(n);
+    for (std::size_t i = 0; i < n; ++i) tmp[i] = static_cast<Dst>(src[i]);
+    backend::ops<B>::from_host(tmp.data(), n, dst);
+  }
+}
+}  // namespace detail
+
+template <Dataset D, Backend B = backend::eigen>
+class DataLoader {
+ public:
+  using dataset_type = D;
+  using backend_type = B;
+  using sample_shape = typename D::sample_shape;
+  using target_type = typename D::target_type;
+  using x_type = Batch<sample_shape, B>;
+  using y_type = target_batch_t<target_type, B>;
+
+  // What the loop gets: the current batch, by reference.
+  struct batch {
+    const x_type& x;
+    const y_type& y;
+  };
+
+  struct sentinel {};
+  class iterator {
+   public:
+    using value_type = batch;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    batch operator*() const { return loader_->current(); }
+    iterator& operator++() {
+      loader_->advance(++k_);
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    bool operator==(sentinel) const { return !loader_ || k_ >= loader_->size(); }
+    std::size_t index() const { return k_; }
+
+   private:
+    friend class DataLoader;
+    iterator(DataLoader* loader, std::size_t k) : loader_(loader), k_(k) {}
+    DataLoader* loader_ = nullptr;
+    std::size_t k_ = 0;
+  };
+
+  explicit DataLoader(D dataset, LoaderOptions options = {}, Generator& generator = default_generator())
+      : st_(std::make_unique<state>(std::move(dataset), options, generator.fork())) {
+    if (options.batch_size == 0) throw error("DataLoader: batch_size must be at least 1");
+  }
+  DataLoader(const DataLoader&) = delete;
+  DataLoader& operator=(const DataLoader&) = delete;
+  DataLoader(DataLoader&&) noexcept = default;
+  DataLoader& operator=(DataLoader&& other) noexcept {
+    if (this != &other) {
+      shutdown();
+      st_ = std::move(other.st_);
+    }
+    return *this;
+  }
+  ~DataLoader() { shutdown(); }
+
+  // Starts an epoch: draws the order (with shuffle) and loads the first batch.
+  iterator begin() {
+    state& s = *st_;
+    drain();
+    s.epoch++;
+    if (s.options.shuffle) detail::permutation(s.order, s.dataset.size(), s.generator);
+    else if (s.order.size() != s.dataset.size()) {
+      s.order.resize(s.dataset.size());
+      for (std::size_t i = 0; i < s.order.size(); ++i) s.order[i] = i;
+    }
+    if (size() == 0) return iterator(this, 0);
+    s.current = 0;
+    fill(s, s.slots[0], 0);
+    publish(s.slots[0]);
+    if (s.options.prefetch && size() > 1) submit(1, 1);
+    return iterator(this, 0);
+  }
+  sentinel end() const { return {}; }
+
+  // Batches per epoch.
+  std::size_t size() const {
+    const std::size_t n = st_->dataset.size(), b = st_->options.batch_size;
+    return st_->options.drop_last ? n / b : (n + b - 1) / b;
+  }
+  std::size_t batch_size() const { return st_->options.batch_size; }
+  const LoaderOptions& options() const { return st_->options; }
+  const D& dataset() const { return st_->dataset; }
+  // Epochs started so far.
+  std::size_t epoch() const { return st_->epoch; }
+  // The sample order of the current epoch (indices into the data set).
+  const std::vector<std::size_t>& order() const { return st_->order; }
+
+ private:
+  using y_element = target_element_t<target_type>;
+  static constexpr bool direct_x = B::host_memory && std::is_same_v<scalar_t<B>, float>;
+  static constexpr bool direct_y = B::host_memory && std::is_same_v<typename y_type::value_type, y_element>;
+
+  struct slot {
+    x_type x;
+    y_type y;
+    std::vector<float> x_stage;             // when the backend cannot take floats directly
+    std::vector<y_element> y_stage;
+    std::vector<scalar_t<B>> convert;       // device backend of another scalar: converted values
+    std::vector<typename y_type::value_type> convert_y;
+    std::size_t n = 0;
+  };
+
+  struct state {
+    state(D d, const LoaderOptions& o, Generator g) : dataset(std::move(d)), options(o), generator(g) {}
+    D dataset;
+    LoaderOptions options;
+    Generator generator;
+    std::vector<std::size_t> order;
+    slot slots[2];
+    std::size_t current = 0;
+    std::size_t epoch = 0;
+    // The prefetch worker: one job (fill slot job_slot with batch job_batch) at a time.
+    std::thread worker;
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::size_t submitted = 0, finished = 0;
+    std::size_t job_slot = 0, job_batch = 0;
+    bool stop = false;
+    std::exception_ptr failure;
+  };
+
+  batch current() const { return {st_->slots[st_->current].x, st_->slots[st_->current].y}; }
+
+  // Loads batch k of the current order into host memory of slot s (worker or main thread).
+  static void fill(const state& st, slot& s, std::size_t k) {
+    const std::size_t bs = st.options.batch_size;
+    const std::size_t first = k * bs;
+    const std::size_t n = std::min(bs, st.order.size() - first);
+    constexpr std::size_t xs = sample_shape::size, ys = target_size_v<target_type>;
+    s.n = n;
+    if constexpr (direct_x) s.x.resize(n);
+    else s.x_stage.resize(n * xs);
+    if constexpr (direct_y) s.y.resize(n);
+    else s.y_stage.resize(n * ys);
+    for (std::size_t j = 0; j < n; ++j) {
+      float* x;
+      y_element* y;
+      if constexpr (direct_x) x = s.x.data() + j * xs;
+      else x = s.x_stage.data() + j * xs;
+      if constexpr (direct_y) y = s.y.data() + j * ys;
+      else y = s.y_stage.data() + j * ys;
+      st.dataset.load(st.order[first + j], x, y);
+    }
+  }
+
+  // Moves a filled slot's staging into backend memory (main thread only).
+  static void publish(slot& s) {
+    if constexpr (!direct_x) {
+      s.x.resize(s.n);
+      detail::upload<B>(s.x_stage.data(), s.n * sample_shape::size, s.x.data(), s.convert);
+    }
+    if constexpr (!direct_y) {
+      s.y.resize(s.n);
+      detail::upload<B>(s.y_stage.data(), s.n * target_size_v<target_type>, s.y.data(), s.convert_y);
+    }
+  }
+
+  // The loop moved on to batch k.
+  void advance(std::size_t k) {
+    state& s = *st_;
+    if (k >= size()) return;
+    if (s.options.prefetch) {
+      wait();  // batch k is in the other slot
+      s.current ^= 1;
+      publish(s.slots[s.current]);
+      if (k + 1 < size()) submit(s.current ^ 1, k + 1);
+    } else {
+      fill(s, s.slots[s.current], k);
+      publish(s.slots[s.current]);
+    }
+  }
+
+  void submit(std::size_t slot_index, std::size_t k) {
+    state& s = *st_;
+    if (!s.worker.joinable()) s.worker = std::thread([p = st_.get()] { run(*p); });
+    {
+      std::lock_guard lock(s.mutex);
+      s.job_slot = slot_index;
+      s.job_batch = k;
+      ++s.submitted;
+    }
+    s.cv.notify_all();
+  }
+
+  // Waits for the job in flight; rethrows its error.
+  void wait() {
+    state& s = *st_;
+    std::unique_lock lock(s.mutex);
+    s.cv.wait(lock, [&] { return s.finished == s.submitted; });
+    if (s.failure) {
+      std::exception_ptr e = std::exchange(s.failure, nullptr);
+      lock.unlock();
+      std::rethrow_exception(e);
+    }
+  }
+
+  // Waits for a job left over from an epoch the loop broke out of, and forgets its result.
+  void drain() {
+    state& s = *st_;
+    std::unique_lock lock(s.mutex);
+    s.cv.wait(lock, [&] { return s.finished == s.submitted; });
+    s.failure = nullptr;
+  }
+
+  static void run(state& s) {
+    std::unique_lock lock(s.mutex);
+    for (;;) {
+      s.cv.wait(lock, [&] { return s.stop || s.submitted > s.finished; });
+      if (s.stop) return;
+      const std::size_t slot_index = s.job_slot, k = s.job_batch;
+      lock.unlock();
+      std::exception_ptr e;
+      try {
+        fill(s, s.slots[slot_index], k);
+      } catch (...) {
+        e = std::current_exception();
+      }
+      lock.lock();
+      s.failure = e;
+      s.finished = s.submitted;
+      s.cv.notify_all();
+    }
+  }
+
+  void shutdown() noexcept {
+    if (!st_ || !st_->worker.joinable()) return;
+    {
+      std::lock_guard lock(st_->mutex);
+      st_->stop = true;
+    }
+    st_->cv.notify_all();
+    st_->worker.join();
+  }
+
+  std::unique_ptr<state> st_;
+};
+
+template <class D>
+DataLoader(D, LoaderOptions, Generator&) -> DataLoader<D>;
+template <class D>
+DataLoader(D, LoaderOptions) -> DataLoader<D>;
+template <class D>
+DataLoader(D) -> DataLoader<D>;
+
+// The whole data set as one batch, in order (for the small tutorials that train on all of X at once).
+template <Backend B = backend::eigen, Dataset D>
+auto to_batch(const D& ds) {
+  struct whole {
+    Batch<typename D::sample_shape, B> x;
+    target_batch_t<typename D::target_type, B> y;
+  };
+  DataLoader<D, B> loader(ds, {.batch_size = std::max<std::size_t>(ds.size(), 1), .shuffle = false, .drop_last = false,
+                               .prefetch = false});
+  whole w;
+  for (const auto& b : loader) {
+    w.x = b.x;
+    w.y = b.y;
+  }
+  return w;
+}
+
+}  // namespace ctnn::data
+
+// ---- ctnn/data/fashion_mnist.hpp ----
+// Fashion-MNIST (torchvision.datasets.FashionMNIST): 60000 training and 10000 test images of 28 x 28
+// grey pixels in 10 classes, read from the IDX files (plain or .gz):
+//   {train,t10k}-images-idx3-ubyte[.gz], {train,t10k}-labels-idx1-ubyte[.gz]
+// searched for in root, root/fashion-mnist, root/FashionMNIST/raw (torchvision's layout), then
+// $CTNN_DATA, $CTNN_DATA/fashion-mnist, $CTNN_DATA/FashionMNIST/raw, then
+// /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist). Nothing is downloaded.
+// Images are kept as bytes; load() turns one into floats in [0, 1] (ToTensor) and applies the
+// transform (e.g. Normalize({0.5}, {0.5})).
+
+
+// ---- ctnn/data/idx.hpp ----
+// The IDX format of MNIST and Fashion-MNIST, plain or gzip-compressed (through zlib).
+//   magic   4 bytes, big-endian: 0x00 0x00 <type> <number of dimensions>; type 0x08 = unsigned byte
+//   dims    one big-endian uint32 per dimension
+//   data    the product of the dims, in bytes, row-major
+// Images are 0x00000803 (n, rows, cols), labels 0x00000801 (n). The reader checks the magic, that
+// the data is complete and that nothing follows it; each error names the file and the problem.
+
+
+namespace ctnn::data::idx {
+
+inline constexpr std::uint32_t images_magic = 0x00000803;
+inline constexpr std::uint32_t labels_magic = 0x00000801;
+
+// The contents of an IDX file of unsigned bytes.
+struct Array {
+  std::filesystem::path file;
+  std::vector<std::size_t> dims;
+  std::vector<std::uint8_t> data;
+
+  std::size_t count() const { return dims.empty() ? 0 : dims[0]; }
+};
+
+namespace detail {
+inline std::uint32_t big_endian32(const unsigned char* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
+}
+inline std::string describe_magic(std::uint32_t magic) {
+  if (magic == images_magic) return "IDX images: unsigned bytes, 3 dimensions";
+  if (magic == labels_magic) return "IDX labels: unsigned bytes, 1 dimension";
+  if ((magic >> 16) == 0x1f8b) return "a gzip header: the file is compressed twice or not a gzip stream zlib can read";
+  if ((magic & 0xffff0000u) == 0 && ((magic >> 8) & 0xff) == 0x08)
+    return cat("IDX unsigned bytes with ", magic & 0xff, " dimensions");
+  if ((magic & 0xffff0000u) == 0) return cat("IDX of element type ", hex32((magic >> 8) & 0xff), " (not unsigned bytes)");
+  return "not an IDX file";
+}
+}  // namespace detail
+
+// Reads an IDX file whose magic must be `magic` (images_magic, labels_magic, or any 0x000008nn).
+inline Array read(const std::filesystem::path& file, std::uint32_t magic) {
+  gz_reader in(file);
+  const std::string name = file.string();
+  unsigned char head[4];
+  if (const std::size_t got = in.read(head, 4); got < 4)
+    throw error(cat(name, ": truncated: ", got, " bytes, not even the 4-byte magic number"));
+  const std::uint32_t found = detail::big_endian32(head);
+  if (found != magic)
+    throw error(cat(name, ": wrong magic number ", hex32(found), " (", detail::describe_magic(found), "), expected ",
+                    hex32(magic), " (", detail::describe_magic(magic), ")"));
+  Array a;
+  a.file = file;
+  const std::size_t rank = magic & 0xff;
+  std::size_t total = 1;
+  for (std::size_t d = 0; d < rank; ++d) {
+    unsigned char b[4];
+    if (in.read(b, 4) < 4)
+      throw error(cat(name, ": truncated: the header declares ", rank, " dimensions but ends after ", d));
+    const std::size_t dim = detail::big_endian32(b);
+    a.dims.push_back(dim);
+    if (dim != 0 && total > std::numeric_limits<std::size_t>::max() / dim)
+      throw error(cat(name, ": corrupt header: the dimensions overflow"));
+    total *= dim;
+  }
+  // Read in chunks so that a corrupt header declaring terabytes reports truncation, not bad_alloc.
+  constexpr std::size_t chunk = std::size_t{1} << 24;
+  a.data.reserve(std::min(total, chunk));
+  while (a.data.size() < total) {
+    const std::size_t at = a.data.size();
+    const std::size_t want = std::min(total - at, chunk);
+    a.data.resize(at + want);
+    const std::size_t got = in.read(a.data.data() + at, want);
+    if (got < want) {
+      a.data.resize(at + got);
+      std::string dims;
+      for (std::size_t d = 0; d < a.dims.size(); ++d) dims += (d ? " x " : "") + std::to_string(a.dims[d]);
+      const std::string zmsg = in.zlib_message();
+      throw error(cat(name, ": truncated: the header declares ", dims, " = ", total, " bytes of data, the file holds ",
+                      a.data.size(), zmsg.empty() ? "" : " (zlib: " + zmsg + ")"));
+    }
+  }
+  if (!in.at_end()) throw error(cat(name, ": has bytes after the ", total, " bytes of data its header declares"));
+  return a;
+}
+
+// An images file: (n, rows, cols) unsigned bytes.
+inline Array read_images(const std::filesystem::path& file) { return read(file, images_magic); }
+
+// A labels file: n unsigned bytes, each below num_classes.
+inline Array read_labels(const std::filesystem::path& file, std::size_t num_classes) {
+  Array a = read(file, labels_magic);
+  for (std::size_t i = 0; i < a.data.size(); ++i)
+    if (a.data[i] >= num_classes)
+      throw error(cat(file.string(), ": label ", static_cast<unsigned>(a.data[i]), " of sample ", i,
+                      " is out of range: expected 0 to ", num_classes - 1));
+  return a;
+}
+
+}  // namespace ctnn::data::idx
+
+namespace ctnn::data {
+
+class FashionMNIST : public dataset_ops<FashionMNIST> {
+ public:
+  using sample_shape = Shape<1, 28, 28>;
+  using target_type = std::int64_t;
+  static constexpr std::size_t num_classes = 10;
+  static constexpr std::size_t rows = 28, cols = 28;
+
+  explicit FashionMNIST(const std::filesystem::path& root = {}, bool train = true, Transform transform = {})
+      : transform_(std::move(transform)), train_(train) {
+    const std::string prefix = train ? "train" : "t10k";
+    const Located at = locate("Fashion-MNIST", search_paths(root),
+                              {plain_or_gz(prefix + "-images-idx3-ubyte"), plain_or_gz(prefix + "-labels-idx1-ubyte")});
+    idx::Array images = idx::read_images(at.files[0]);
+    if (images.dims[1] != rows || images.dims[2] != cols)
+      throw error(cat(at.files[0].string(), ": images are ", images.dims[1], " x ", images.dims[2], ", expected ", rows,
+                      " x ", cols));
+    idx::Array labels = idx::read_labels(at.files[1], num_classes);
+    if (labels.count() != images.count())
+      throw error(cat("Fashion-MNIST: ", at.files[0].string(), " holds ", images.count(), " images but ",
+                      at.files[1].string(), " holds ", labels.count(), " labels"));
+    auto d = std::make_shared<storage>();
+    d->images = std::move(images.data);
+    d->labels.assign(labels.data.begin(), labels.data.end());
+    d->image_file = at.files[0];
+    d->label_file = at.files[1];
+    data_ = std::move(d);
+  }
+
+  // Where the files are looked for, in order.
+  static std::vector<std::filesystem::path> search_paths(const std::filesystem::path& root = {}) {
+    return search_dirs(root, {"fashion-mnist", "FashionMNIST/raw"}, {"/usr/share/datasets/fashion-mnist"});
+  }
+
+  static std::vector<std::string> classes() {
+    return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+  }
+
+  std::size_t size() const { return data_->labels.size(); }
+
+  void load(std::size_t i, float* x, std::int64_t* y) const {
+    detail::check_index(i, size(), "FashionMNIST");
+    ToTensor::convert(data_->images.data() + i * sample_shape::size, sample_shape::size, x);
+    if (transform_) transform_(ImageView{x, 1, rows, cols});
+    *y = data_->labels[i];
+  }
+  std::int64_t target(std::size_t i) const {
+    detail::check_index(i, size(), "FashionMNIST");
+    return data_->labels[i];
+  }
+
+  // All labels (train_data.targets) and the raw bytes of image i.
+  std::span<const std::int64_t> targets() const { return data_->labels; }
+  std::span<const std::uint8_t> image_bytes(std::size_t i) const {
+    detail::check_index(i, size(), "FashionMNIST");
+    return std::span<const std::uint8_t>(data_->images).subspan(i * sample_shape::size, sample_shape::size);
+  }
+  bool train() const { return train_; }
+  const std::filesystem::path& image_file() const { return data_->image_file; }
+  const std::filesystem::path& label_file() const { return data_->label_file; }
+  const Transform& transform() const { return transform_; }
+
+ private:
+  struct storage {
+    std::vector<std::uint8_t> images;
+    std::vector<std::int64_t> labels;
+    std::filesystem::path image_file, label_file;
+  };
+  std::shared_ptr<const storage> data_;
+  Transform transform_;
+  bool train_;
+};
+
+}  // namespace ctnn::data
+
+// ---- ctnn/data/image_folder.hpp ----
+// ImageFolder<Shape<C, H, W>> (torchvision.datasets.ImageFolder): images in one folder per class,
+//   root/pizza/1.jpg, root/steak/a.png, ...
+// The classes are the sorted folder names (class index = position); files are sorted within each
+// class. Images are decoded on load() with stb_image (PNG, JPEG, BMP, GIF, TGA, PPM/PGM, PSD, HDR),
+// converted to C channels (1: grey, 3: RGB, 4: RGBA), to float in [0, 1] and resized to H x W with
+// antialiased bilinear resampling (Resize((H, W))), then the transform applies (e.g.
+// RandomHorizontalFlip).
+// Link with -lstb (Debian's libstb-dev holds the implementation in libstb.so).
+#include <stb/stb_image.h>
+
+#include <cctype>
+#include <map>
+
+
+namespace ctnn::data {
+
+// Extensions ImageFolder takes (lower case; matched case-insensitively).
+inline const std::vector<std::string>& image_extensions() {
+  static const std::vector<std::string> ext = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga",
+                                               ".ppm", ".pgm", ".pnm", ".psd", ".hdr"};
+  return ext;
+}
+
+template <ShapeType S>
+class ImageFolder : public dataset_ops<ImageFolder<S>> {
+  static_assert(S::rank == 3, "ctnn: ImageFolder takes a Shape<C, H, W>");
+  static_assert(S::dims[0] >= 1 && S::dims[0] <= 4, "ctnn: ImageFolder: C must be 1 (grey), 3 (RGB) or 4 (RGBA)");
+
+ public:
+  using sample_shape = S;
+  using target_type = std::int64_t;
+  static constexpr std::size_t channels = S::dims[0], height = S::dims[1], width = S::dims[2];
+
+  explicit ImageFolder(const std::filesystem::path& root, Transform transform = {}) : transform_(std::move(transform)) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::exists(root, ec)) throw error(cat("ImageFolder: ", root.string(), ": no such directory"));
+    if (!fs::is_directory(root, ec)) throw error(cat("ImageFolder: ", root.string(), ": not a directory"));
+    auto d = std::make_shared<storage>();
+    d->root = root;
+    for (const auto& entry : fs::directory_iterator(root, ec))
+      if (entry.is_directory()) d->classes.push_back(entry.path().filename().string());
+    if (ec) throw error(cat("ImageFolder: ", root.string(), ": cannot list: ", ec.message()));
+    std::sort(d->classes.begin(), d->classes.end());
+    if (d->classes.empty()) throw error(cat("ImageFolder: ", root.string(), ": no class folders in it"));
+    std::vector<std::string> empty;
+    for (std::size_t c = 0; c < d->classes.size(); ++c) {
+      std::vector<fs::path> files;
+      for (const auto& entry : fs::recursive_directory_iterator(root / d->classes[c], ec))
+        if (entry.is_regular_file() && is_image(entry.path())) files.push_back(entry.path());
+      if (ec) throw error(cat("ImageFolder: ", (root / d->classes[c]).string(), ": cannot list: ", ec.message()));
+      std::sort(files.begin(), files.end());
+      if (files.empty()) empty.push_back(d->classes[c]);
+      for (auto& f : files) {
+        d->files.push_back(std::move(f));
+        d->labels.push_back(static_cast<std::int64_t>(c));
+      }
+    }
+    if (!empty.empty()) {
+      std::string names;
+      for (std::size_t k = 0; k < empty.size(); ++k) names += (k ? ", " : "") + empty[k];
+      throw error(cat("ImageFolder: ", root.string(), ": no image files (", image_list(), ") in the class folder(s) ",
+                      names));
+    }
+    data_ = std::move(d);
+  }
+
+  std::size_t size() const { return data_->files.size(); }
+
+  void load(std::size_t i, float* x, std::int64_t* y) const {
+    detail::check_index(i, size(), "ImageFolder");
+    const std::string file = data_->files[i].string();
+    int w = 0, h = 0, n = 0;
+    std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load(file.c_str(), &w, &h, &n, static_cast<int>(channels)),
+                                                     stbi_image_free);
+    if (!pixels) {
+      const char* why = stbi_failure_reason();
+      throw error(cat(file, ": cannot decode image: ", why ? why : "unknown reason"));
+    }
+    const auto sh = static_cast<std::size_t>(h), sw = static_cast<std::size_t>(w);
+    if (sh == height && sw == width) {
+      ToTensor::convert_hwc(pixels.get(), sh, sw, channels, x);
+    } else {
+      std::vector<float> full(channels * sh * sw);
+      ToTensor::convert_hwc(pixels.get(), sh, sw, channels, full.data());
+      resize_bilinear(full.data(), channels, sh, sw, x, height, width);
+    }
+    if (transform_) transform_(ImageView{x, channels, height, width});
+    *y = data_->labels[i];
+  }
+  std::int64_t target(std::size_t i) const {
+    detail::check_index(i, size(), "ImageFolder");
+    return data_->labels[i];
+  }
+
+  std::vector<std::string> classes() const { return data_->classes; }
+  std::map<std::string, std::int64_t> class_to_idx() const {
+    std::map<std::string, std::int64_t> m;
+    for (std::size_t c = 0; c < data_->classes.size(); ++c) m[data_->classes[c]] = static_cast<std::int64_t>(c);
+    return m;
+  }
+  const std::filesystem::path& path(std::size_t i) const {
+    detail::check_index(i, size(), "ImageFolder");
+    return data_->files[i];
+  }
+  std::span<const std::int64_t> targets() const { return data_->labels; }
+  const std::filesystem::path& root() const { return data_->root; }
+
+ private:
+  struct storage {
+    std::filesystem::path root;
+    std::vector<std::string> classes;
+    std::vector<std::filesystem::path> files;
+    std::vector<std::int64_t> labels;
+  };
+
+  static bool is_image(const std::filesystem::path& p) {
+    std::string ext = p.extension().string();
+    for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const auto& all = image_extensions();
+    return std::find(all.begin(), all.end(), ext) != all.end();
+  }
+  static std::string image_list() {
+    std::string s;
+    for (const auto& e : image_extensions()) s += (s.empty() ? "" : " ") + e;
+    return s;
+  }
+
+  std::shared_ptr<const storage> data_;
+  Transform transform_;
+};
+
+}  // namespace ctnn::data
+
+// ---- ctnn/data/synthetic.hpp ----
+// Toy data sets, with scikit-learn's parameters and semantics (not its random numbers: ctnn draws
+// from its own seeded Generator, so the same seed gives the same data on every machine).
+//   make_circles(n, {.noise, .factor, .shuffle})   a large circle (label 0, n / 2 points) around a
+//                                                  small one (label 1, radius factor, the rest)
+//   make_blobs<F>(n, {.centers, .cluster_std, .center_box, .shuffle})
+//                                                  isotropic Gaussian clusters in F dimensions,
+//                                                  centres uniform in the box, label = cluster
+//   make_linear_regression({.weight, .bias, .start, .end, .step})
+//                                                  X = arange(start, end, step), y = weight X + bias
+
+
+namespace ctnn::data {
+
+namespace detail {
+// Shuffles rows of x (width values each) and y together (sklearn's shuffle(X, y)).
+template <class Y>
+void shuffle_rows(std::vector<float>& x, std::vector<Y>& y, std::size_t width, Generator& g) {
+  std::vector<std::size_t> order;
+  permutation(order, y.size(), g);
+  std::vector<float> x2(x.size());
+  std::vector<Y> y2(y.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    std::copy_n(x.begin() + static_cast<std::ptrdiff_t>(order[i] * width), width, x2.begin() + static_cast<std::ptrdiff_t>(i * width));
+    y2[i] = y[order[i]];
+  }
+  x = std::move(x2);
+  y = std::move(y2);
+}
+inline constexpr double two_pi = 6.283185307179586;
+}  // namespace detail
+
+struct CirclesOptions {
+  double noise = 0.0;    // standard deviation of Gaussian noise added to each coordinate
+  double factor = 0.8;   // radius of the inner circle (the outer one has radius 1), in [0, 1)
+  bool shuffle = true;
+};
+
+// sklearn.datasets.make_circles(n_samples, noise=, factor=, shuffle=, random_state=): features
+// Shape<2>, labels 0 (outer circle, n / 2 points) and 1 (inner circle, n - n / 2 points), points
+// evenly spaced in angle on each circle, then shuffled, then noised.
+inline InMemoryDataset<Shape<2>, std::int64_t> make_circles(std::size_t n_samples, CirclesOptions options = {},
+                                                            Generator& generator = default_generator()) {
+  if (!(options.factor >= 0.0 && options.factor < 1.0))
+    throw error(cat("make_circles: factor ", options.factor, " is not in [0, 1)"));
+  if (!(options.noise >= 0.0)) throw error(cat("make_circles: noise ", options.noise, " is negative"));
+  const std::size_t n_out = n_samples / 2, n_in = n_samples - n_out;
+  std::vector<float> x;
+  std::vector<std::int64_t> y;
+  x.reserve(2 * n_samples);
+  y.reserve(n_samples);
+  auto circle = [&](std::size_t n, double radius, std::int64_t label) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const double angle = detail::two_pi * static_cast<double>(i) / static_cast<double>(n);
+      x.push_back(static_cast<float>(radius * std::cos(angle)));
+      x.push_back(static_cast<float>(radius * std::sin(angle)));
+      y.push_back(label);
+    }
+  };
+  circle(n_out, 1.0, 0);
+  circle(n_in, options.factor, 1);
+  if (options.shuffle) detail::shuffle_rows(x, y, 2, generator);
+  if (options.noise > 0)
+    for (auto& v : x) v = static_cast<float>(v + options.noise * generator.normal());
+  return {std::move(x), std::move(y)};
+}
+
+// make_circles(n, noise, factor, generator), positionally.
+inline InMemoryDataset<Shape<2>, std::int64_t> make_circles(std::size_t n_samples, double noise, double factor,
+                                                            Generator& generator) {
+  return make_circles(n_samples, CirclesOptions{.noise = noise, .factor = factor, .shuffle = true}, generator);
+}
+
+struct BlobsOptions {
+  std::size_t centers = 3;                          // number of clusters (sklearn: centers=None -> 3)
+  double cluster_std = 1.0;
+  std::pair<double, double> center_box = {-10.0, 10.0};
+  bool shuffle = true;
+  std::vector<std::vector<double>> center_points{};  // explicit centres (overrides centers)
+};
+
+// sklearn.datasets.make_blobs(n_samples, n_features=Features, centers=, cluster_std=, center_box=,
+// shuffle=, random_state=): n / centers samples per cluster (the first n % centers get one more),
+// each normal around its centre with cluster_std; centres uniform in center_box.
+template <std::size_t Features = 2>
+InMemoryDataset<Shape<Features>, std::int64_t> make_blobs(std::size_t n_samples, BlobsOptions options = {},
+                                                          Generator& generator = default_generator()) {
+  static_assert(Features > 0, "ctnn: make_blobs needs at least one feature");
+  std::vector<std::array<double, Features>> centers;
+  if (!options.center_points.empty()) {
+    for (std::size_t c = 0; c < options.center_points.size(); ++c) {
+      if (options.center_points[c].size() != Features)
+        throw error(cat("make_blobs: centre ", c, " has ", options.center_points[c].size(), " coordinates, expected ",
+                        Features));
+      std::array<double, Features> p{};
+      std::copy_n(options.center_points[c].begin(), Features, p.begin());
+      centers.push_back(p);
+    }
+  } else {
+    if (options.centers == 0) throw error("make_blobs: centers must be at least 1");
+    const auto [lo, hi] = options.center_box;
+    if (!(hi >= lo)) throw error(cat("make_blobs: center_box (", lo, ", ", hi, ") is empty"));
+    centers.resize(options.centers);
+    for (auto& c : centers)
+      for (auto& v : c) v = lo + (hi - lo) * generator.uniform();
+  }
+  if (!(options.cluster_std >= 0.0)) throw error(cat("make_blobs: cluster_std ", options.cluster_std, " is negative"));
+  const std::size_t k = centers.size();
+  std::vector<float> x;
+  std::vector<std::int64_t> y;
+  x.reserve(n_samples * Features);
+  y.reserve(n_samples);
+  for (std::size_t c = 0; c < k; ++c) {
+    const std::size_t count = n_samples / k + (c < n_samples % k ? 1 : 0);
+    for (std::size_t i = 0; i < count; ++i) {
+      for (std::size_t f = 0; f < Features; ++f)
+        x.push_back(static_cast<float>(centers[c][f] + options.cluster_std * generator.normal()));
+      y.push_back(static_cast<std::int64_t>(c));
+    }
+  }
+  if (options.shuffle) detail::shuffle_rows(x, y, Features, generator);
+  return {std::move(x), std::move(y)};
+}
+
+struct LinearRegressionOptions {
+  double weight = 0.7;
+  double bias = 0.3;
+  double start = 0.0;
+  double end = 1.0;
+  double step = 0.02;
+};
+
+// The straight line of the PyTorch workflow tutorial: X = arange(start, end, step) (50 points by
+// default), y = weight * X + bias, both Shape<1> per sample, in order (split with
+// train_test_split(ds, 0.2, g, false) for the tutorial's first 40 / last 10).
+inline InMemoryDataset<Shape<1>, Shape<1>> make_linear_regression(LinearRegressionOptions options = {}) {
+  if (!(options.step != 0.0) || (options.end - options.start) / options.step < 0)
+    throw error(cat("make_linear_regression: arange(", options.start, ", ", options.end, ", ", options.step,
+                    ") is not a valid range"));
+  const auto n = static_cast<std::size_t>(std::ceil((options.end - options.start) / options.step));
+  std::vector<float> x(n), y(n);
+  const auto w = static_cast<float>(options.weight), b = static_cast<float>(options.bias);
+  for (std::size_t i = 0; i < n; ++i) {
+    x[i] = static_cast<float>(options.start + static_cast<double>(i) * options.step);
+    y[i] = w * x[i] + b;  // float arithmetic, as PyTorch on a float32 tensor
+  }
+  return {std::move(x), std::move(y)};
+}
+
+}  // namespace ctnn::data
+
+// ---- ctnn/io.hpp ----
+// Checkpoints: save/load a model's state_dict in the safetensors format (readable by PyTorch).
+
+// ---- ctnn/io/safetensors.hpp ----
+// Checkpoints in the safetensors format (https://github.com/huggingface/safetensors), so that a model
+// trained here loads in PyTorch and the other way round:
+//   ctnn::save(model, "tinyvgg.safetensors");     // model.state_dict(), F32 (eigen) or F64 (reference)
+//   ctnn::load(model, "tinyvgg.safetensors");     // F32 and F64 both load, converted to the model's scalar
+//
+// The format: an 8-byte little-endian header length N, N bytes of JSON
+//   {"__metadata__": {"format": "pt"},
+//    "conv_block_1.0.weight": {"dtype": "F32", "shape": [10, 1, 3, 3], "data_offsets": [0, 360]}, ...}
+// (padded with spaces to a multiple of 8 bytes), then the data section: every tensor contiguous,
+// row-major, little-endian, at its data_offsets (relative to the data section; no gaps, no overlaps).
+//
+// The JSON reader here is dependency-free and reads exactly this form: objects, strings (with every
+// JSON escape) and arrays of non-negative integers; anything else is rejected with an error naming the
+// file. Every problem (a missing or truncated file, bad JSON, offsets out of range or overlapping, an
+// unknown or unsupported dtype, a checkpoint of another architecture) throws ctnn::error with the file's
+// path, and loading changes nothing in the model unless the whole file is good.
+//
+// Writes are atomic: the file is written to "<path>.tmp-<random>" in the same directory, flushed and
+// fsync'ed, then renamed over <path>. If anything fails the temporary file is removed and an existing
+// <path> is left exactly as it was.
+#include <bit>
+#include <cerrno>
+#include <chrono>
+
+
+// ---- ctnn/nn/sequential.hpp ----
+// Sequential<Backend, Input<C, H, W>, Layers...>: a whole network as a type.
+//
+//   using TinyVGG = Sequential<backend::eigen, Input<1, 28, 28>,
+//       Named<"conv_block_1", Block<Conv2d<1, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
+//       ...>;
+//   TinyVGG model{manual_seed(42)};
+//   const auto& logits = model.forward(x);     // x: Batch<Shape<1, 28, 28>>
+//   model.zero_grad();
+//   model.backward(loss.grad());               // returns the gradient w.r.t. x
+//
+// Every shape is checked when the type is formed; at run time only the batch size varies.
+#include <iomanip>
+
+
+// ---- ctnn/nn/block.hpp ----
+// Composition. Block<L...> chains layer specs (PyTorch's nn.Sequential inside a model); Named<"name", L>
+// gives a child the name PyTorch would use (self.conv_block_1 = ...), otherwise children are named by
+// index. Binding a Block to an input shape walks its children at compile time, feeding each the shape
+// the previous one produces; a child that cannot take it stops the build with one error that names
+// the child's path, its spec, the shape it expects and the shape it got.
+
+
+// ---- ctnn/nn/layer.hpp ----
+// What every layer is made of.
+//
+// A layer *spec* (Linear<784, 10>, ReLU, Block<...>) is a type with no data. It says:
+//   type_name, repr()                      how PyTorch prints it
+//   accepts<In>                            whether it can take per-sample input shape In
+//   expected_input<In>                     the shape it wanted instead (for the error message)
+//   output<In>                             the shape it produces
+//   bound<In, Backend, Path>               the concrete layer: parameters, buffers, forward/backward
+//
+// A *bound* layer owns its output and its input-gradient buffers, so a network passes references
+// from layer to layer and nothing is copied or allocated once the buffers have their size:
+//   const Batch<Out, B>& forward(const Batch<In, B>& x, bool training)
+//   const Batch<In, B>&  backward(const Batch<In, B>& x, const scalar* dy)   (accumulates parameter grads)
+//   const Batch<Out, B>& output() const
+//   void visit_parameters(F f)                                              f(Parameter<B>&)
+//   static constexpr std::size_t parameter_count
+
+
 // ---- ctnn/nn/parameter.hpp ----
 // A learnable tensor and its gradient, with the name and shape PyTorch gives it ("conv_block_1.0.weight",
 // OIHW for convolutions). Optimizers and checkpoints see parameters only through this type.
-#include <numeric>
 
 
 namespace ctnn {
@@ -901,130 +2694,6 @@ struct no_parameters {
 };
 
 }  // namespace ctnn
-
-namespace ctnn {
-
-namespace detail {
-
-// An activation is described by two functors: value(x) and derivative expressed through the output,
-// grad(y, dy) (all three activations here have derivatives that are functions of their output).
-template <class Functions, fixed_string Name>
-struct elementwise_activation {
-  static constexpr std::string_view type_name = Name.view();
-  static std::string repr() { return std::string(Name.view()) + "()"; }
-
-  template <class S>
-  static constexpr bool accepts = true;
-  template <class S>
-  using expected_input = S;
-  template <class S>
-  using output = S;
-
-  template <class S, Backend B, fixed_string Path>
-  class bound : public leaf_layer<elementwise_activation, S, S, B, Path>, public no_parameters {
-    using base = leaf_layer<elementwise_activation, S, S, B, Path>;
-    using typename base::ops;
-    using typename base::scalar;
-
-   public:
-    explicit bound(Generator&) {}
-    const Batch<S, B>& forward(const Batch<S, B>& x, bool /*training*/) {
-      this->prepare_output(x);
-      ops::map(x.size(), x.data(), this->y_.data(), typename Functions::value{});
-      return this->y_;
-    }
-    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
-      this->prepare_input_grad(x);
-      ops::zip(x.size(), this->y_.data(), dy, this->dx_.data(), typename Functions::grad{});
-      return this->dx_;
-    }
-  };
-};
-
-struct relu_functions {
-  struct value {
-    template <class T>
-    CTNN_HD T operator()(T x) const { return x > T(0) ? x : T(0); }
-  };
-  struct grad {  // PyTorch passes the gradient where the output is positive
-    template <class T>
-    CTNN_HD T operator()(T y, T dy) const { return y > T(0) ? dy : T(0); }
-  };
-};
-struct sigmoid_functions {
-  struct value {
-    template <class T>
-    CTNN_HD T operator()(T x) const { return T(1) / (T(1) + std::exp(-x)); }
-  };
-  struct grad {
-    template <class T>
-    CTNN_HD T operator()(T y, T dy) const { return dy * y * (T(1) - y); }
-  };
-};
-struct tanh_functions {
-  struct value {
-    template <class T>
-    CTNN_HD T operator()(T x) const { return std::tanh(x); }
-  };
-  struct grad {
-    template <class T>
-    CTNN_HD T operator()(T y, T dy) const { return dy * (T(1) - y * y); }
-  };
-};
-
-template <bool Log, fixed_string Name>
-struct row_softmax {
-  static constexpr std::string_view type_name = Name.view();
-  static std::string repr() { return std::string(Name.view()) + "(dim=1)"; }
-
-  template <class S>
-  static constexpr bool accepts = S::rank == 1;
-  template <class S>
-  using expected_input = Shape<S::size>;
-  template <class S>
-  using output = S;
-
-  template <class S, Backend B, fixed_string Path>
-  class bound : public leaf_layer<row_softmax, S, S, B, Path>, public no_parameters {
-    using base = leaf_layer<row_softmax, S, S, B, Path>;
-    using typename base::ops;
-    using typename base::scalar;
-
-   public:
-    explicit bound(Generator&) {}
-    const Batch<S, B>& forward(const Batch<S, B>& x, bool /*training*/) {
-      const std::size_t n = this->prepare_output(x);
-      if constexpr (Log) ops::log_softmax_rows(x.data(), this->y_.data(), n, S::size);
-      else ops::softmax_rows(x.data(), this->y_.data(), n, S::size);
-      return this->y_;
-    }
-    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
-      const std::size_t n = this->prepare_input_grad(x);
-      if constexpr (Log) ops::log_softmax_backward(this->y_.data(), dy, this->dx_.data(), n, S::size);
-      else ops::softmax_backward(this->y_.data(), dy, this->dx_.data(), n, S::size);
-      return this->dx_;
-    }
-  };
-};
-
-}  // namespace detail
-
-struct ReLU : detail::elementwise_activation<detail::relu_functions, "ReLU"> {};
-struct Sigmoid : detail::elementwise_activation<detail::sigmoid_functions, "Sigmoid"> {};
-struct Tanh : detail::elementwise_activation<detail::tanh_functions, "Tanh"> {};
-struct Softmax : detail::row_softmax<false, "Softmax"> {};
-struct LogSoftmax : detail::row_softmax<true, "LogSoftmax"> {};
-
-}  // namespace ctnn
-
-// ---- ctnn/nn/block.hpp ----
-// Composition. Block<L...> chains layer specs (PyTorch's nn.Sequential inside a model); Named<"name", L>
-// gives a child the name PyTorch would use (self.conv_block_1 = ...), otherwise children are named by
-// index. Binding a Block to an input shape walks its children at compile time, feeding each the shape
-// the previous one produces; a child that cannot take it stops the build with one error that names
-// the child's path, its spec, the shape it expects and the shape it got.
-#include <tuple>
-
 
 namespace ctnn {
 
@@ -1239,6 +2908,948 @@ struct Block {
     children_type children_;
   };
 };
+
+}  // namespace ctnn
+
+namespace ctnn {
+
+// The per-sample input shape of a network.
+template <std::size_t... Dims>
+struct Input {
+  using shape = Shape<Dims...>;
+};
+
+template <class T>
+struct is_input : std::false_type {};
+template <std::size_t... D>
+struct is_input<Input<D...>> : std::true_type {};
+
+// A parameter as an optimizer or a checkpoint sees it.
+template <Backend B>
+using ParameterRef = Parameter<B>*;
+
+// A host copy of a named tensor of a state_dict.
+template <class T>
+struct StateTensor {
+  std::string name;
+  std::vector<std::size_t> shape;
+  std::vector<T> values;
+};
+template <class T>
+using StateDict = std::vector<StateTensor<T>>;
+
+inline std::string shape_string(const std::vector<std::size_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+template <Backend B, class In, class... Layers>
+class Sequential {
+  static_assert(is_input<In>::value,
+                "ctnn: the second argument of Sequential<Backend, Input<...>, Layers...> must be Input<dims...>, "
+                "the per-sample input shape, e.g. Input<1, 28, 28>");
+  using body_type = typename Block<Layers...>::template bound<typename In::shape, B, "">;
+
+ public:
+  using backend_type = B;
+  using scalar = scalar_t<B>;
+  using input_shape = typename In::shape;
+  using output_shape = typename body_type::output_shape;
+  using input_batch = Batch<input_shape, B>;
+  using output_batch = Batch<output_shape, B>;
+  static constexpr std::size_t parameter_count = body_type::parameter_count;
+
+  explicit Sequential(Generator& g = default_generator()) : body_(g) {}
+
+  // Runs the network; the result lives in the model until the next forward. x must stay alive and
+  // unchanged until backward (it is not copied).
+  const output_batch& forward(const input_batch& x) {
+    if (x.batch_size() == 0) throw error("Sequential::forward: the batch is empty");
+    input_ = &x;
+    return body_.forward(x, training_);
+  }
+  const output_batch& operator()(const input_batch& x) { return forward(x); }
+
+  // Any other batch is a mistake the compiler reports by name: a batch of another backend
+  // (PyTorch's "Expected all tensors to be on the same device") or of another per-sample shape.
+  template <class S, class B2, class T>
+    requires(!std::is_same_v<Batch<S, B2, T>, input_batch>)
+  const output_batch& forward(const Batch<S, B2, T>&) {
+    static_assert(diagnostic::require<std::is_same_v<B2, B>, diagnostic::TENSORS_ON_DIFFERENT_BACKENDS<
+                                                                 diagnostic::lhs<B>, diagnostic::rhs<B2>>>::value);
+    static_assert(diagnostic::require<!std::is_same_v<B2, B> || std::is_same_v<S, input_shape>,
+                                      diagnostic::MODEL_INPUT_SHAPE_MISMATCH<diagnostic::expects<input_shape>,
+                                                                             diagnostic::got<S>>>::value);
+    static_assert(dependent_false<T>, "ctnn: the batch's value type is not the backend's scalar type");
+    return output();
+  }
+
+  // Back-propagates dL/d(output) of the last forward, accumulates parameter gradients and returns
+  // dL/d(input).
+  const input_batch& backward(const output_batch& dy) {
+    return backward(GradientView<B>{dy.data(), dy.batch_size(), output_shape::size});
+  }
+  const input_batch& backward(const GradientView<B>& dy) {
+    if (!input_) throw error("Sequential::backward: called before forward");
+    if (dy.per_sample != output_shape::size)
+      throw error(cat("Sequential::backward: the gradient has ", dy.per_sample, " values per sample but the output ",
+                      output_shape::str(), " has ", output_shape::size));
+    if (dy.batch_size != input_->batch_size())
+      throw error(cat("Sequential::backward: the gradient is for a batch of ", dy.batch_size,
+                      " but the last forward saw a batch of ", input_->batch_size()));
+    return body_.backward(*input_, dy.data);
+  }
+
+  const output_batch& output() const { return body_.output(); }
+
+  void zero_grad() {
+    visit_parameters([](Parameter<B>& p) { p.zero_grad(); });
+  }
+  void train(bool on = true) { training_ = on; }
+  void eval() { training_ = false; }
+  bool is_training() const { return training_; }
+
+  template <class F>
+  void visit_parameters(F&& f) {
+    body_.visit_parameters(f);
+  }
+  std::vector<ParameterRef<B>> parameters() {
+    std::vector<ParameterRef<B>> out;
+    visit_parameters([&](Parameter<B>& p) { out.push_back(&p); });
+    return out;
+  }
+
+  // PyTorch's state_dict: names ("conv_block_1.0.weight"), shapes (OIHW) and values, copied to the host.
+  StateDict<scalar> state_dict() {
+    StateDict<scalar> out;
+    visit_parameters([&](Parameter<B>& p) { out.push_back({p.name, p.shape, p.values_to_host()}); });
+    return out;
+  }
+
+  // Loads every parameter from `state`. Checks everything first and changes nothing unless all
+  // names and shapes match, so a wrong checkpoint never leaves the model half-loaded.
+  void load_state_dict(const StateDict<scalar>& state) {
+    std::vector<const StateTensor<scalar>*> sources;
+    visit_parameters([&](Parameter<B>& p) {
+      const StateTensor<scalar>* found = nullptr;
+      for (const auto& t : state)
+        if (t.name == p.name) found = &t;
+      if (!found) throw error(cat("load_state_dict: missing tensor '", p.name, "' of shape ", shape_string(p.shape)));
+      if (found->shape != p.shape)
+        throw error(cat("load_state_dict: tensor '", p.name, "' has shape ", shape_string(found->shape),
+                        " but the model expects ", shape_string(p.shape)));
+      if (found->values.size() != p.size())
+        throw error(cat("load_state_dict: tensor '", p.name, "' holds ", found->values.size(), " values for shape ",
+                        shape_string(p.shape)));
+      sources.push_back(found);
+    });
+    if (sources.size() != state.size()) {
+      for (const auto& t : state) {
+        bool used = false;
+        for (auto* s : sources) used = used || s == &t;
+        if (!used) throw error(cat("load_state_dict: unexpected tensor '", t.name, "' (not a parameter of this model)"));
+      }
+    }
+    std::size_t i = 0;
+    visit_parameters([&](Parameter<B>& p) {
+      backend::ops<B>::from_host(sources[i]->values.data(), p.size(), p.value.data());
+      ++i;
+    });
+  }
+
+  // torchinfo-style table of each layer's output shape and parameter count for a batch size.
+  std::string summary(std::size_t batch_size = 1, std::string_view title = "Sequential") const {
+    std::vector<SummaryRow> rows;
+    body_type::summary_rows(rows, 1, batch_size);
+    std::ostringstream os;
+    const std::string rule(86, '='), thin(86, '-');
+    auto line = [&](std::string layer, const std::string& shape, const std::string& params) {
+      os << std::left << std::setw(46) << layer << std::setw(26) << shape << params << "\n";
+    };
+    os << rule << "\n";
+    line("Layer (type)", "Output Shape", "Param #");
+    os << rule << "\n";
+    line(std::string(title), output_shape::str_with_batch(batch_size), thousands(parameter_count));
+    for (const auto& r : rows)
+      line(std::string(2 * r.depth, ' ') + r.name + " (" + r.type_name + ")", r.output,
+           r.is_container ? "--" : thousands(r.parameters));
+    os << rule << "\n";
+    os << "Total params: " << thousands(parameter_count) << "\n";
+    os << "Trainable params: " << thousands(parameter_count) << "\n";
+    os << "Non-trainable params: 0\n";
+    os << "Input size (MB): " << mb(input_shape::size * batch_size) << "\n";
+    std::size_t activations = 0;
+    for (const auto& r : rows)
+      if (!r.is_container) activations += r.output_size * batch_size;
+    os << "Forward/backward pass size (MB): " << mb(2 * activations) << "\n";
+    os << "Params size (MB): " << mb(parameter_count) << "\n";
+    os << thin << "\n";
+    return os.str();
+  }
+
+  // PyTorch's repr of the model, e.g. "Sequential(\n  (0): Flatten(start_dim=1, end_dim=-1)\n ...)".
+  std::string repr(std::string_view title = "Sequential") const {
+    std::ostringstream os;
+    body_type::print(os, title, 0);
+    return os.str();
+  }
+  friend std::ostream& operator<<(std::ostream& os, const Sequential& m) { return os << m.repr(); }
+
+  // Direct access to the layers (body().template get<0>()) for tests and surgery.
+  body_type& body() { return body_; }
+
+ private:
+  static std::string thousands(std::size_t v) {
+    const std::string digits = std::to_string(v);
+    std::string s;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+      if (i > 0 && (digits.size() - i) % 3 == 0) s += ',';
+      s += digits[i];
+    }
+    return s;
+  }
+  static std::string mb(std::size_t values) {
+    std::ostringstream os;
+    os << std::fixed << std::setprecision(2) << static_cast<double>(values * sizeof(scalar)) / 1e6;
+    return os.str();
+  }
+
+  body_type body_;
+  const input_batch* input_ = nullptr;
+  bool training_ = true;
+};
+
+}  // namespace ctnn
+
+#if __has_include(<unistd.h>)
+#include <fcntl.h>
+#include <unistd.h>
+#define CTNN_HAS_POSIX_IO 1
+#else
+#define CTNN_HAS_POSIX_IO 0
+#endif
+
+namespace ctnn {
+
+namespace safetensors {
+
+// __metadata__: free-form string pairs (safetensors.torch writes {"format": "pt"}).
+using Metadata = std::map<std::string, std::string>;
+
+// One tensor of a file as its header describes it.
+struct TensorInfo {
+  std::string name;
+  std::string dtype;  // "F32", "F64", "F16", "I64", ...
+  std::vector<std::size_t> shape;
+  std::size_t begin = 0, end = 0;  // byte offsets in the data section
+};
+
+// A parsed and validated header.
+struct Header {
+  std::vector<TensorInfo> tensors;  // in header order
+  Metadata metadata;
+  std::size_t data_start = 0;  // file offset of the data section: 8 + header length
+};
+
+// Bytes per element of every dtype the format defines; 0 for a name it does not define.
+inline std::size_t dtype_size(std::string_view dtype) {
+  struct entry {
+    std::string_view name;
+    std::size_t size;
+  };
+  static constexpr entry table[] = {{"BOOL", 1}, {"U8", 1},   {"I8", 1},   {"F8_E4M3", 1}, {"F8_E5M2", 1},
+                                    {"I16", 2},  {"U16", 2},  {"F16", 2},  {"BF16", 2},    {"I32", 4},
+                                    {"U32", 4},  {"F32", 4},  {"F64", 8},  {"I64", 8},     {"U64", 8}};
+  for (const auto& e : table)
+    if (e.name == dtype) return e.size;
+  return 0;
+}
+
+template <class T>
+constexpr std::string_view dtype_of() {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
+                "ctnn: safetensors checkpoints hold float (F32) or double (F64) tensors");
+  return std::is_same_v<T, float> ? "F32" : "F64";
+}
+
+namespace detail {
+
+inline std::string in_quotes(std::string_view s) { return cat("'", s, "'"); }
+
+[[noreturn]] inline void fail(const std::filesystem::path& path, std::string_view problem) {
+  throw error(cat(path.string(), ": ", problem));
+}
+
+// ---- JSON: exactly the header's form -----------------------------------------------------------
+class header_parser {
+ public:
+  header_parser(std::string_view text, const std::filesystem::path& path) : s_(text), path_(path) {}
+
+  Header parse() {
+    Header h;
+    skip_ws();
+    expect('{', "the header must be a JSON object");
+    skip_ws();
+    std::vector<std::string> seen;
+    bool seen_metadata = false;
+    if (!consume('}')) {
+      while (true) {
+        skip_ws();
+        const std::string key = parse_string("a tensor name");
+        skip_ws();
+        expect(':', "expected ':' after a key");
+        skip_ws();
+        if (key == "__metadata__") {
+          if (seen_metadata) invalid("'__metadata__' appears twice");
+          seen_metadata = true;
+          h.metadata = parse_metadata();
+        } else {
+          for (const auto& t : h.tensors)
+            if (t.name == key) invalid(cat("tensor ", in_quotes(key), " appears twice"));
+          h.tensors.push_back(parse_tensor(key));
+        }
+        skip_ws();
+        if (consume(',')) continue;
+        expect('}', "expected ',' or '}' in the header object");
+        break;
+      }
+    }
+    skip_ws();
+    if (pos_ != s_.size()) invalid("unexpected characters after the header object");
+    return h;
+  }
+
+ private:
+  [[noreturn]] void invalid(std::string_view what) const {
+    fail(path_, cat("the header is not valid safetensors JSON: ", what, " (at byte ", pos_, " of the ", s_.size(),
+                    "-byte header)"));
+  }
+  void skip_ws() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
+  }
+  bool consume(char c) {
+    if (pos_ < s_.size() && s_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+  void expect(char c, std::string_view what) {
+    if (!consume(c)) invalid(pos_ < s_.size() ? what : cat(what, " but the header ends"));
+  }
+
+  static void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+  std::uint32_t parse_hex4() {
+    if (s_.size() - pos_ < 4) invalid("a \\u escape needs 4 hex digits");
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char c = s_[pos_++];
+      v <<= 4;
+      if (c >= '0' && c <= '9') v |= static_cast<std::uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f') v |= static_cast<std::uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') v |= static_cast<std::uint32_t>(c - 'A' + 10);
+      else invalid("a \\u escape needs 4 hex digits");
+    }
+    return v;
+  }
+
+  std::string parse_string(std::string_view what) {
+    if (!consume('"')) invalid(cat("expected ", what, " (a string)"));
+    std::string out;
+    while (true) {
+      if (pos_ >= s_.size()) invalid("unterminated string");
+      const char c = s_[pos_++];
+      if (c == '"') return out;
+      if (static_cast<unsigned char>(c) < 0x20) invalid("control character inside a string");
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (pos_ >= s_.size()) invalid("unterminated escape");
+      switch (const char e = s_[pos_++]) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          std::uint32_t cp = parse_hex4();
+          if (cp >= 0xDC00 && cp <= 0xDFFF) invalid("lone low surrogate in a \\u escape");
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (!(consume('\\') && consume('u'))) invalid("high surrogate not followed by a low surrogate");
+            const std::uint32_t low = parse_hex4();
+            if (low < 0xDC00 || low > 0xDFFF) invalid("high surrogate not followed by a low surrogate");
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          }
+          append_utf8(out, cp);
+          break;
+        }
+        default: invalid(cat("unknown escape '\\", e, "'"));
+      }
+    }
+  }
+
+  std::size_t parse_integer() {
+    if (pos_ >= s_.size() || s_[pos_] < '0' || s_[pos_] > '9') {
+      if (pos_ < s_.size() && s_[pos_] == '-') invalid("negative numbers are not allowed here");
+      invalid("expected a non-negative integer");
+    }
+    if (s_[pos_] == '0' && pos_ + 1 < s_.size() && s_[pos_ + 1] >= '0' && s_[pos_ + 1] <= '9')
+      invalid("integers must not have leading zeros");
+    std::uint64_t v = 0;
+    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') {
+      const auto digit = static_cast<std::uint64_t>(s_[pos_] - '0');
+      if (v > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) invalid("integer too large");
+      v = v * 10 + digit;
+      ++pos_;
+    }
+    if (pos_ < s_.size() && (s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E'))
+      invalid("only integers are allowed here");
+    if (v > std::numeric_limits<std::size_t>::max()) invalid("integer too large");
+    return static_cast<std::size_t>(v);
+  }
+
+  std::vector<std::size_t> parse_integer_array(std::string_view what) {
+    if (!consume('[')) invalid(cat("expected ", what, " (an array of integers)"));
+    std::vector<std::size_t> out;
+    skip_ws();
+    if (consume(']')) return out;
+    while (true) {
+      skip_ws();
+      out.push_back(parse_integer());
+      skip_ws();
+      if (consume(',')) continue;
+      expect(']', "expected ',' or ']' in an array");
+      return out;
+    }
+  }
+
+  Metadata parse_metadata() {
+    Metadata out;
+    expect('{', "'__metadata__' must be an object of strings");
+    skip_ws();
+    if (consume('}')) return out;
+    while (true) {
+      skip_ws();
+      std::string key = parse_string("a metadata key");
+      skip_ws();
+      expect(':', "expected ':' after a key");
+      skip_ws();
+      std::string value = parse_string(cat("the value of metadata key ", in_quotes(key)));
+      if (!out.emplace(key, std::move(value)).second) invalid(cat("metadata key ", in_quotes(key), " appears twice"));
+      skip_ws();
+      if (consume(',')) continue;
+      expect('}', "expected ',' or '}' in '__metadata__'");
+      return out;
+    }
+  }
+
+  TensorInfo parse_tensor(const std::string& name) {
+    TensorInfo t;
+    t.name = name;
+    if (!consume('{')) invalid(cat("the entry of tensor ", in_quotes(name), " must be an object"));
+    bool has_dtype = false, has_shape = false, has_offsets = false;
+    skip_ws();
+    if (!consume('}')) {
+      while (true) {
+        skip_ws();
+        const std::string key = parse_string("a key");
+        skip_ws();
+        expect(':', "expected ':' after a key");
+        skip_ws();
+        auto once = [&](bool& flag) {
+          if (flag) invalid(cat("key ", in_quotes(key), " appears twice in tensor ", in_quotes(name)));
+          flag = true;
+        };
+        if (key == "dtype") {
+          once(has_dtype);
+          t.dtype = parse_string("the dtype");
+        } else if (key == "shape") {
+          once(has_shape);
+          t.shape = parse_integer_array("the shape");
+        } else if (key == "data_offsets") {
+          once(has_offsets);
+          const auto offsets = parse_integer_array("data_offsets");
+          if (offsets.size() != 2) invalid(cat("data_offsets of tensor ", in_quotes(name), " must hold two integers"));
+          t.begin = offsets[0];
+          t.end = offsets[1];
+        } else {
+          invalid(cat("unknown key ", in_quotes(key), " in tensor ", in_quotes(name)));
+        }
+        skip_ws();
+        if (consume(',')) continue;
+        expect('}', "expected ',' or '}' in a tensor entry");
+        break;
+      }
+    }
+    if (!has_dtype || !has_shape || !has_offsets)
+      invalid(cat("tensor ", in_quotes(name), " lacks ", !has_dtype ? "'dtype'" : !has_shape ? "'shape'" : "'data_offsets'"));
+    return t;
+  }
+
+  std::string_view s_;
+  std::size_t pos_ = 0;
+  const std::filesystem::path& path_;
+};
+
+inline std::string offsets_string(const TensorInfo& t) { return cat("[", t.begin, ", ", t.end, "]"); }
+
+// Checks dtypes, sizes and offsets against a data section of data_size bytes.
+inline void validate(const Header& h, std::size_t data_size, const std::filesystem::path& path) {
+  for (const auto& t : h.tensors) {
+    const std::size_t element = dtype_size(t.dtype);
+    if (element == 0) fail(path, cat("tensor ", in_quotes(t.name), " has an unknown dtype ", in_quotes(t.dtype)));
+    std::size_t bytes = element;
+    for (std::size_t d : t.shape) {
+      if (d != 0 && bytes > std::numeric_limits<std::size_t>::max() / d)
+        fail(path, cat("tensor ", in_quotes(t.name), " has an impossibly large shape ", shape_string(t.shape)));
+      bytes *= d;
+    }
+    if (t.end < t.begin)
+      fail(path, cat("tensor ", in_quotes(t.name), " has data_offsets ", offsets_string(t), " that end before they begin"));
+    if (t.end > data_size)
+      fail(path, cat("tensor ", in_quotes(t.name), " has data_offsets ", offsets_string(t),
+                     " out of range: the data section holds ", data_size, " bytes"));
+    if (t.end - t.begin != bytes)
+      fail(path, cat("tensor ", in_quotes(t.name), " of shape ", shape_string(t.shape), " and dtype ", t.dtype, " needs ",
+                     bytes, " bytes but its data_offsets ", offsets_string(t), " span ", t.end - t.begin));
+  }
+  std::vector<const TensorInfo*> order;
+  for (const auto& t : h.tensors) order.push_back(&t);
+  std::sort(order.begin(), order.end(), [](const TensorInfo* a, const TensorInfo* b) {
+    return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+  });
+  std::size_t covered = 0;
+  const TensorInfo* previous = nullptr;
+  for (const TensorInfo* t : order) {
+    if (t->begin < covered)
+      fail(path, cat("tensor ", in_quotes(t->name), " (data_offsets ", offsets_string(*t), ") overlaps tensor ",
+                     in_quotes(previous->name), " (data_offsets ", offsets_string(*previous), ")"));
+    if (t->begin > covered)
+      fail(path, cat("the data section has a gap: bytes [", covered, ", ", t->begin, ") before tensor ",
+                     in_quotes(t->name), " belong to no tensor"));
+    covered = t->end;
+    previous = t;
+  }
+  if (covered != data_size)
+    fail(path, cat("the data section holds ", data_size, " bytes but the tensors cover only ", covered));
+}
+
+// ---- little-endian values --------------------------------------------------------------------------
+template <class U>
+U load_le(const unsigned char* p) {
+  U u = 0;
+  for (std::size_t i = 0; i < sizeof(U); ++i) u = static_cast<U>(u | (static_cast<U>(p[i]) << (8 * i)));
+  return u;
+}
+template <class U>
+void store_le(U u, std::string& out) {
+  for (std::size_t i = 0; i < sizeof(U); ++i) out += static_cast<char>((u >> (8 * i)) & 0xFF);
+}
+template <class T>
+using bits_of = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+
+// ---- files -----------------------------------------------------------------------------------------
+inline std::string read_whole_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) fail(path, "no such file");
+  if (std::filesystem::is_directory(status)) fail(path, "is a directory, not a safetensors file");
+  std::FILE* f = std::fopen(path.string().c_str(), "rb");
+  if (!f) fail(path, cat("cannot open the file (", std::generic_category().message(errno), ")"));
+  std::string bytes;
+  char chunk[1 << 16];
+  std::size_t got;
+  while ((got = std::fread(chunk, 1, sizeof chunk, f)) > 0) bytes.append(chunk, got);
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) fail(path, "cannot read the file");
+  return bytes;
+}
+
+// Parses and validates the header of a whole file's bytes.
+inline Header parse_file(std::string_view bytes, const std::filesystem::path& path) {
+  if (bytes.size() < 8)
+    fail(path, cat("the file is ", bytes.size(),
+                   " bytes long, too short for a safetensors file (which starts with an 8-byte header length)"));
+  const auto n = load_le<std::uint64_t>(reinterpret_cast<const unsigned char*>(bytes.data()));
+  if (n > bytes.size() - 8)
+    fail(path, cat("the header length ", n, " is beyond the file size (", bytes.size(), " bytes)"));
+  const auto header_size = static_cast<std::size_t>(n);
+  Header h = header_parser(bytes.substr(8, header_size), path).parse();
+  h.data_start = 8 + header_size;
+  validate(h, bytes.size() - h.data_start, path);
+  return h;
+}
+
+// A name for the temporary file that no other writer (thread or process) picks.
+inline std::filesystem::path temporary_path(const std::filesystem::path& path) {
+  static std::atomic<std::uint64_t> counter{0};
+  const auto now = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  const auto here = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&now));
+  std::uint64_t r = rng::mix(now ^ rng::mix(here + counter.fetch_add(1)));
+#if CTNN_HAS_POSIX_IO
+  r = rng::mix(r ^ static_cast<std::uint64_t>(::getpid()));
+#endif
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string suffix = ".tmp-";
+  for (int i = 0; i < 16; ++i) suffix += hex[(r >> (4 * i)) & 0xF];
+  std::filesystem::path temp = path;
+  temp += suffix;
+  return temp;
+}
+
+// Test hook: called with the temporary file's path after half of the bytes are written, before the
+// flush and rename. A test makes it throw to simulate a crash in the middle of a save.
+inline void (*after_partial_write_hook)(const std::filesystem::path& temporary) = nullptr;
+
+inline void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
+  const std::filesystem::path temp = temporary_path(path);
+  auto problem = [&](std::string_view what) {
+    return error(cat(path.string(), ": cannot save: ", what, " (temporary file ", temp.string(), ")"));
+  };
+  const std::size_t half = bytes.size() / 2;
+#if CTNN_HAS_POSIX_IO
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) throw problem(cat("cannot create the temporary file: ", std::generic_category().message(errno)));
+  try {
+    auto write_all = [&](std::string_view part) {
+      while (!part.empty()) {
+        const ::ssize_t w = ::write(fd, part.data(), part.size());
+        if (w < 0) {
+          if (errno == EINTR) continue;
+          throw problem(cat("write failed: ", std::generic_category().message(errno)));
+        }
+        part.remove_prefix(static_cast<std::size_t>(w));
+      }
+    };
+    write_all(bytes.substr(0, half));
+    if (after_partial_write_hook) after_partial_write_hook(temp);
+    write_all(bytes.substr(half));
+    if (::fsync(fd) != 0) throw problem(cat("fsync failed: ", std::generic_category().message(errno)));
+    const int closed = ::close(fd);
+    fd = -1;
+    if (closed != 0) throw problem(cat("close failed: ", std::generic_category().message(errno)));
+    std::error_code ec;
+    std::filesystem::rename(temp, path, ec);
+    if (ec) throw problem(cat("cannot rename the temporary file over the target: ", ec.message()));
+  } catch (...) {
+    if (fd >= 0) ::close(fd);
+    std::error_code ignored;
+    std::filesystem::remove(temp, ignored);
+    throw;
+  }
+  // Make the rename itself durable (best effort: some file systems refuse to fsync a directory).
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    (void)::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+#else
+  std::FILE* f = std::fopen(temp.string().c_str(), "wb");
+  if (!f) throw problem("cannot create the temporary file");
+  try {
+    if (std::fwrite(bytes.data(), 1, half, f) != half) throw problem("write failed");
+    if (after_partial_write_hook) after_partial_write_hook(temp);
+    const std::size_t rest = bytes.size() - half;
+    if (std::fwrite(bytes.data() + half, 1, rest, f) != rest) throw problem("write failed");
+    if (std::fflush(f) != 0) throw problem("flush failed");
+    const int closed = std::fclose(f);
+    f = nullptr;
+    if (closed != 0) throw problem("close failed");
+    std::error_code ec;
+    std::filesystem::rename(temp, path, ec);
+    if (ec) throw problem(cat("cannot rename the temporary file over the target: ", ec.message()));
+  } catch (...) {
+    if (f) std::fclose(f);
+    std::error_code ignored;
+    std::filesystem::remove(temp, ignored);
+    throw;
+  }
+#endif
+}
+
+inline void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"') out += "\\\"";
+    else if (c == '\\') out += "\\\\";
+    else if (u < 0x20) {
+      out += "\\u00";
+      out += hex[u >> 4];
+      out += hex[u & 0xF];
+    } else out += c;
+  }
+  out += '"';
+}
+
+// The message of a ctnn::error without its "ctnn: " prefix.
+inline std::string_view message_of(const error& e) {
+  std::string_view m = e.what();
+  if (m.starts_with("ctnn: ")) m.remove_prefix(6);
+  return m;
+}
+
+}  // namespace detail
+
+// The validated header of a safetensors file: its tensors (names, dtypes, shapes, offsets) and metadata.
+inline Header read_header(const std::filesystem::path& path) {
+  const std::string bytes = detail::read_whole_file(path);
+  return detail::parse_file(bytes, path);
+}
+
+}  // namespace safetensors
+
+// Writes a state_dict as a safetensors file (F32 for float, F64 for double), atomically.
+template <class T>
+void save_state_dict(const StateDict<T>& state, const std::filesystem::path& path,
+                     const safetensors::Metadata& metadata = {}) {
+  constexpr std::string_view dtype = safetensors::dtype_of<T>();
+  std::string header = "{";
+  if (!metadata.empty()) {
+    header += "\"__metadata__\":{";
+    bool first = true;
+    for (const auto& [key, value] : metadata) {
+      if (!first) header += ',';
+      first = false;
+      safetensors::detail::append_json_string(header, key);
+      header += ':';
+      safetensors::detail::append_json_string(header, value);
+    }
+    header += "}";
+  }
+  std::size_t offset = 0;
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    const auto& t = state[i];
+    if (t.name == "__metadata__") safetensors::detail::fail(path, "cannot save: a tensor may not be named '__metadata__'");
+    for (std::size_t j = 0; j < i; ++j)
+      if (state[j].name == t.name)
+        safetensors::detail::fail(path, cat("cannot save: tensor '", t.name, "' appears twice in the state_dict"));
+    std::size_t count = 1;
+    for (std::size_t d : t.shape) count *= d;
+    if (count != t.values.size())
+      safetensors::detail::fail(path, cat("cannot save: tensor '", t.name, "' of shape ", shape_string(t.shape),
+                                          " holds ", t.values.size(), " values"));
+    if (header.size() > 1) header += ',';
+    safetensors::detail::append_json_string(header, t.name);
+    header += cat(":{\"dtype\":\"", dtype, "\",\"shape\":[");
+    for (std::size_t d = 0; d < t.shape.size(); ++d) header += cat(d ? "," : "", t.shape[d]);
+    const std::size_t bytes = count * sizeof(T);
+    header += cat("],\"data_offsets\":[", offset, ",", offset + bytes, "]}");
+    offset += bytes;
+  }
+  header += "}";
+  header.append((8 - header.size() % 8) % 8, ' ');  // the data section starts 8-byte aligned
+
+  std::string file;
+  file.reserve(8 + header.size() + offset);
+  safetensors::detail::store_le(static_cast<std::uint64_t>(header.size()), file);
+  file += header;
+  for (const auto& t : state)
+    for (const T v : t.values) safetensors::detail::store_le(std::bit_cast<safetensors::detail::bits_of<T>>(v), file);
+  safetensors::detail::write_file_atomically(path, file);
+}
+
+// Reads every tensor of a safetensors file into a state_dict of T (float or double), in header order.
+// F32 and F64 tensors convert to T; any other dtype is an error naming the tensor.
+template <class T = double>
+StateDict<T> load_state_dict_file(const std::filesystem::path& path) {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
+                "ctnn: load_state_dict_file<T> reads into float or double");
+  const std::string bytes = safetensors::detail::read_whole_file(path);
+  const safetensors::Header header = safetensors::detail::parse_file(bytes, path);
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data()) + header.data_start;
+  StateDict<T> out;
+  out.reserve(header.tensors.size());
+  for (const auto& info : header.tensors) {
+    StateTensor<T> t{info.name, info.shape, {}};
+    const unsigned char* p = data + info.begin;
+    if (info.dtype == "F32") {
+      t.values.resize((info.end - info.begin) / 4);
+      for (auto& v : t.values) {
+        v = static_cast<T>(std::bit_cast<float>(safetensors::detail::load_le<std::uint32_t>(p)));
+        p += 4;
+      }
+    } else if (info.dtype == "F64") {
+      t.values.resize((info.end - info.begin) / 8);
+      for (auto& v : t.values) {
+        v = static_cast<T>(std::bit_cast<double>(safetensors::detail::load_le<std::uint64_t>(p)));
+        p += 8;
+      }
+    } else {
+      safetensors::detail::fail(path, cat("tensor '", info.name, "' has dtype ", info.dtype,
+                                          "; ctnn loads only F32 and F64 tensors"));
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// Saves model.state_dict() (PyTorch names and layouts) to a safetensors file, atomically.
+template <class Model>
+  requires requires(Model& m) { m.state_dict(); }
+void save(Model& model, const std::filesystem::path& path, const safetensors::Metadata& metadata = {}) {
+  save_state_dict(model.state_dict(), path, metadata);
+}
+
+// Loads a safetensors checkpoint into model. The whole file is read and checked, and every name and
+// shape matched, before any parameter changes: on any error the model is left as it was.
+template <class Model>
+  requires requires(Model& m, const StateDict<typename Model::scalar>& s) { m.load_state_dict(s); }
+void load(Model& model, const std::filesystem::path& path) {
+  const auto state = load_state_dict_file<typename Model::scalar>(path);
+  try {
+    model.load_state_dict(state);
+  } catch (const error& e) {
+    safetensors::detail::fail(path, safetensors::detail::message_of(e));
+  }
+}
+
+}  // namespace ctnn
+
+// ---- ctnn/nn.hpp ----
+// Layers, composition and losses.
+
+// ---- ctnn/nn/activation.hpp ----
+// Elementwise activations (ReLU, Sigmoid, Tanh) and the row-wise Softmax and LogSoftmax (over the
+// features of a [batch, features] input, PyTorch's dim=1).
+
+
+namespace ctnn {
+
+namespace detail {
+
+// An activation is described by two functors: value(x) and derivative expressed through the output,
+// grad(y, dy) (all three activations here have derivatives that are functions of their output).
+template <class Functions, fixed_string Name>
+struct elementwise_activation {
+  static constexpr std::string_view type_name = Name.view();
+  static std::string repr() { return std::string(Name.view()) + "()"; }
+
+  template <class S>
+  static constexpr bool accepts = true;
+  template <class S>
+  using expected_input = S;
+  template <class S>
+  using output = S;
+
+  template <class S, Backend B, fixed_string Path>
+  class bound : public leaf_layer<elementwise_activation, S, S, B, Path>, public no_parameters {
+    using base = leaf_layer<elementwise_activation, S, S, B, Path>;
+    using typename base::ops;
+    using typename base::scalar;
+
+   public:
+    explicit bound(Generator&) {}
+    const Batch<S, B>& forward(const Batch<S, B>& x, bool /*training*/) {
+      this->prepare_output(x);
+      ops::map(x.size(), x.data(), this->y_.data(), typename Functions::value{});
+      return this->y_;
+    }
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
+      this->prepare_input_grad(x);
+      ops::zip(x.size(), this->y_.data(), dy, this->dx_.data(), typename Functions::grad{});
+      return this->dx_;
+    }
+  };
+};
+
+struct relu_functions {
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T x) const { return x > T(0) || x != x ? x : T(0); }  // NaN stays NaN, as in PyTorch
+  };
+  struct grad {  // PyTorch passes the gradient where the output is positive
+    template <class T>
+    CTNN_HD T operator()(T y, T dy) const { return y > T(0) ? dy : T(0); }
+  };
+};
+struct sigmoid_functions {
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T x) const { return T(1) / (T(1) + std::exp(-x)); }
+  };
+  struct grad {
+    template <class T>
+    CTNN_HD T operator()(T y, T dy) const { return dy * y * (T(1) - y); }
+  };
+};
+struct tanh_functions {
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T x) const { return std::tanh(x); }
+  };
+  struct grad {
+    template <class T>
+    CTNN_HD T operator()(T y, T dy) const { return dy * (T(1) - y * y); }
+  };
+};
+
+template <bool Log, fixed_string Name>
+struct row_softmax {
+  static constexpr std::string_view type_name = Name.view();
+  static std::string repr() { return std::string(Name.view()) + "(dim=1)"; }
+
+  template <class S>
+  static constexpr bool accepts = S::rank == 1;
+  template <class S>
+  using expected_input = Shape<S::size>;
+  template <class S>
+  using output = S;
+
+  template <class S, Backend B, fixed_string Path>
+  class bound : public leaf_layer<row_softmax, S, S, B, Path>, public no_parameters {
+    using base = leaf_layer<row_softmax, S, S, B, Path>;
+    using typename base::ops;
+    using typename base::scalar;
+
+   public:
+    explicit bound(Generator&) {}
+    const Batch<S, B>& forward(const Batch<S, B>& x, bool /*training*/) {
+      const std::size_t n = this->prepare_output(x);
+      if constexpr (Log) ops::log_softmax_rows(x.data(), this->y_.data(), n, S::size);
+      else ops::softmax_rows(x.data(), this->y_.data(), n, S::size);
+      return this->y_;
+    }
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
+      const std::size_t n = this->prepare_input_grad(x);
+      if constexpr (Log) ops::log_softmax_backward(this->y_.data(), dy, this->dx_.data(), n, S::size);
+      else ops::softmax_backward(this->y_.data(), dy, this->dx_.data(), n, S::size);
+      return this->dx_;
+    }
+  };
+};
+
+}  // namespace detail
+
+struct ReLU : detail::elementwise_activation<detail::relu_functions, "ReLU"> {};
+struct Sigmoid : detail::elementwise_activation<detail::sigmoid_functions, "Sigmoid"> {};
+struct Tanh : detail::elementwise_activation<detail::tanh_functions, "Tanh"> {};
+struct Softmax : detail::row_softmax<false, "Softmax"> {};
+struct LogSoftmax : detail::row_softmax<true, "LogSoftmax"> {};
 
 }  // namespace ctnn
 
@@ -1772,228 +4383,989 @@ struct MaxPool2d {
 
 }  // namespace ctnn
 
-// ---- ctnn/nn/sequential.hpp ----
-// Sequential<Backend, Input<C, H, W>, Layers...>: a whole network as a type.
-//
-//   using TinyVGG = Sequential<backend::eigen, Input<1, 28, 28>,
-//       Named<"conv_block_1", Block<Conv2d<1, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
-//       ...>;
-//   TinyVGG model{manual_seed(42)};
-//   const auto& logits = model.forward(x);     // x: Batch<Shape<1, 28, 28>>
-//   model.zero_grad();
-//   model.backward(loss.grad());               // returns the gradient w.r.t. x
-//
-// Every shape is checked when the type is formed; at run time only the batch size varies.
-#include <iomanip>
+// ---- ctnn/optim.hpp ----
+// Optimizers (torch.optim's update rules) and learning-rate schedulers.
+
+// ---- ctnn/optim/adam.hpp ----
+// optim::Adam: torch.optim.Adam (PyTorch 1.13, amsgrad = False). Weight decay is L2 added to the
+// gradient, as torch.optim.Adam does (not AdamW's decoupled decay). Bias corrections as PyTorch:
+//   step_size = lr / (1 - beta1^t),  denom = sqrt(v) / sqrt(1 - beta2^t) + eps,  param -= step_size m / denom
+//   optim::Adam opt{model.parameters(), {.lr = 1e-3, .betas = {0.9, 0.999}}};
+// The update is the backend op adam_update; the moment buffers are allocated (zeroed) when the
+// optimizer is made, so step() never allocates.
 
 
-namespace ctnn {
+// ---- ctnn/optim/sgd.hpp ----
+// optim::SGD: torch.optim.SGD (PyTorch 1.13), with momentum, dampening, Nesterov momentum and L2
+// weight decay, over the parameters of a model:
+//   optim::SGD opt{model.parameters(), {.lr = 0.1f, .momentum = 0.9}};
+//   for (...) { model.zero_grad(); ...; model.backward(loss_fn.grad()); opt.step(); }
+// The update itself is the backend op sgd_update, so SGD runs on every backend unchanged. The momentum
+// buffers are allocated when the optimizer is made: step() never allocates.
 
-// The per-sample input shape of a network.
-template <std::size_t... Dims>
-struct Input {
-  using shape = Shape<Dims...>;
+
+namespace ctnn::optim {
+
+// Hyperparameters, designated-initialiser friendly: {.lr = 0.1, .momentum = 0.9}. lr is required.
+struct SGDOptions {
+  double lr = std::numeric_limits<double>::quiet_NaN();
+  double momentum = 0;
+  double dampening = 0;
+  bool nesterov = false;
+  double weight_decay = 0;
 };
 
-template <class T>
-struct is_input : std::false_type {};
-template <std::size_t... D>
-struct is_input<Input<D...>> : std::true_type {};
+namespace detail {
 
-// A parameter as an optimizer or a checkpoint sees it.
 template <Backend B>
-using ParameterRef = Parameter<B>*;
-
-// A host copy of a named tensor of a state_dict.
-template <class T>
-struct StateTensor {
-  std::string name;
-  std::vector<std::size_t> shape;
-  std::vector<T> values;
-};
-template <class T>
-using StateDict = std::vector<StateTensor<T>>;
-
-inline std::string shape_string(const std::vector<std::size_t>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
+void check_parameters(const std::vector<Parameter<B>*>& params, std::string_view optimizer) {
+  if (params.empty()) throw error(cat(optimizer, ": optimizer got an empty parameter list"));
+  for (std::size_t i = 0; i < params.size(); ++i)
+    if (!params[i]) throw error(cat(optimizer, ": parameter ", i, " is a null pointer"));
 }
 
-template <Backend B, class In, class... Layers>
-class Sequential {
-  static_assert(is_input<In>::value,
-                "ctnn: the second argument of Sequential<Backend, Input<...>, Layers...> must be Input<dims...>, "
-                "the per-sample input shape, e.g. Input<1, 28, 28>");
-  using body_type = typename Block<Layers...>::template bound<typename In::shape, B, "">;
+inline void check_lr(double lr, std::string_view optimizer) {
+  if (std::isnan(lr)) throw error(cat(optimizer, ": no learning rate given (set .lr)"));
+  if (!(lr >= 0)) throw error(cat(optimizer, ": invalid learning rate: ", lr));
+}
 
+}  // namespace detail
+
+template <Backend B>
+class SGD {
  public:
   using backend_type = B;
   using scalar = scalar_t<B>;
-  using input_shape = typename In::shape;
-  using output_shape = typename body_type::output_shape;
-  using input_batch = Batch<input_shape, B>;
-  using output_batch = Batch<output_shape, B>;
-  static constexpr std::size_t parameter_count = body_type::parameter_count;
+  using Options = SGDOptions;
 
-  explicit Sequential(Generator& g = default_generator()) : body_(g) {}
-
-  // Runs the network; the result lives in the model until the next forward. x must stay alive and
-  // unchanged until backward (it is not copied).
-  const output_batch& forward(const input_batch& x) {
-    if (x.batch_size() == 0) throw error("Sequential::forward: the batch is empty");
-    input_ = &x;
-    return body_.forward(x, training_);
-  }
-  const output_batch& operator()(const input_batch& x) { return forward(x); }
-
-  // Any other batch is a mistake the compiler reports by name: a batch of another backend
-  // (PyTorch's "Expected all tensors to be on the same device") or of another per-sample shape.
-  template <class S, class B2, class T>
-    requires(!std::is_same_v<Batch<S, B2, T>, input_batch>)
-  const output_batch& forward(const Batch<S, B2, T>&) {
-    static_assert(diagnostic::require<std::is_same_v<B2, B>, diagnostic::TENSORS_ON_DIFFERENT_BACKENDS<
-                                                                 diagnostic::lhs<B>, diagnostic::rhs<B2>>>::value);
-    static_assert(diagnostic::require<!std::is_same_v<B2, B> || std::is_same_v<S, input_shape>,
-                                      diagnostic::MODEL_INPUT_SHAPE_MISMATCH<diagnostic::expects<input_shape>,
-                                                                             diagnostic::got<S>>>::value);
-    static_assert(dependent_false<T>, "ctnn: the batch's value type is not the backend's scalar type");
-    return output();
-  }
-
-  // Back-propagates dL/d(output) of the last forward, accumulates parameter gradients and returns
-  // dL/d(input).
-  const input_batch& backward(const output_batch& dy) {
-    return backward(GradientView<B>{dy.data(), dy.batch_size(), output_shape::size});
-  }
-  const input_batch& backward(const GradientView<B>& dy) {
-    if (!input_) throw error("Sequential::backward: called before forward");
-    if (dy.per_sample != output_shape::size)
-      throw error(cat("Sequential::backward: the gradient has ", dy.per_sample, " values per sample but the output ",
-                      output_shape::str(), " has ", output_shape::size));
-    if (dy.batch_size != input_->batch_size())
-      throw error(cat("Sequential::backward: the gradient is for a batch of ", dy.batch_size,
-                      " but the last forward saw a batch of ", input_->batch_size()));
-    return body_.backward(*input_, dy.data);
-  }
-
-  const output_batch& output() const { return body_.output(); }
-
-  void zero_grad() {
-    visit_parameters([](Parameter<B>& p) { p.zero_grad(); });
-  }
-  void train(bool on = true) { training_ = on; }
-  void eval() { training_ = false; }
-  bool is_training() const { return training_; }
-
-  template <class F>
-  void visit_parameters(F&& f) {
-    body_.visit_parameters(f);
-  }
-  std::vector<ParameterRef<B>> parameters() {
-    std::vector<ParameterRef<B>> out;
-    visit_parameters([&](Parameter<B>& p) { out.push_back(&p); });
-    return out;
-  }
-
-  // PyTorch's state_dict: names ("conv_block_1.0.weight"), shapes (OIHW) and values, copied to the host.
-  StateDict<scalar> state_dict() {
-    StateDict<scalar> out;
-    visit_parameters([&](Parameter<B>& p) { out.push_back({p.name, p.shape, p.values_to_host()}); });
-    return out;
-  }
-
-  // Loads every parameter from `state`. Checks everything first and changes nothing unless all
-  // names and shapes match, so a wrong checkpoint never leaves the model half-loaded.
-  void load_state_dict(const StateDict<scalar>& state) {
-    std::vector<const StateTensor<scalar>*> sources;
-    visit_parameters([&](Parameter<B>& p) {
-      const StateTensor<scalar>* found = nullptr;
-      for (const auto& t : state)
-        if (t.name == p.name) found = &t;
-      if (!found) throw error(cat("load_state_dict: missing tensor '", p.name, "' of shape ", shape_string(p.shape)));
-      if (found->shape != p.shape)
-        throw error(cat("load_state_dict: tensor '", p.name, "' has shape ", shape_string(found->shape),
-                        " but the model expects ", shape_string(p.shape)));
-      if (found->values.size() != p.size())
-        throw error(cat("load_state_dict: tensor '", p.name, "' holds ", found->values.size(), " values for shape ",
-                        shape_string(p.shape)));
-      sources.push_back(found);
-    });
-    if (sources.size() != state.size()) {
-      for (const auto& t : state) {
-        bool used = false;
-        for (auto* s : sources) used = used || s == &t;
-        if (!used) throw error(cat("load_state_dict: unexpected tensor '", t.name, "' (not a parameter of this model)"));
-      }
+  SGD(std::vector<Parameter<B>*> params, Options options) : params_(std::move(params)), options_(options) {
+    detail::check_parameters(params_, "SGD");
+    detail::check_lr(options_.lr, "SGD");
+    if (!(options_.momentum >= 0)) throw error(cat("SGD: invalid momentum value: ", options_.momentum));
+    if (!(options_.weight_decay >= 0)) throw error(cat("SGD: invalid weight_decay value: ", options_.weight_decay));
+    if (options_.nesterov && (options_.momentum <= 0 || options_.dampening != 0))
+      throw error("SGD: Nesterov momentum requires a momentum and zero dampening");
+    if (options_.momentum != 0) {
+      momentum_buffers_.resize(params_.size());
+      for (std::size_t i = 0; i < params_.size(); ++i) momentum_buffers_[i].resize(params_[i]->size());
     }
-    std::size_t i = 0;
-    visit_parameters([&](Parameter<B>& p) {
-      backend::ops<B>::from_host(sources[i]->values.data(), p.size(), p.value.data());
-      ++i;
-    });
   }
 
-  // torchinfo-style table of each layer's output shape and parameter count for a batch size.
-  std::string summary(std::size_t batch_size = 1, std::string_view title = "Sequential") const {
-    std::vector<SummaryRow> rows;
-    body_type::summary_rows(rows, 1, batch_size);
-    std::ostringstream os;
-    const std::string rule(86, '='), thin(86, '-');
-    auto line = [&](std::string layer, const std::string& shape, const std::string& params) {
-      os << std::left << std::setw(46) << layer << std::setw(26) << shape << params << "\n";
-    };
-    os << rule << "\n";
-    line("Layer (type)", "Output Shape", "Param #");
-    os << rule << "\n";
-    line(std::string(title), output_shape::str_with_batch(batch_size), thousands(parameter_count));
-    for (const auto& r : rows)
-      line(std::string(2 * r.depth, ' ') + r.name + " (" + r.type_name + ")", r.output,
-           r.is_container ? "--" : thousands(r.parameters));
-    os << rule << "\n";
-    os << "Total params: " << thousands(parameter_count) << "\n";
-    os << "Trainable params: " << thousands(parameter_count) << "\n";
-    os << "Non-trainable params: 0\n";
-    os << "Input size (MB): " << mb(input_shape::size * batch_size) << "\n";
-    std::size_t activations = 0;
-    for (const auto& r : rows)
-      if (!r.is_container) activations += r.output_size * batch_size;
-    os << "Forward/backward pass size (MB): " << mb(2 * activations) << "\n";
-    os << "Params size (MB): " << mb(parameter_count) << "\n";
-    os << thin << "\n";
-    return os.str();
+  // One update of every parameter from its accumulated gradient.
+  void step() {
+    const bool momentum = options_.momentum != 0;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      Parameter<B>& p = *params_[i];
+      backend::ops<B>::sgd_update(p.size(), p.value.data(), p.grad.data(),
+                                  momentum ? momentum_buffers_[i].data() : nullptr, static_cast<scalar>(options_.lr),
+                                  static_cast<scalar>(options_.momentum), static_cast<scalar>(options_.dampening),
+                                  static_cast<scalar>(options_.weight_decay), options_.nesterov, steps_ == 0);
+    }
+    ++steps_;
   }
 
-  // PyTorch's repr of the model, e.g. "Sequential(\n  (0): Flatten(start_dim=1, end_dim=-1)\n ...)".
-  std::string repr(std::string_view title = "Sequential") const {
-    std::ostringstream os;
-    body_type::print(os, title, 0);
-    return os.str();
+  // Zeroes the gradient of every parameter (PyTorch 1.13's default, set_to_none = False).
+  void zero_grad() {
+    for (auto* p : params_) p->zero_grad();
   }
-  friend std::ostream& operator<<(std::ostream& os, const Sequential& m) { return os << m.repr(); }
 
-  // Direct access to the layers (body().template get<0>()) for tests and surgery.
-  body_type& body() { return body_; }
+  double lr() const { return options_.lr; }
+  void set_lr(double lr) {
+    detail::check_lr(lr, "SGD::set_lr");
+    options_.lr = lr;
+  }
+  const Options& options() const { return options_; }
+  const std::vector<Parameter<B>*>& parameters() const { return params_; }
+  std::size_t steps() const { return steps_; }
 
  private:
-  static std::string thousands(std::size_t v) {
-    const std::string digits = std::to_string(v);
-    std::string s;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-      if (i > 0 && (digits.size() - i) % 3 == 0) s += ',';
-      s += digits[i];
+  std::vector<Parameter<B>*> params_;
+  Options options_;
+  std::vector<buffer_t<B>> momentum_buffers_;
+  std::size_t steps_ = 0;
+};
+
+}  // namespace ctnn::optim
+
+namespace ctnn::optim {
+
+struct AdamOptions {
+  double lr = 1e-3;
+  std::array<double, 2> betas = {0.9, 0.999};
+  double eps = 1e-8;
+  double weight_decay = 0;
+};
+
+template <Backend B>
+class Adam {
+ public:
+  using backend_type = B;
+  using scalar = scalar_t<B>;
+  using Options = AdamOptions;
+
+  Adam(std::vector<Parameter<B>*> params, Options options = {}) : params_(std::move(params)), options_(options) {
+    detail::check_parameters(params_, "Adam");
+    detail::check_lr(options_.lr, "Adam");
+    if (!(options_.eps >= 0)) throw error(cat("Adam: invalid epsilon value: ", options_.eps));
+    for (std::size_t i = 0; i < 2; ++i)
+      if (!(options_.betas[i] >= 0 && options_.betas[i] < 1))
+        throw error(cat("Adam: invalid beta parameter at index ", i, ": ", options_.betas[i]));
+    if (!(options_.weight_decay >= 0)) throw error(cat("Adam: invalid weight_decay value: ", options_.weight_decay));
+    exp_avg_.resize(params_.size());
+    exp_avg_sq_.resize(params_.size());
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      const std::size_t n = params_[i]->size();
+      exp_avg_[i].resize(n);
+      exp_avg_sq_[i].resize(n);
+      backend::ops<B>::fill(exp_avg_[i].data(), n, scalar(0));
+      backend::ops<B>::fill(exp_avg_sq_[i].data(), n, scalar(0));
     }
-    return s;
   }
-  static std::string mb(std::size_t values) {
+
+  void step() {
+    ++steps_;
+    const double t = static_cast<double>(steps_);
+    const double bias_correction1 = 1 - std::pow(options_.betas[0], t);
+    const double bias_correction2 = 1 - std::pow(options_.betas[1], t);
+    const double step_size = options_.lr / bias_correction1;
+    const double bias_correction2_sqrt = std::sqrt(bias_correction2);
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      Parameter<B>& p = *params_[i];
+      backend::ops<B>::adam_update(p.size(), p.value.data(), p.grad.data(), exp_avg_[i].data(), exp_avg_sq_[i].data(),
+                                   static_cast<scalar>(options_.betas[0]), static_cast<scalar>(options_.betas[1]),
+                                   static_cast<scalar>(options_.eps), static_cast<scalar>(options_.weight_decay),
+                                   static_cast<scalar>(step_size), static_cast<scalar>(bias_correction2_sqrt));
+    }
+  }
+
+  void zero_grad() {
+    for (auto* p : params_) p->zero_grad();
+  }
+
+  double lr() const { return options_.lr; }
+  void set_lr(double lr) {
+    detail::check_lr(lr, "Adam::set_lr");
+    options_.lr = lr;
+  }
+  const Options& options() const { return options_; }
+  const std::vector<Parameter<B>*>& parameters() const { return params_; }
+  // Steps taken so far (PyTorch's state['step']).
+  std::size_t steps() const { return steps_; }
+
+ private:
+  std::vector<Parameter<B>*> params_;
+  Options options_;
+  std::vector<buffer_t<B>> exp_avg_, exp_avg_sq_;
+  std::size_t steps_ = 0;
+};
+
+}  // namespace ctnn::optim
+
+// ---- ctnn/optim/scheduler.hpp ----
+// Learning-rate schedulers over any optimizer with lr()/set_lr() (SGD, Adam).
+//   optim::StepLR scheduler{opt, 2, 0.5};     // lr *= 0.5 every 2 epochs
+//   for (epoch ...) { train(...); scheduler.step(); }
+// step() is called once per epoch, after the optimizer's steps, as in PyTorch.
+
+
+namespace ctnn::optim {
+
+template <class O>
+concept LearningRateOptimizer = requires(O& o, double lr) {
+  { o.lr() } -> std::convertible_to<double>;
+  o.set_lr(lr);
+};
+
+// torch.optim.lr_scheduler.StepLR (PyTorch 1.13, chainable form): every step_size epochs the learning
+// rate is multiplied by gamma.
+template <LearningRateOptimizer Optimizer>
+class StepLR {
+ public:
+  StepLR(Optimizer& optimizer, std::size_t step_size, double gamma = 0.1)
+      : optimizer_(&optimizer), step_size_(step_size), gamma_(gamma), base_lr_(optimizer.lr()), last_lr_(optimizer.lr()) {
+    if (step_size == 0) throw error("StepLR: step_size must be positive");
+  }
+
+  void step() {
+    ++last_epoch_;
+    if (last_epoch_ % step_size_ == 0) optimizer_->set_lr(optimizer_->lr() * gamma_);
+    last_lr_ = optimizer_->lr();
+  }
+
+  // The learning rate set by the last step() (the optimizer's initial one before any).
+  double get_last_lr() const { return last_lr_; }
+  std::size_t last_epoch() const { return last_epoch_; }
+  double base_lr() const { return base_lr_; }
+  std::size_t step_size() const { return step_size_; }
+  double gamma() const { return gamma_; }
+
+ private:
+  Optimizer* optimizer_;
+  std::size_t step_size_;
+  double gamma_;
+  double base_lr_;
+  double last_lr_;
+  std::size_t last_epoch_ = 0;
+};
+
+}  // namespace ctnn::optim
+
+// ---- ctnn/train.hpp ----
+// Training: the engine (train_step, test_step, fit, eval_model), metrics, the progress bar.
+
+// ---- ctnn/train/engine.hpp ----
+// The tutorials' training engine: train_step, test_step, fit (returning a history), eval_model,
+// predictions, the results table and print_train_time. Works with any model, loss, optimizer and
+// loader that follow ctnn's interfaces (a loader is a range of batches with .x and .y).
+//
+// Loss and accuracy per epoch are the mean of the per-batch values, exactly as the tutorials
+// compute them (so the smaller last batch weighs as much as the others, as there).
+#include <iostream>
+
+
+// ---- ctnn/train/metrics.hpp ----
+// Accuracy and the confusion matrix, as the tutorials compute them (accuracy in percent).
+
+
+namespace ctnn::metrics {
+
+// The tutorials' accuracy_fn: percentage of equal entries.
+inline double accuracy(const std::vector<std::int64_t>& y_true, const std::vector<std::int64_t>& y_pred) {
+  if (y_true.size() != y_pred.size() || y_true.empty())
+    throw error(cat("accuracy: ", y_true.size(), " targets but ", y_pred.size(), " predictions"));
+  std::size_t correct = 0;
+  for (std::size_t i = 0; i < y_true.size(); ++i) correct += y_true[i] == y_pred[i];
+  return 100.0 * static_cast<double>(correct) / static_cast<double>(y_true.size());
+}
+
+namespace detail {
+// Host pointer to a batch's values: the batch itself on host backends, a reused copy otherwise.
+template <class T, class BatchType>
+const T* host_values(const BatchType& batch, std::vector<T>& scratch) {
+  if constexpr (BatchType::backend_type::host_memory) {
+    return batch.data();
+  } else {
+    scratch.resize(batch.size());
+    backend::ops<typename BatchType::backend_type>::to_host(batch.data(), batch.size(), scratch.data());
+    return scratch.data();
+  }
+}
+}  // namespace detail
+
+// Class prediction = argmax of the logits (or probabilities), compared with class indices.
+class Multiclass {
+ public:
+  template <std::size_t C, Backend B>
+  std::size_t correct(const Batch<Shape<C>, B>& scores, const Labels<B>& y) const {
+    std::vector<scalar_t<B>> score_copy;  // stay empty (no allocation) on host backends
+    std::vector<std::int64_t> label_copy;
+    const auto* s = detail::host_values(scores, score_copy);
+    const auto* t = detail::host_values(y, label_copy);
+    std::size_t hits = 0;
+    for (std::size_t i = 0; i < scores.batch_size(); ++i) hits += static_cast<std::int64_t>(argmax(s + i * C, C)) == t[i];
+    return hits;
+  }
+  template <class Scores>
+  static std::size_t total(const Scores& scores) { return scores.batch_size(); }
+
+  template <std::size_t C, Backend B>
+  static void predict(const Batch<Shape<C>, B>& scores, std::vector<std::int64_t>& out) {
+    std::vector<scalar_t<B>> score_copy;
+    const auto* s = detail::host_values(scores, score_copy);
+    for (std::size_t i = 0; i < scores.batch_size(); ++i) out.push_back(static_cast<std::int64_t>(argmax(s + i * C, C)));
+  }
+
+ private:
+  template <class T>
+  static std::size_t argmax(const T* row, std::size_t n) {
+    std::size_t best = 0;
+    for (std::size_t c = 1; c < n; ++c)
+      if (row[c] > row[best]) best = c;
+    return best;
+  }
+};
+
+// Binary prediction = output > threshold (0.5 for probabilities after Sigmoid, 0 for logits),
+// compared with 0/1 targets.
+class Binary {
+ public:
+  explicit Binary(double threshold = 0.5) : threshold_(threshold) {}
+  template <class S, Backend B>
+  std::size_t correct(const Batch<S, B>& outputs, const Batch<S, B>& targets) const {
+    std::vector<scalar_t<B>> output_copy, target_copy;  // stay empty on host backends
+    const auto* o = detail::host_values(outputs, output_copy);
+    const auto* t = detail::host_values(targets, target_copy);
+    std::size_t hits = 0;
+    for (std::size_t i = 0; i < outputs.size(); ++i) hits += (o[i] > threshold_) == (t[i] > 0.5);
+    return hits;
+  }
+  template <class Outputs>
+  static std::size_t total(const Outputs& outputs) { return outputs.size(); }
+  double threshold() const { return threshold_; }
+
+ private:
+  double threshold_;
+};
+
+// Counts of (true class, predicted class) pairs; rows are true classes.
+class ConfusionMatrix {
+ public:
+  explicit ConfusionMatrix(std::size_t classes) : counts_(classes, std::vector<std::size_t>(classes, 0)) {}
+
+  void add(std::int64_t truth, std::int64_t prediction) {
+    const auto n = static_cast<std::int64_t>(counts_.size());
+    if (truth < 0 || truth >= n || prediction < 0 || prediction >= n)
+      throw error(cat("confusion matrix: class ", truth < 0 || truth >= n ? truth : prediction, " is outside 0..", n - 1));
+    ++counts_[static_cast<std::size_t>(truth)][static_cast<std::size_t>(prediction)];
+  }
+  void add(const std::vector<std::int64_t>& truth, const std::vector<std::int64_t>& predictions) {
+    if (truth.size() != predictions.size())
+      throw error(cat("confusion matrix: ", truth.size(), " targets but ", predictions.size(), " predictions"));
+    for (std::size_t i = 0; i < truth.size(); ++i) add(truth[i], predictions[i]);
+  }
+
+  const std::vector<std::vector<std::size_t>>& counts() const { return counts_; }
+  std::size_t classes() const { return counts_.size(); }
+  std::size_t total() const {
+    std::size_t t = 0;
+    for (const auto& row : counts_) for (auto v : row) t += v;
+    return t;
+  }
+  double accuracy() const {
+    std::size_t diagonal = 0;
+    for (std::size_t i = 0; i < counts_.size(); ++i) diagonal += counts_[i][i];
+    return total() ? 100.0 * static_cast<double>(diagonal) / static_cast<double>(total()) : 0.0;
+  }
+
+  // A text table with class names (rows: true class, columns: predicted class).
+  std::string str(const std::vector<std::string>& class_names = {}) const {
+    const std::size_t n = counts_.size();
+    auto name = [&](std::size_t i) { return i < class_names.size() ? class_names[i] : std::to_string(i); };
+    std::size_t label_width = 4, cell = 6;
+    for (std::size_t i = 0; i < n; ++i) label_width = std::max(label_width, name(i).size());
     std::ostringstream os;
-    os << std::fixed << std::setprecision(2) << static_cast<double>(values * sizeof(scalar)) / 1e6;
+    os << std::setw(static_cast<int>(label_width)) << "true\\pred";
+    for (std::size_t c = 0; c < n; ++c) os << std::setw(static_cast<int>(cell)) << c;
+    os << "\n";
+    for (std::size_t r = 0; r < n; ++r) {
+      os << std::setw(static_cast<int>(label_width)) << name(r);
+      for (std::size_t c = 0; c < n; ++c) os << std::setw(static_cast<int>(cell)) << counts_[r][c];
+      os << "\n";
+    }
     return os.str();
   }
 
-  body_type body_;
-  const input_batch* input_ = nullptr;
-  bool training_ = true;
+ private:
+  std::vector<std::vector<std::size_t>> counts_;
+};
+
+}  // namespace ctnn::metrics
+
+// ---- ctnn/train/progress.hpp ----
+// A tqdm-like progress bar for long loops:
+//   45%|#########           | 844/1875 [00:02<00:03, 402.10it/s, loss=0.5101]
+// On a terminal it redraws one line; when the stream is not a terminal (CI logs, pipes) it prints a
+// plain line at every 25% instead, so logs stay readable.
+
+#if __has_include(<unistd.h>)
+#endif
+
+namespace ctnn {
+
+class ProgressBar {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  ProgressBar(std::size_t total, std::string description, std::ostream& out, bool interactive)
+      : total_(total), description_(std::move(description)), out_(&out), interactive_(interactive), start_(clock::now()) {}
+
+  // A bar on standard error, redrawn in place when standard error is a terminal.
+  ProgressBar(std::size_t total, std::string description, std::ostream& err_stream)
+      : ProgressBar(total, std::move(description), err_stream, stderr_is_terminal()) {}
+
+  // Advances by n steps; postfix is shown after the rate ("loss=0.5101").
+  void update(std::size_t n = 1, const std::string& postfix = {}) {
+    done_ += n;
+    postfix_ = postfix;
+    if (interactive_) {
+      const auto now = clock::now();
+      if (done_ < total_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+      last_draw_ = now;
+      *out_ << '\r' << line() << std::flush;
+      if (done_ >= total_) *out_ << '\n';
+    } else if (total_ > 0) {
+      const std::size_t quarter = done_ * 4 / total_;
+      if (quarter > last_quarter_ || done_ == total_) {
+        last_quarter_ = quarter;
+        *out_ << line() << '\n' << std::flush;
+      }
+    }
+  }
+
+  std::size_t done() const { return done_; }
+  double elapsed_seconds() const { return std::chrono::duration<double>(clock::now() - start_).count(); }
+
+  // The text of the bar at the current state.
+  std::string line() const {
+    const double elapsed = elapsed_seconds();
+    const double fraction = total_ ? static_cast<double>(done_) / static_cast<double>(total_) : 1.0;
+    const double rate = elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0;
+    const double remaining = rate > 0 ? static_cast<double>(total_ - std::min(done_, total_)) / rate : 0.0;
+    constexpr int width = 20;
+    const int filled = static_cast<int>(fraction * width);
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%3d%%|", static_cast<int>(fraction * 100));
+    std::string s = description_.empty() ? std::string() : description_ + ": ";
+    s += buffer;
+    s += std::string(static_cast<std::size_t>(filled), '#') + std::string(static_cast<std::size_t>(width - filled), ' ');
+    std::snprintf(buffer, sizeof buffer, "| %zu/%zu [", done_, total_);
+    s += buffer + clock_string(elapsed) + "<" + clock_string(remaining);
+    std::snprintf(buffer, sizeof buffer, ", %.2fit/s", rate);
+    s += buffer;
+    if (!postfix_.empty()) s += ", " + postfix_;
+    return s + "]";
+  }
+
+  static bool stderr_is_terminal() {
+#if __has_include(<unistd.h>)
+    return isatty(STDERR_FILENO) != 0;
+#else
+    return false;
+#endif
+  }
+
+ private:
+  static std::string clock_string(double seconds) {
+    const auto s = static_cast<long>(seconds);
+    char buffer[32];
+    if (s >= 3600) std::snprintf(buffer, sizeof buffer, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+    else std::snprintf(buffer, sizeof buffer, "%02ld:%02ld", s / 60, s % 60);
+    return buffer;
+  }
+
+  std::size_t total_;
+  std::size_t done_ = 0;
+  std::size_t last_quarter_ = 0;
+  std::string description_;
+  std::string postfix_;
+  std::ostream* out_;
+  bool interactive_;
+  clock::time_point start_;
+  clock::time_point last_draw_{};
 };
 
 }  // namespace ctnn
+
+namespace ctnn {
+
+struct EpochMetrics {
+  double loss = 0;
+  double acc = 0;  // percent
+};
+
+struct History {
+  std::vector<double> train_loss, train_acc, test_loss, test_acc;
+  double train_seconds = 0;
+};
+
+struct EvalResult {
+  std::string model_name;
+  double model_loss = 0;
+  double model_acc = 0;  // percent
+};
+
+struct StepOptions {
+  bool progress = true;        // a progress bar on standard error
+  std::string description{};   // shown before the bar
+};
+
+namespace detail {
+template <class Loss>
+struct is_bce_with_logits : std::false_type {};
+template <Backend B>
+struct is_bce_with_logits<BCEWithLogitsLoss<B>> : std::true_type {};
+
+template <class Target>
+struct is_labels : std::false_type {};
+template <Backend B>
+struct is_labels<Labels<B>> : std::true_type {};
+}  // namespace detail
+
+// Accuracy that fits a loss and target: argmax for class indices, a threshold at 0.5 for
+// probabilities, at 0 for logits (BCEWithLogitsLoss).
+template <class Loss, class Target>
+auto default_accuracy() {
+  if constexpr (detail::is_labels<Target>::value) return metrics::Multiclass{};
+  else return metrics::Binary{detail::is_bce_with_logits<Loss>::value ? 0.0 : 0.5};
+}
+
+template <class Loader>
+using loader_target_t = std::remove_cvref_t<decltype((*std::declval<Loader&>().begin()).y)>;
+
+// One epoch of training: forward, loss, zero_grad, backward, step for every batch.
+template <class Model, class Loader, class Loss, class Optimizer,
+          class Accuracy = decltype(default_accuracy<Loss, loader_target_t<Loader>>())>
+EpochMetrics train_step(Model& model, Loader& loader, Loss& loss_fn, Optimizer& optimizer,
+                        Accuracy accuracy = default_accuracy<Loss, loader_target_t<Loader>>(),
+                        const StepOptions& options = {}) {
+  model.train();
+  EpochMetrics m;
+  std::size_t batches = 0;
+  ProgressBar bar(loader.size(), options.description.empty() ? "train" : options.description, std::cerr);
+  for (const auto& batch : loader) {
+    const auto& prediction = model.forward(batch.x);
+    const double loss = loss_fn(prediction, batch.y);
+    m.loss += loss;
+    m.acc += 100.0 * static_cast<double>(accuracy.correct(prediction, batch.y)) / static_cast<double>(accuracy.total(prediction));
+    optimizer.zero_grad();
+    model.backward(loss_fn.grad());
+    optimizer.step();
+    ++batches;
+    if (options.progress) {
+      char postfix[32];
+      std::snprintf(postfix, sizeof postfix, "loss=%.4f", m.loss / static_cast<double>(batches));
+      bar.update(1, postfix);
+    }
+  }
+  if (batches == 0) throw error("train_step: the loader produced no batch");
+  m.loss /= static_cast<double>(batches);
+  m.acc /= static_cast<double>(batches);
+  return m;
+}
+
+// One pass over a loader in evaluation mode (Dropout off), no parameter change.
+template <class Model, class Loader, class Loss,
+          class Accuracy = decltype(default_accuracy<Loss, loader_target_t<Loader>>())>
+EpochMetrics test_step(Model& model, Loader& loader, Loss& loss_fn,
+                       Accuracy accuracy = default_accuracy<Loss, loader_target_t<Loader>>(),
+                       const StepOptions& options = {}) {
+  const bool was_training = model.is_training();
+  model.eval();
+  EpochMetrics m;
+  std::size_t batches = 0;
+  ProgressBar bar(loader.size(), options.description.empty() ? "test" : options.description, std::cerr);
+  for (const auto& batch : loader) {
+    const auto& prediction = model.forward(batch.x);
+    m.loss += loss_fn(prediction, batch.y);
+    m.acc += 100.0 * static_cast<double>(accuracy.correct(prediction, batch.y)) / static_cast<double>(accuracy.total(prediction));
+    ++batches;
+    if (options.progress) bar.update(1);
+  }
+  model.train(was_training);
+  if (batches == 0) throw error("test_step: the loader produced no batch");
+  m.loss /= static_cast<double>(batches);
+  m.acc /= static_cast<double>(batches);
+  return m;
+}
+
+struct FitOptions {
+  bool verbose = true;         // one line per epoch
+  bool progress = true;        // progress bars on standard error
+  std::ostream* out = &std::cout;
+  // Called after each epoch (1-based) with its metrics: learning-rate schedules, snapshots.
+  std::function<void(std::size_t epoch, const EpochMetrics& train, const EpochMetrics& test)> on_epoch_end;
+};
+
+// The tutorials' train(): epochs of train_step and test_step, printing
+// "Epoch: 1 | train_loss: 0.5904 | train_acc: 79.17% | test_loss: 0.5095 | test_acc: 82.04%".
+template <class Model, class TrainLoader, class TestLoader, class Loss, class Optimizer>
+History fit(Model& model, TrainLoader& train_loader, TestLoader& test_loader, Loss& loss_fn, Optimizer& optimizer,
+            std::size_t epochs, const FitOptions& options = {}) {
+  History h;
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t epoch = 1; epoch <= epochs; ++epoch) {
+    const std::string tag = "epoch " + std::to_string(epoch) + "/" + std::to_string(epochs);
+    const auto train = train_step(model, train_loader, loss_fn, optimizer,
+                                  default_accuracy<Loss, loader_target_t<TrainLoader>>(), {options.progress, tag + " train"});
+    const auto test = test_step(model, test_loader, loss_fn, default_accuracy<Loss, loader_target_t<TestLoader>>(),
+                                {options.progress, tag + " test"});
+    h.train_loss.push_back(train.loss);
+    h.train_acc.push_back(train.acc);
+    h.test_loss.push_back(test.loss);
+    h.test_acc.push_back(test.acc);
+    if (options.verbose && options.out) {
+      char line[160];
+      std::snprintf(line, sizeof line, "Epoch: %zu | train_loss: %.4f | train_acc: %.2f%% | test_loss: %.4f | test_acc: %.2f%%\n",
+                    epoch, train.loss, train.acc, test.loss, test.acc);
+      *options.out << line << std::flush;
+    }
+    if (options.on_epoch_end) options.on_epoch_end(epoch, train, test);
+  }
+  h.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return h;
+}
+
+// The tutorials' eval_model: {model_name, model_loss, model_acc} over a loader.
+template <class Model, class Loader, class Loss>
+EvalResult eval_model(Model& model, Loader& loader, Loss& loss_fn, std::string model_name, bool progress = true) {
+  const auto m = test_step(model, loader, loss_fn, default_accuracy<Loss, loader_target_t<Loader>>(),
+                           {progress, "eval " + model_name});
+  return {std::move(model_name), m.loss, m.acc};
+}
+
+// Predicted class of every sample of a loader, in the loader's order.
+template <class Model, class Loader>
+std::vector<std::int64_t> predict_classes(Model& model, Loader& loader) {
+  const bool was_training = model.is_training();
+  model.eval();
+  std::vector<std::int64_t> out;
+  for (const auto& batch : loader) metrics::Multiclass::predict(model.forward(batch.x), out);
+  model.train(was_training);
+  return out;
+}
+
+// "Train time on cpu: 26.749 seconds"; returns the seconds.
+inline double print_train_time(double seconds, const std::string& device = "cpu", std::ostream& out = std::cout) {
+  char line[96];
+  std::snprintf(line, sizeof line, "Train time on %s: %.3f seconds\n", device.c_str(), seconds);
+  out << line;
+  return seconds;
+}
+
+// The tutorials' comparison table (pandas' DataFrame print), with the training time when given.
+inline std::string results_table(const std::vector<EvalResult>& results, const std::vector<double>& training_seconds = {}) {
+  std::size_t name_width = 10;
+  for (const auto& r : results) name_width = std::max(name_width, r.model_name.size());
+  std::ostringstream os;
+  os << "   " << std::left << std::setw(static_cast<int>(name_width)) << "model_name" << std::right << std::setw(12)
+     << "model_loss" << std::setw(12) << "model_acc";
+  if (!training_seconds.empty()) os << std::setw(15) << "training_time";
+  os << "\n";
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    os << std::left << std::setw(3) << i << std::setw(static_cast<int>(name_width)) << results[i].model_name << std::right
+       << std::fixed << std::setprecision(6) << std::setw(12) << results[i].model_loss << std::setw(12)
+       << results[i].model_acc;
+    if (i < training_seconds.size()) os << std::setw(15) << training_seconds[i];
+    os << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace ctnn
+
+// ---- ctnn/viz.hpp ----
+// Pictures as PNG files (needs Debian's libstb: -lstb, or link ctnn::ctnn from CMake).
+
+// ---- ctnn/viz/canvas.hpp ----
+// An RGB image to draw on: lines, rectangles, text (stb_easy_font's segment font, scaled), and
+// grayscale tiles. Enough for loss curves, confusion matrices and image grids, with no plotting
+// library behind it.
+#include <stb/stb_easy_font.h>
+
+
+namespace ctnn::viz {
+
+struct Color {
+  std::uint8_t r, g, b;
+};
+namespace colors {
+inline constexpr Color white{255, 255, 255}, black{0, 0, 0}, gray{160, 160, 160}, light_gray{225, 225, 225},
+    blue{31, 119, 180}, orange{255, 127, 14}, green{44, 160, 44}, red{214, 39, 40}, purple{148, 103, 189};
+// Matplotlib's default cycle, for several curves in one plot.
+inline constexpr Color cycle[] = {blue, orange, green, red, purple};
+}  // namespace colors
+
+class Canvas {
+ public:
+  Canvas(int width, int height, Color background = colors::white)
+      : width_(width), height_(height), pixels_(static_cast<std::size_t>(width * height) * 3) {
+    fill_rect(0, 0, width, height, background);
+  }
+
+  int width() const { return width_; }
+  int height() const { return height_; }
+  const std::uint8_t* data() const { return pixels_.data(); }
+
+  void set(int x, int y, Color c) {
+    if (x < 0 || y < 0 || x >= width_ || y >= height_) return;
+    std::uint8_t* p = &pixels_[(static_cast<std::size_t>(y) * static_cast<std::size_t>(width_) + static_cast<std::size_t>(x)) * 3];
+    p[0] = c.r;
+    p[1] = c.g;
+    p[2] = c.b;
+  }
+  Color get(int x, int y) const {
+    const std::uint8_t* p = &pixels_[(static_cast<std::size_t>(y) * static_cast<std::size_t>(width_) + static_cast<std::size_t>(x)) * 3];
+    return {p[0], p[1], p[2]};
+  }
+
+  void fill_rect(int x, int y, int w, int h, Color c) {
+    for (int j = std::max(0, y); j < std::min(height_, y + h); ++j)
+      for (int i = std::max(0, x); i < std::min(width_, x + w); ++i) set(i, j, c);
+  }
+  void rect(int x, int y, int w, int h, Color c) {
+    line(x, y, x + w - 1, y, c);
+    line(x, y + h - 1, x + w - 1, y + h - 1, c);
+    line(x, y, x, y + h - 1, c);
+    line(x + w - 1, y, x + w - 1, y + h - 1, c);
+  }
+
+  // A line of the given thickness (Bresenham, each step stamped as a small square).
+  void line(int x0, int y0, int x1, int y1, Color c, int thickness = 1) {
+    const int dx = std::abs(x1 - x0), dy = -std::abs(y1 - y0);
+    const int sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1;
+    int err = dx + dy;
+    const int r0 = -(thickness - 1) / 2, r1 = thickness / 2;
+    for (;;) {
+      for (int j = r0; j <= r1; ++j)
+        for (int i = r0; i <= r1; ++i) set(x0 + i, y0 + j, c);
+      if (x0 == x1 && y0 == y1) break;
+      const int e2 = 2 * err;
+      if (e2 >= dy) {
+        err += dy;
+        x0 += sx;
+      }
+      if (e2 <= dx) {
+        err += dx;
+        y0 += sy;
+      }
+    }
+  }
+
+  // Text with its top-left corner at (x, y); scale 2 gives characters about 12 pixels high.
+  void text(int x, int y, const std::string& s, Color c, int scale = 2) {
+    std::vector<char> vertices(s.size() * 300 + 1000);
+    std::string copy = s;
+    const int quads = stb_easy_font_print(0, 0, copy.data(), nullptr, vertices.data(), static_cast<int>(vertices.size()));
+    for (int q = 0; q < quads; ++q) {
+      const float* v0 = reinterpret_cast<const float*>(vertices.data() + q * 64);
+      const float* v2 = reinterpret_cast<const float*>(vertices.data() + q * 64 + 32);
+      fill_rect(x + static_cast<int>(v0[0]) * scale, y + static_cast<int>(v0[1]) * scale,
+                static_cast<int>(v2[0] - v0[0]) * scale, static_cast<int>(v2[1] - v0[1]) * scale, c);
+    }
+  }
+  // Text rotated a quarter turn, read from bottom to top, starting at (x, y) (its bottom-left).
+  void text_up(int x, int y, const std::string& s, Color c, int scale = 2) {
+    std::vector<char> vertices(s.size() * 300 + 1000);
+    std::string copy = s;
+    const int quads = stb_easy_font_print(0, 0, copy.data(), nullptr, vertices.data(), static_cast<int>(vertices.size()));
+    for (int q = 0; q < quads; ++q) {
+      const float* v0 = reinterpret_cast<const float*>(vertices.data() + q * 64);
+      const float* v2 = reinterpret_cast<const float*>(vertices.data() + q * 64 + 32);
+      // (u, v) in text space goes to (x + v, y - u).
+      fill_rect(x + static_cast<int>(v0[1]) * scale, y - static_cast<int>(v2[0]) * scale,
+                static_cast<int>(v2[1] - v0[1]) * scale, static_cast<int>(v2[0] - v0[0]) * scale, c);
+    }
+  }
+
+  static int text_width(const std::string& s, int scale = 2) {
+    std::string copy = s;
+    return stb_easy_font_width(copy.data()) * scale;
+  }
+  static int text_height(int scale = 2) { return 7 * scale; }
+
+  // A grayscale image (values in [lo, hi], row-major h x w) drawn as a w*zoom x h*zoom tile.
+  template <class T>
+  void gray_image(int x, int y, const T* values, int w, int h, int zoom, double lo = 0.0, double hi = 1.0) {
+    for (int j = 0; j < h; ++j)
+      for (int i = 0; i < w; ++i) {
+        const double v = (static_cast<double>(values[j * w + i]) - lo) / (hi - lo);
+        const auto g = static_cast<std::uint8_t>(std::clamp(v, 0.0, 1.0) * 255.0 + 0.5);
+        fill_rect(x + i * zoom, y + j * zoom, zoom, zoom, Color{g, g, g});
+      }
+  }
+
+ private:
+  int width_, height_;
+  std::vector<std::uint8_t> pixels_;
+};
+
+}  // namespace ctnn::viz
+
+// ---- ctnn/viz/plots.hpp ----
+// The pictures the tutorials draw with matplotlib: curves (loss/accuracy per epoch), a confusion
+// matrix heat map and a grid of images with titles. Each returns a Canvas; write it with write_png.
+
+
+namespace ctnn::viz {
+
+struct Series {
+  std::string label;
+  std::vector<double> values;  // y at x = 1, 2, ... (epochs)
+};
+
+namespace detail {
+inline std::string format_number(double v) {
+  char buffer[32];
+  const double a = std::fabs(v);
+  std::snprintf(buffer, sizeof buffer, a != 0 && (a < 0.01 || a >= 1e5) ? "%.2g" : (a < 10 ? "%.2f" : "%.1f"), v);
+  return buffer;
+}
+}  // namespace detail
+
+// One panel of curves with axes, ticks, a title and a legend, drawn into a rectangle of canvas.
+inline void draw_curves(Canvas& canvas, int x0, int y0, int w, int h, const std::string& title, const std::string& x_label,
+                        const std::vector<Series>& series) {
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  std::size_t points = 0;
+  for (const auto& s : series) {
+    for (double v : s.values) {
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+    points = std::max(points, s.values.size());
+  }
+  if (points == 0) throw error(cat("plot '", title, "': no values to draw"));
+  if (hi - lo < 1e-12) {
+    hi += 0.5;
+    lo -= 0.5;
+  }
+  const double pad = 0.05 * (hi - lo);
+  lo -= pad;
+  hi += pad;
+  const int left = x0 + 70, right = x0 + w - 20, top = y0 + 40, bottom = y0 + h - 50;
+  canvas.text(x0 + (w - Canvas::text_width(title)) / 2, y0 + 12, title, colors::black);
+  canvas.text(left + (right - left - Canvas::text_width(x_label)) / 2, bottom + 30, x_label, colors::black);
+  auto px = [&](double i) {
+    return points == 1 ? (left + right) / 2 : left + static_cast<int>(std::lround(i / static_cast<double>(points - 1) * (right - left)));
+  };
+  auto py = [&](double v) { return bottom - static_cast<int>(std::lround((v - lo) / (hi - lo) * (bottom - top))); };
+  for (int t = 0; t <= 4; ++t) {  // horizontal grid and y ticks
+    const double v = lo + (hi - lo) * t / 4.0;
+    canvas.line(left, py(v), right, py(v), colors::light_gray);
+    const std::string label = detail::format_number(v);
+    canvas.text(left - 8 - Canvas::text_width(label), py(v) - 6, label, colors::black);
+  }
+  const std::size_t step = std::max<std::size_t>(1, points / 10);
+  for (std::size_t i = 0; i < points; i += step) {  // x ticks: 1-based epochs
+    canvas.line(px(static_cast<double>(i)), bottom, px(static_cast<double>(i)), bottom + 5, colors::black);
+    const std::string label = std::to_string(i + 1);
+    canvas.text(px(static_cast<double>(i)) - Canvas::text_width(label) / 2, bottom + 9, label, colors::black);
+  }
+  canvas.rect(left, top, right - left + 1, bottom - top + 1, colors::black);
+  for (std::size_t k = 0; k < series.size(); ++k) {
+    const Color c = colors::cycle[k % std::size(colors::cycle)];
+    const auto& v = series[k].values;
+    for (std::size_t i = 0; i + 1 < v.size(); ++i)
+      canvas.line(px(static_cast<double>(i)), py(v[i]), px(static_cast<double>(i + 1)), py(v[i + 1]), c, 2);
+    for (std::size_t i = 0; i < v.size(); ++i) canvas.fill_rect(px(static_cast<double>(i)) - 2, py(v[i]) - 2, 5, 5, c);
+  }
+  // Legend in a white box at the top right, drawn last so no curve hides it.
+  int legend_width = 0;
+  for (const auto& s : series) legend_width = std::max(legend_width, Canvas::text_width(s.label) + 36);
+  const int box_x = right - 10 - legend_width, box_h = static_cast<int>(series.size()) * 18 + 8;
+  canvas.fill_rect(box_x, top + 4, legend_width + 6, box_h, colors::white);
+  canvas.rect(box_x, top + 4, legend_width + 6, box_h, colors::gray);
+  for (std::size_t k = 0; k < series.size(); ++k) {
+    const Color c = colors::cycle[k % std::size(colors::cycle)];
+    const int ly = top + 9 + static_cast<int>(k) * 18;
+    canvas.line(box_x + 5, ly + 6, box_x + 25, ly + 6, c, 2);
+    canvas.text(box_x + 31, ly, series[k].label, colors::black);
+  }
+}
+
+// The tutorials' plot_loss_curves: loss on the left, accuracy on the right, per epoch.
+inline Canvas loss_curves(const std::vector<double>& train_loss, const std::vector<double>& test_loss,
+                          const std::vector<double>& train_acc, const std::vector<double>& test_acc) {
+  Canvas canvas(1000, 420);
+  draw_curves(canvas, 0, 0, 500, 420, "Loss", "Epochs", {{"train_loss", train_loss}, {"test_loss", test_loss}});
+  draw_curves(canvas, 500, 0, 500, 420, "Accuracy", "Epochs",
+              {{"train_accuracy", train_acc}, {"test_accuracy", test_acc}});
+  return canvas;
+}
+
+// Heat map of a confusion matrix (rows: true class, columns: predicted), counts in the cells.
+inline Canvas confusion_matrix_plot(const std::vector<std::vector<std::size_t>>& matrix,
+                                    const std::vector<std::string>& class_names, const std::string& title = "Confusion matrix") {
+  const int n = static_cast<int>(matrix.size());
+  if (n == 0 || class_names.size() != matrix.size())
+    throw error(cat("confusion matrix plot: ", matrix.size(), " rows but ", class_names.size(), " class names"));
+  int label_width = 0;
+  for (const auto& name : class_names) label_width = std::max(label_width, Canvas::text_width(name));
+  const int cell = 56, left = label_width + 40, top = 60;
+  Canvas canvas(left + n * cell + 30, top + n * cell + label_width + 60);
+  canvas.text((canvas.width() - Canvas::text_width(title)) / 2, 16, title, colors::black);
+  std::size_t peak = 1;
+  for (const auto& row : matrix) for (std::size_t v : row) peak = std::max(peak, v);
+  for (int r = 0; r < n; ++r) {
+    for (int c = 0; c < n; ++c) {
+      const double t = static_cast<double>(matrix[r][c]) / static_cast<double>(peak);
+      const auto shade = [&](int from, int to) { return static_cast<std::uint8_t>(from + (to - from) * t); };
+      const Color fill{shade(247, 8), shade(251, 48), shade(255, 107)};  // white to dark blue
+      canvas.fill_rect(left + c * cell, top + r * cell, cell, cell, fill);
+      const std::string count = std::to_string(matrix[r][c]);
+      canvas.text(left + c * cell + (cell - Canvas::text_width(count)) / 2, top + r * cell + cell / 2 - 7, count,
+                  t > 0.5 ? colors::white : colors::black);
+    }
+    canvas.text(left - 10 - Canvas::text_width(class_names[r]), top + r * cell + cell / 2 - 7, class_names[r], colors::black);
+  }
+  canvas.rect(left, top, n * cell, n * cell, colors::black);
+  for (int c = 0; c < n; ++c)  // column labels, rotated as matplotlib does
+    canvas.text_up(left + c * cell + cell / 2 - 7, top + n * cell + 10 + Canvas::text_width(class_names[c]),
+                   class_names[c], colors::black);
+  canvas.text(8, top - 22, "true label (rows) / predicted label (columns)", colors::gray);
+  return canvas;
+}
+
+// A grid of grayscale images (each h x w floats in [lo, hi]) with a title above each, e.g.
+// "Pred: Sandal | Truth: Sandal" in green when right and red when wrong.
+struct GridImage {
+  const float* pixels;
+  std::string title;
+  Color title_color = colors::black;
+};
+inline Canvas image_grid(const std::vector<GridImage>& images, int columns, int w, int h, int zoom = 4, double lo = 0.0,
+                         double hi = 1.0) {
+  if (images.empty() || columns <= 0) throw error("image grid: no images");
+  const int rows = (static_cast<int>(images.size()) + columns - 1) / columns;
+  int title_width = 0;
+  for (const auto& im : images) title_width = std::max(title_width, Canvas::text_width(im.title));
+  const int tile_w = std::max(w * zoom, title_width) + 20, tile_h = h * zoom + 36;
+  Canvas canvas(columns * tile_w, rows * tile_h);
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const int x = static_cast<int>(i) % columns * tile_w, y = static_cast<int>(i) / columns * tile_h;
+    canvas.text(x + (tile_w - Canvas::text_width(images[i].title)) / 2, y + 8, images[i].title, images[i].title_color);
+    canvas.gray_image(x + (tile_w - w * zoom) / 2, y + 28, images[i].pixels, w, h, zoom, lo, hi);
+  }
+  return canvas;
+}
+
+}  // namespace ctnn::viz
+
+// ---- ctnn/viz/png.hpp ----
+// PNG files through stb_image_write (Debian's libstb: link with -lstb, or use ctnn::ctnn from CMake).
+// Writes are atomic: the image is encoded in memory, written to a temporary file beside the target
+// and renamed over it, so a failure never leaves a half-written picture.
+#include <stb/stb_image_write.h>
+
+#include <fstream>
+
+
+namespace ctnn::viz {
+
+inline void write_file_atomically(const std::filesystem::path& path, const std::vector<std::uint8_t>& bytes) {
+  const std::filesystem::path temporary = path.string() + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) throw error(cat("cannot write '", path.string(), "': cannot create ", temporary.string()));
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) {
+      std::filesystem::remove(temporary);
+      throw error(cat("cannot write '", path.string(), "': write failed"));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  if (ec) {
+    std::filesystem::remove(temporary);
+    throw error(cat("cannot write '", path.string(), "': ", ec.message()));
+  }
+}
+
+// Writes 8-bit pixels (channels = 1 gray, 3 RGB, 4 RGBA), row-major, as a PNG file.
+inline void write_png(const std::filesystem::path& path, int width, int height, int channels, const std::uint8_t* pixels) {
+  std::vector<std::uint8_t> encoded;
+  auto append = [](void* context, void* data, int size) {
+    auto* out = static_cast<std::vector<std::uint8_t>*>(context);
+    const auto* bytes = static_cast<const std::uint8_t*>(data);
+    out->insert(out->end(), bytes, bytes + size);
+  };
+  if (!stbi_write_png_to_func(append, &encoded, width, height, channels, pixels, width * channels))
+    throw error(cat("cannot encode '", path.string(), "' as PNG (", width, "x", height, "x", channels, ")"));
+  write_file_atomically(path, encoded);
+}
+
+inline void write_png(const std::filesystem::path& path, const Canvas& canvas) {
+  write_png(path, canvas.width(), canvas.height(), 3, canvas.data());
+}
+
+}  // namespace ctnn::viz

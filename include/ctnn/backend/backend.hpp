@@ -13,6 +13,8 @@
 //   convolution  im2col, col2im (one sample; GEMM does the rest)
 //   pooling      maxpool_forward (records argmax), maxpool_backward
 //   RNG          fill_uniform, fill_normal, fill_bernoulli (counter-based: same numbers everywhere)
+//   optimizers   sgd_update(n, param, grad, momentum_buffer, ...), adam_update(n, param, grad, m, v, ...)
+//                (one parameter tensor in place, torch.optim's update rules)
 #include <concepts>
 #include <cstddef>
 #include <string_view>

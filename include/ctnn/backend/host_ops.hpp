@@ -241,6 +241,41 @@ struct host_ops {
       for (std::size_t o = 0; o < out_plane; ++o) dx[p * in_plane + argmax[p * out_plane + o]] += dy[p * out_plane + o];
   }
 
+  // ---- optimizer updates (torch.optim 1.13, one parameter tensor of n values) ------------------
+  // SGD: g = grad + weight_decay * param; with momentum, buf = g on the first step and
+  // buf = momentum * buf + (1 - dampening) * g afterwards, then g = nesterov ? g + momentum * buf : buf;
+  // param -= lr * g. momentum_buffer may be null when momentum is 0.
+  static void sgd_update(std::size_t n, S* param, const S* grad, S* momentum_buffer, S lr, S momentum, S dampening,
+                         S weight_decay, bool nesterov, bool first_step) {
+    const S keep = S(1) - dampening;
+    for (std::size_t i = 0; i < n; ++i) {
+      S g = grad[i];
+      if (weight_decay != S(0)) g += weight_decay * param[i];
+      if (momentum != S(0)) {
+        S& buf = momentum_buffer[i];
+        buf = first_step ? g : momentum * buf + keep * g;
+        g = nesterov ? g + momentum * buf : buf;
+      }
+      param[i] -= lr * g;
+    }
+  }
+  // Adam (L2 weight decay added to the gradient, not AdamW): g = grad + weight_decay * param;
+  // m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
+  // param -= step_size * m / (sqrt(v) / bias_correction2_sqrt + eps), where the caller computes
+  // step_size = lr / (1 - beta1^t) and bias_correction2_sqrt = sqrt(1 - beta2^t).
+  static void adam_update(std::size_t n, S* param, const S* grad, S* m, S* v, S beta1, S beta2, S eps, S weight_decay,
+                          S step_size, S bias_correction2_sqrt) {
+    const S one_minus_beta1 = S(1) - beta1, one_minus_beta2 = S(1) - beta2;
+    for (std::size_t i = 0; i < n; ++i) {
+      S g = grad[i];
+      if (weight_decay != S(0)) g += weight_decay * param[i];
+      m[i] = m[i] * beta1 + one_minus_beta1 * g;
+      v[i] = v[i] * beta2 + one_minus_beta2 * g * g;
+      const S denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
+      param[i] -= step_size * (m[i] / denom);
+    }
+  }
+
   // ---- random numbers (counter-based, see core/random.hpp) -------------------------------------
   static void fill_uniform(S* x, std::size_t n, double lo, double hi, Generator& g) {
     const std::uint64_t seed = g.seed(), first = g.advance(n);

@@ -40,7 +40,7 @@ struct EvalResult {
 
 struct StepOptions {
   bool progress = true;        // a progress bar on standard error
-  std::string description;     // shown before the bar
+  std::string description{};   // shown before the bar
 };
 
 namespace detail {
@@ -64,7 +64,7 @@ auto default_accuracy() {
 }
 
 template <class Loader>
-using loader_target_t = std::remove_cvref_t<decltype(std::declval<Loader&>().begin()->y)>;
+using loader_target_t = std::remove_cvref_t<decltype((*std::declval<Loader&>().begin()).y)>;
 
 // One epoch of training: forward, loss, zero_grad, backward, step for every batch.
 template <class Model, class Loader, class Loss, class Optimizer,

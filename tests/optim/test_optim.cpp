@@ -1,0 +1,330 @@
+// Optimizers and schedulers against torch.optim (PyTorch 1.13): five training steps of a small network
+// (Linear(4, 8), ReLU, Linear(8, 3), CrossEntropyLoss) from the same initial weights and batch as
+// tests/fixtures/make_optim_fixtures.py, comparing every step's loss, the learning rate and the final
+// parameters. reference (double) must match to 1e-10 and eigen (float) to 1e-5 of each tensor's largest
+// absolute value. Also: the options are checked as PyTorch checks them, and step() never allocates
+// after the first step (counted with a replaced global operator new).
+//
+// Run with -s to see the largest error of every compared tensor.
+#include <algorithm>
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <ctnn/ctnn.hpp>
+#include <new>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "fixture.hpp"
+
+// ---- allocation counting: every operator new of this program, counted while the flag is set ------
+// Off under the sanitizers (they replace operator new themselves) or with -DCTNN_TEST_NO_ALLOCATION_COUNTING.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CTNN_TEST_NO_ALLOCATION_COUNTING 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define CTNN_TEST_NO_ALLOCATION_COUNTING 1
+#endif
+#endif
+
+namespace {
+std::atomic<bool> count_allocations{false};
+std::atomic<std::size_t> allocations{0};
+}  // namespace
+
+#ifndef CTNN_TEST_NO_ALLOCATION_COUNTING
+namespace {
+void* counted_alloc(std::size_t n) {
+  if (count_allocations.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* counted_aligned_alloc(std::size_t n, std::align_val_t align) {
+  if (count_allocations.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
+  const auto a = static_cast<std::size_t>(align);
+  const std::size_t rounded = (n + a - 1) / a * a;
+  if (void* p = std::aligned_alloc(a, rounded ? rounded : a)) return p;
+  throw std::bad_alloc();
+}
+}  // namespace
+
+void* operator new(std::size_t n) { return counted_alloc(n); }
+void* operator new[](std::size_t n) { return counted_alloc(n); }
+void* operator new(std::size_t n, std::align_val_t a) { return counted_aligned_alloc(n, a); }
+void* operator new[](std::size_t n, std::align_val_t a) { return counted_aligned_alloc(n, a); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#endif
+
+using namespace ctnn;
+using Catch::Contains;
+using ctnn_test::Fixture;
+using ctnn_test::load_fixture;
+
+namespace {
+
+template <Backend B>
+using Net = Sequential<B, Input<4>, Linear<4, 8>, ReLU, Linear<8, 3>>;
+
+template <class B>
+constexpr double tolerance = std::is_same_v<scalar_t<B>, float> ? 1e-5 : 1e-10;
+
+// |actual - expected| <= tol * max |expected|, element by element; returns the largest relative error.
+template <class T>
+double check_close(const Fixture& f, const std::string& name, const std::vector<T>& actual, double tol) {
+  const auto& expected = f.at(name);
+  REQUIRE(actual.size() == expected.values.size());
+  double scale = 0;
+  for (double e : expected.values) scale = std::max(scale, std::abs(e));
+  if (scale == 0) scale = 1;
+  double worst = 0;
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    const double error = std::abs(static_cast<double>(actual[i]) - expected.values[i]) / scale;
+    INFO("fixture " << f.path() << ": tensor '" << name << "' at flat index " << i << ": ctnn "
+                    << static_cast<double>(actual[i]) << ", PyTorch " << expected.values[i]);
+    REQUIRE(error <= tol);
+    worst = std::max(worst, error);
+  }
+  return worst;
+}
+
+// Runs the fixture's five steps on the reference or eigen backend and compares everything.
+template <Backend B>
+class Harness {
+ public:
+  using T = scalar_t<B>;
+
+  explicit Harness(const std::string& case_name) : fixture_(load_fixture(case_name)) {
+    StateDict<T> state;
+    for (const auto& p : fixture_.parameters()) state.push_back({p.name, p.shape, convert<T>(p.values)});
+    model.load_state_dict(state);
+    x_ = Batch<Shape<4>, B>::from_host(std::span<const T>(convert<T>(fixture_.at("input").values)));
+    labels_ = Labels<B>::from_host(std::span<const std::int64_t>(convert<std::int64_t>(fixture_.at("target").values)));
+  }
+
+  template <class Optimizer, class Scheduler = std::nullptr_t>
+  void run(Optimizer& opt, Scheduler* scheduler = nullptr) {
+    const auto& losses = fixture_.at("loss").values;
+    const auto& lrs = fixture_.at("lr").values;
+    REQUIRE(losses.size() == 5);
+    double worst_loss = 0;
+    for (std::size_t step = 0; step < 5; ++step) {
+      opt.zero_grad();
+      const T loss = loss_fn_(model.forward(x_), labels_);
+      model.backward(loss_fn_.grad());
+      opt.step();
+      if constexpr (!std::is_same_v<Scheduler, std::nullptr_t>) {
+        scheduler->step();
+        CHECK(scheduler->get_last_lr() == Approx(lrs[step]).epsilon(1e-15));
+      }
+      INFO("step " << step);
+      CHECK(opt.lr() == Approx(lrs[step]).epsilon(1e-15));
+      const double error = std::abs(static_cast<double>(loss) - losses[step]) / std::abs(losses[step]);
+      CHECK(error <= tolerance<B>);
+      worst_loss = std::max(worst_loss, error);
+    }
+    SUCCEED(fixture_.path() << " [" << B::name << "]: largest loss error " << worst_loss);
+    for (auto& t : model.state_dict()) {
+      const double error = check_close(fixture_, "final." + t.name, t.values, tolerance<B>);
+      SUCCEED(fixture_.path() << " [" << B::name << "]: final." << t.name << " largest error " << error);
+    }
+  }
+
+  Net<B> model;
+
+ private:
+  template <class U>
+  static std::vector<U> convert(const std::vector<double>& v) {
+    std::vector<U> out(v.size());
+    std::transform(v.begin(), v.end(), out.begin(), [](double d) { return static_cast<U>(d); });
+    return out;
+  }
+
+  Fixture fixture_;
+  Batch<Shape<4>, B> x_;
+  Labels<B> labels_;
+  CrossEntropyLoss<B> loss_fn_;
+};
+
+}  // namespace
+
+// ---- parity with torch.optim ------------------------------------------------------------------------
+
+TEMPLATE_TEST_CASE("SGD(lr=0.1) matches torch.optim.SGD", "[optim][parity]", backend::reference, backend::eigen) {
+  Harness<TestType> h("optim_sgd");
+  optim::SGD opt{h.model.parameters(), {.lr = 0.1}};
+  h.run(opt);
+}
+
+TEMPLATE_TEST_CASE("SGD with momentum, dampening and weight decay matches torch.optim.SGD", "[optim][parity]",
+                   backend::reference, backend::eigen) {
+  Harness<TestType> h("optim_sgd_momentum");
+  optim::SGD opt{h.model.parameters(), {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .weight_decay = 0.01}};
+  h.run(opt);
+}
+
+TEMPLATE_TEST_CASE("SGD with Nesterov momentum matches torch.optim.SGD", "[optim][parity]", backend::reference,
+                   backend::eigen) {
+  Harness<TestType> h("optim_sgd_nesterov");
+  optim::SGD opt{h.model.parameters(), {.lr = 0.1, .momentum = 0.9, .nesterov = true}};
+  h.run(opt);
+}
+
+TEMPLATE_TEST_CASE("Adam with the default options matches torch.optim.Adam", "[optim][parity]", backend::reference,
+                   backend::eigen) {
+  Harness<TestType> h("optim_adam");
+  optim::Adam opt{h.model.parameters()};
+  CHECK(opt.lr() == 1e-3);
+  h.run(opt);
+}
+
+TEMPLATE_TEST_CASE("Adam with weight decay and other betas matches torch.optim.Adam", "[optim][parity]",
+                   backend::reference, backend::eigen) {
+  Harness<TestType> h("optim_adam_weight_decay");
+  optim::Adam opt{h.model.parameters(), {.betas = {0.8, 0.9}, .weight_decay = 0.01}};
+  h.run(opt);
+}
+
+TEMPLATE_TEST_CASE("SGD with StepLR matches torch.optim.lr_scheduler.StepLR", "[optim][scheduler][parity]",
+                   backend::reference, backend::eigen) {
+  Harness<TestType> h("optim_sgd_steplr");
+  optim::SGD opt{h.model.parameters(), {.lr = 0.1}};
+  optim::StepLR scheduler{opt, 2, 0.5};
+  CHECK(scheduler.get_last_lr() == 0.1);
+  h.run(opt, &scheduler);
+  CHECK(scheduler.last_epoch() == 5);
+}
+
+// ---- the API ------------------------------------------------------------------------------------------
+
+TEST_CASE("optimizers deduce the backend from model.parameters()", "[optim]") {
+  Net<backend::eigen> model{manual_seed(0)};
+  optim::SGD sgd{model.parameters(), {.lr = 0.1f}};
+  optim::Adam adam{model.parameters(), {.lr = 1e-2}};
+  optim::StepLR scheduler{sgd, 3};
+  STATIC_REQUIRE(std::is_same_v<decltype(sgd), optim::SGD<backend::eigen>>);
+  STATIC_REQUIRE(std::is_same_v<decltype(adam), optim::Adam<backend::eigen>>);
+  STATIC_REQUIRE(std::is_same_v<decltype(scheduler), optim::StepLR<optim::SGD<backend::eigen>>>);
+  Net<backend::reference> reference_model{manual_seed(0)};
+  optim::SGD reference_sgd{reference_model.parameters(), {.lr = 0.1}};
+  STATIC_REQUIRE(std::is_same_v<decltype(reference_sgd), optim::SGD<backend::reference>>);
+  CHECK(sgd.lr() == Approx(0.1));
+  CHECK(scheduler.gamma() == 0.1);
+  CHECK(sgd.parameters().size() == 4);
+}
+
+TEST_CASE("zero_grad zeroes every gradient and set_lr changes the step", "[optim]") {
+  Net<backend::reference> model{manual_seed(3)};
+  for (auto* p : model.parameters()) backend::ops<backend::reference>::fill(p->grad.data(), p->size(), 1.0);
+  optim::SGD opt{model.parameters(), {.lr = 0.5}};
+  opt.set_lr(0.25);
+  CHECK(opt.lr() == 0.25);
+  const auto before = model.state_dict();
+  opt.step();  // every gradient is 1: every parameter moves by -0.25
+  const auto after = model.state_dict();
+  for (std::size_t i = 0; i < before.size(); ++i)
+    for (std::size_t j = 0; j < before[i].values.size(); ++j)
+      CHECK(after[i].values[j] == Approx(before[i].values[j] - 0.25).margin(1e-15));
+  opt.zero_grad();
+  for (auto* p : model.parameters())
+    for (std::size_t j = 0; j < p->size(); ++j) CHECK(p->grad.data()[j] == 0.0);
+  CHECK_THROWS_WITH(opt.set_lr(-1), Contains("invalid learning rate"));
+}
+
+TEST_CASE("optimizer options are checked as torch.optim checks them", "[optim]") {
+  Net<backend::eigen> model{manual_seed(0)};
+  using SGD = optim::SGD<backend::eigen>;
+  using Adam = optim::Adam<backend::eigen>;
+  CHECK_THROWS_WITH(SGD({}, {.lr = 0.1}), Contains("empty parameter list"));
+  CHECK_THROWS_WITH(SGD(model.parameters(), {}), Contains("no learning rate"));
+  CHECK_THROWS_WITH(SGD(model.parameters(), {.lr = -0.1}), Contains("invalid learning rate: -0.1"));
+  CHECK_THROWS_WITH(SGD(model.parameters(), {.lr = 0.1, .momentum = -1}), Contains("invalid momentum"));
+  CHECK_THROWS_WITH(SGD(model.parameters(), {.lr = 0.1, .weight_decay = -1}), Contains("invalid weight_decay"));
+  CHECK_THROWS_WITH(SGD(model.parameters(), {.lr = 0.1, .nesterov = true}), Contains("Nesterov momentum requires"));
+  CHECK_THROWS_WITH(SGD(model.parameters(), {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .nesterov = true}),
+                    Contains("zero dampening"));
+  CHECK_THROWS_WITH(Adam(model.parameters(), {.betas = {1.0, 0.999}}), Contains("invalid beta parameter at index 0"));
+  CHECK_THROWS_WITH(Adam(model.parameters(), {.betas = {0.9, -0.1}}), Contains("invalid beta parameter at index 1"));
+  CHECK_THROWS_WITH(Adam(model.parameters(), {.eps = -1}), Contains("invalid epsilon"));
+  CHECK_THROWS_WITH(Adam(model.parameters(), {.lr = -1}), Contains("invalid learning rate"));
+  SGD opt{model.parameters(), {.lr = 0.1}};
+  CHECK_THROWS_WITH(optim::StepLR(opt, 0), Contains("step_size must be positive"));
+}
+
+TEST_CASE("StepLR decays the learning rate every step_size epochs", "[optim][scheduler]") {
+  Net<backend::eigen> model{manual_seed(0)};
+  optim::Adam opt{model.parameters(), {.lr = 1.0}};
+  optim::StepLR scheduler{opt, 3, 0.1};
+  std::vector<double> seen;
+  for (int epoch = 0; epoch < 7; ++epoch) {
+    scheduler.step();
+    seen.push_back(scheduler.get_last_lr());
+  }
+  const std::vector<double> expected = {1, 1, 0.1, 0.1, 0.1, 0.01, 0.01};
+  for (std::size_t i = 0; i < expected.size(); ++i) CHECK(seen[i] == Approx(expected[i]).epsilon(1e-15));
+  CHECK(opt.lr() == Approx(0.01));
+}
+
+// ---- no allocation in step() --------------------------------------------------------------------------
+
+template <class Optimizer>
+static void check_no_allocation_after_first_step(Net<backend::eigen>& model, Optimizer& opt) {
+#ifdef CTNN_TEST_NO_ALLOCATION_COUNTING
+  (void)model;
+  (void)opt;
+  WARN("allocation counting is off in this build (sanitizer or CTNN_TEST_NO_ALLOCATION_COUNTING)");
+#else
+  auto x = Batch<Shape<4>, backend::eigen>::from_host({0.5f, -1.0f, 2.0f, 0.25f, -0.5f, 1.5f, 0.0f, 1.0f});
+  auto labels = Labels<backend::eigen>::from_host({std::int64_t{2}, std::int64_t{0}});
+  CrossEntropyLoss<backend::eigen> loss_fn;
+  optim::StepLR scheduler{opt, 2, 0.5};
+  for (int step = 0; step < 6; ++step) {
+    opt.zero_grad();
+    (void)loss_fn(model.forward(x), labels);
+    model.backward(loss_fn.grad());
+    allocations = 0;
+    count_allocations = true;
+    opt.step();
+    scheduler.step();
+    count_allocations = false;
+    INFO("step " << step);
+    if (step > 0) CHECK(allocations.load() == 0);
+  }
+#endif
+}
+
+TEST_CASE("SGD with momentum allocates nothing in step() after the first", "[optim][allocation]") {
+  Net<backend::eigen> model{manual_seed(5)};
+  optim::SGD opt{model.parameters(), {.lr = 0.1, .momentum = 0.9, .nesterov = true}};
+  check_no_allocation_after_first_step(model, opt);
+}
+
+TEST_CASE("Adam allocates nothing in step() after the first", "[optim][allocation]") {
+  Net<backend::eigen> model{manual_seed(5)};
+  optim::Adam opt{model.parameters(), {.weight_decay = 0.01}};
+  check_no_allocation_after_first_step(model, opt);
+}
+
+TEST_CASE("the allocation counter counts", "[optim][allocation]") {
+#ifdef CTNN_TEST_NO_ALLOCATION_COUNTING
+  WARN("allocation counting is off in this build");
+#else
+  allocations = 0;
+  count_allocations = true;
+  auto* v = new std::vector<double>(100);
+  count_allocations = false;
+  delete v;
+  CHECK(allocations.load() >= 2);
+#endif
+}
