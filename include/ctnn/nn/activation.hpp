@@ -49,7 +49,7 @@ struct elementwise_activation {
 struct relu_functions {
   struct value {
     template <class T>
-    CTNN_HD T operator()(T x) const { return x > T(0) ? x : T(0); }
+    CTNN_HD T operator()(T x) const { return x > T(0) || x != x ? x : T(0); }  // NaN stays NaN, as in PyTorch
   };
   struct grad {  // PyTorch passes the gradient where the output is positive
     template <class T>
