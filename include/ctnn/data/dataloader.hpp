@@ -1,0 +1,338 @@
+#pragma once
+// DataLoader (torch.utils.data.DataLoader): batches of a data set, for range-for.
+//
+//   DataLoader train_loader(train_data, {.batch_size = 32, .shuffle = true});
+//   for (const auto& [x, y] : train_loader) { ... }     // x: Batch<Shape, B>, y: Labels<B>
+//
+// Each iteration (each call of begin()) is one epoch; with shuffle the order is a fresh random
+// permutation drawn from the loader's generator, which is forked from the given one at construction:
+// the same seed gives the same epochs, and other users of that generator do not change them.
+// The batches are views into two buffers that the loader owns and reuses, so after the first epoch
+// no batch allocates; a batch stays valid until the loop advances. The last batch is smaller unless
+// drop_last. size() is the number of batches per epoch.
+//
+// prefetch: while the loop body runs on batch k, a background thread loads batch k + 1 into the
+// other buffer (double buffering). Samples are loaded in exactly the same order as without prefetch,
+// one batch after the other, so the batches are identical (random transforms included). Errors of a
+// background load are rethrown when the loop reaches that batch. One iteration at a time per loader.
+#include <algorithm>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "../backend/backend.hpp"
+#include "../backend/eigen.hpp"
+#include "../core/error.hpp"
+#include "../core/random.hpp"
+#include "../tensor/batch.hpp"
+#include "dataset.hpp"
+
+namespace ctnn::data {
+
+struct LoaderOptions {
+  std::size_t batch_size = 1;  // as PyTorch's defaults
+  bool shuffle = false;
+  bool drop_last = false;
+  bool prefetch = true;
+};
+
+// The batch type of targets T on backend B: Labels<B> for class indices, Batch<Shape, B> otherwise.
+template <class T, Backend B>
+struct target_batch;
+template <Backend B>
+struct target_batch<std::int64_t, B> {
+  using type = Labels<B>;
+};
+template <std::size_t... D, Backend B>
+struct target_batch<Shape<D...>, B> {
+  using type = Batch<Shape<D...>, B>;
+};
+template <class T, Backend B>
+using target_batch_t = typename target_batch<T, B>::type;
+
+namespace detail {
+// Host staging to backend memory: on a host backend of the same element type the loader writes the
+// batch directly and this is never called.
+template <Backend B, class Dst, class Src>
+void upload(const Src* src, std::size_t n, Dst* dst, std::vector<Dst>& tmp) {
+  if constexpr (B::host_memory) {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<Dst>(src[i]);
+  } else if constexpr (std::is_same_v<Src, Dst>) {
+    backend::ops<B>::from_host(src, n, dst);
+  } else {
+    tmp.resize(n);
+    for (std::size_t i = 0; i < n; ++i) tmp[i] = static_cast<Dst>(src[i]);
+    backend::ops<B>::from_host(tmp.data(), n, dst);
+  }
+}
+}  // namespace detail
+
+template <Dataset D, Backend B = backend::eigen>
+class DataLoader {
+ public:
+  using dataset_type = D;
+  using backend_type = B;
+  using sample_shape = typename D::sample_shape;
+  using target_type = typename D::target_type;
+  using x_type = Batch<sample_shape, B>;
+  using y_type = target_batch_t<target_type, B>;
+
+  // What the loop gets: the current batch, by reference.
+  struct batch {
+    const x_type& x;
+    const y_type& y;
+  };
+
+  struct sentinel {};
+  class iterator {
+   public:
+    using value_type = batch;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    batch operator*() const { return loader_->current(); }
+    iterator& operator++() {
+      loader_->advance(++k_);
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    bool operator==(sentinel) const { return !loader_ || k_ >= loader_->size(); }
+    std::size_t index() const { return k_; }
+
+   private:
+    friend class DataLoader;
+    iterator(DataLoader* loader, std::size_t k) : loader_(loader), k_(k) {}
+    DataLoader* loader_ = nullptr;
+    std::size_t k_ = 0;
+  };
+
+  explicit DataLoader(D dataset, LoaderOptions options = {}, Generator& generator = default_generator())
+      : st_(std::make_unique<state>(std::move(dataset), options, generator.fork())) {
+    if (options.batch_size == 0) throw error("DataLoader: batch_size must be at least 1");
+  }
+  DataLoader(const DataLoader&) = delete;
+  DataLoader& operator=(const DataLoader&) = delete;
+  DataLoader(DataLoader&&) noexcept = default;
+  DataLoader& operator=(DataLoader&& other) noexcept {
+    if (this != &other) {
+      shutdown();
+      st_ = std::move(other.st_);
+    }
+    return *this;
+  }
+  ~DataLoader() { shutdown(); }
+
+  // Starts an epoch: draws the order (with shuffle) and loads the first batch.
+  iterator begin() {
+    state& s = *st_;
+    drain();
+    s.epoch++;
+    if (s.options.shuffle) detail::permutation(s.order, s.dataset.size(), s.generator);
+    else if (s.order.size() != s.dataset.size()) {
+      s.order.resize(s.dataset.size());
+      for (std::size_t i = 0; i < s.order.size(); ++i) s.order[i] = i;
+    }
+    if (size() == 0) return iterator(this, 0);
+    s.current = 0;
+    fill(s, s.slots[0], 0);
+    publish(s.slots[0]);
+    if (s.options.prefetch && size() > 1) submit(1, 1);
+    return iterator(this, 0);
+  }
+  sentinel end() const { return {}; }
+
+  // Batches per epoch.
+  std::size_t size() const {
+    const std::size_t n = st_->dataset.size(), b = st_->options.batch_size;
+    return st_->options.drop_last ? n / b : (n + b - 1) / b;
+  }
+  std::size_t batch_size() const { return st_->options.batch_size; }
+  const LoaderOptions& options() const { return st_->options; }
+  const D& dataset() const { return st_->dataset; }
+  // Epochs started so far.
+  std::size_t epoch() const { return st_->epoch; }
+  // The sample order of the current epoch (indices into the data set).
+  const std::vector<std::size_t>& order() const { return st_->order; }
+
+ private:
+  using y_element = target_element_t<target_type>;
+  static constexpr bool direct_x = B::host_memory && std::is_same_v<scalar_t<B>, float>;
+  static constexpr bool direct_y = B::host_memory && std::is_same_v<typename y_type::value_type, y_element>;
+
+  struct slot {
+    x_type x;
+    y_type y;
+    std::vector<float> x_stage;             // when the backend cannot take floats directly
+    std::vector<y_element> y_stage;
+    std::vector<scalar_t<B>> convert;       // device backend of another scalar: converted values
+    std::vector<typename y_type::value_type> convert_y;
+    std::size_t n = 0;
+  };
+
+  struct state {
+    state(D d, const LoaderOptions& o, Generator g) : dataset(std::move(d)), options(o), generator(g) {}
+    D dataset;
+    LoaderOptions options;
+    Generator generator;
+    std::vector<std::size_t> order;
+    slot slots[2];
+    std::size_t current = 0;
+    std::size_t epoch = 0;
+    // The prefetch worker: one job (fill slot job_slot with batch job_batch) at a time.
+    std::thread worker;
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::size_t submitted = 0, finished = 0;
+    std::size_t job_slot = 0, job_batch = 0;
+    bool stop = false;
+    std::exception_ptr failure;
+  };
+
+  batch current() const { return {st_->slots[st_->current].x, st_->slots[st_->current].y}; }
+
+  // Loads batch k of the current order into host memory of slot s (worker or main thread).
+  static void fill(const state& st, slot& s, std::size_t k) {
+    const std::size_t bs = st.options.batch_size;
+    const std::size_t first = k * bs;
+    const std::size_t n = std::min(bs, st.order.size() - first);
+    constexpr std::size_t xs = sample_shape::size, ys = target_size_v<target_type>;
+    s.n = n;
+    if constexpr (direct_x) s.x.resize(n);
+    else s.x_stage.resize(n * xs);
+    if constexpr (direct_y) s.y.resize(n);
+    else s.y_stage.resize(n * ys);
+    for (std::size_t j = 0; j < n; ++j) {
+      float* x;
+      y_element* y;
+      if constexpr (direct_x) x = s.x.data() + j * xs;
+      else x = s.x_stage.data() + j * xs;
+      if constexpr (direct_y) y = s.y.data() + j * ys;
+      else y = s.y_stage.data() + j * ys;
+      st.dataset.load(st.order[first + j], x, y);
+    }
+  }
+
+  // Moves a filled slot's staging into backend memory (main thread only).
+  static void publish(slot& s) {
+    if constexpr (!direct_x) {
+      s.x.resize(s.n);
+      detail::upload<B>(s.x_stage.data(), s.n * sample_shape::size, s.x.data(), s.convert);
+    }
+    if constexpr (!direct_y) {
+      s.y.resize(s.n);
+      detail::upload<B>(s.y_stage.data(), s.n * target_size_v<target_type>, s.y.data(), s.convert_y);
+    }
+  }
+
+  // The loop moved on to batch k.
+  void advance(std::size_t k) {
+    state& s = *st_;
+    if (k >= size()) return;
+    if (s.options.prefetch) {
+      wait();  // batch k is in the other slot
+      s.current ^= 1;
+      publish(s.slots[s.current]);
+      if (k + 1 < size()) submit(s.current ^ 1, k + 1);
+    } else {
+      fill(s, s.slots[s.current], k);
+      publish(s.slots[s.current]);
+    }
+  }
+
+  void submit(std::size_t slot_index, std::size_t k) {
+    state& s = *st_;
+    if (!s.worker.joinable()) s.worker = std::thread([p = st_.get()] { run(*p); });
+    {
+      std::lock_guard lock(s.mutex);
+      s.job_slot = slot_index;
+      s.job_batch = k;
+      ++s.submitted;
+    }
+    s.cv.notify_all();
+  }
+
+  // Waits for the job in flight; rethrows its error.
+  void wait() {
+    state& s = *st_;
+    std::unique_lock lock(s.mutex);
+    s.cv.wait(lock, [&] { return s.finished == s.submitted; });
+    if (s.failure) {
+      std::exception_ptr e = std::exchange(s.failure, nullptr);
+      lock.unlock();
+      std::rethrow_exception(e);
+    }
+  }
+
+  // Waits for a job left over from an epoch the loop broke out of, and forgets its result.
+  void drain() {
+    state& s = *st_;
+    std::unique_lock lock(s.mutex);
+    s.cv.wait(lock, [&] { return s.finished == s.submitted; });
+    s.failure = nullptr;
+  }
+
+  static void run(state& s) {
+    std::unique_lock lock(s.mutex);
+    for (;;) {
+      s.cv.wait(lock, [&] { return s.stop || s.submitted > s.finished; });
+      if (s.stop) return;
+      const std::size_t slot_index = s.job_slot, k = s.job_batch;
+      lock.unlock();
+      std::exception_ptr e;
+      try {
+        fill(s, s.slots[slot_index], k);
+      } catch (...) {
+        e = std::current_exception();
+      }
+      lock.lock();
+      s.failure = e;
+      s.finished = s.submitted;
+      s.cv.notify_all();
+    }
+  }
+
+  void shutdown() noexcept {
+    if (!st_ || !st_->worker.joinable()) return;
+    {
+      std::lock_guard lock(st_->mutex);
+      st_->stop = true;
+    }
+    st_->cv.notify_all();
+    st_->worker.join();
+  }
+
+  std::unique_ptr<state> st_;
+};
+
+template <class D>
+DataLoader(D, LoaderOptions, Generator&) -> DataLoader<D>;
+template <class D>
+DataLoader(D, LoaderOptions) -> DataLoader<D>;
+template <class D>
+DataLoader(D) -> DataLoader<D>;
+
+// The whole data set as one batch, in order (for the small tutorials that train on all of X at once).
+template <Backend B = backend::eigen, Dataset D>
+auto to_batch(const D& ds) {
+  struct whole {
+    Batch<typename D::sample_shape, B> x;
+    target_batch_t<typename D::target_type, B> y;
+  };
+  DataLoader<D, B> loader(ds, {.batch_size = std::max<std::size_t>(ds.size(), 1), .shuffle = false, .drop_last = false,
+                               .prefetch = false});
+  whole w;
+  for (const auto& b : loader) {
+    w.x = b.x;
+    w.y = b.y;
+  }
+  return w;
+}
+
+}  // namespace ctnn::data
