@@ -81,10 +81,11 @@ struct Trained {
 // The tutorial's loop: for each epoch, train_step and test_step with their printed lines.
 template <class Model, class TrainLoader, class TestLoader>
 Trained train_and_evaluate(Model& model, const std::string& name, TrainLoader& train_loader, TestLoader& test_loader,
-                           std::size_t epochs) {
+                           std::size_t epochs, const std::filesystem::path& out) {
   std::cout << "\n=== " << name << " ===\n" << model.repr(name) << "\n";
   CrossEntropyLoss loss_fn;
   optim::SGD optimizer{model.parameters(), {.lr = 0.1f}};
+  History history;
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t epoch = 0; epoch < epochs; ++epoch) {
     std::printf("Epoch: %zu\n-------\n", epoch);
@@ -93,9 +94,15 @@ Trained train_and_evaluate(Model& model, const std::string& name, TrainLoader& t
     const auto test = test_step(model, test_loader, loss_fn);
     std::printf("Test loss: %.5f | Test acc: %.2f%%\n\n", test.loss, test.acc);
     std::fflush(stdout);
+    history.train_loss.push_back(train.loss);
+    history.train_acc.push_back(train.acc);
+    history.test_loss.push_back(test.loss);
+    history.test_acc.push_back(test.acc);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   print_train_time(seconds, "cpu");
+  viz::write_png(out / ("loss_curves_" + name + ".png"),
+                 viz::loss_curves(history.train_loss, history.test_loss, history.train_acc, history.test_acc));
   return {eval_model(model, test_loader, loss_fn, name), seconds};
 }
 
@@ -124,12 +131,12 @@ int main(int argc, char** argv) try {
   std::vector<double> times;
 
   FashionMNISTModelV0 model_0{manual_seed(42)};
-  auto r0 = train_and_evaluate(model_0, "FashionMNISTModelV0", train_loader, test_loader, options.epochs);
+  auto r0 = train_and_evaluate(model_0, "FashionMNISTModelV0", train_loader, test_loader, options.epochs, options.out);
   FashionMNISTModelV1 model_1{manual_seed(42)};
-  auto r1 = train_and_evaluate(model_1, "FashionMNISTModelV1", train_loader, test_loader, options.epochs);
+  auto r1 = train_and_evaluate(model_1, "FashionMNISTModelV1", train_loader, test_loader, options.epochs, options.out);
   FashionMNISTModelV2 model_2{manual_seed(42)};
   std::cout << model_2.summary(32, "FashionMNISTModelV2");
-  auto r2 = train_and_evaluate(model_2, "FashionMNISTModelV2", train_loader, test_loader, options.epochs);
+  auto r2 = train_and_evaluate(model_2, "FashionMNISTModelV2", train_loader, test_loader, options.epochs, options.out);
   for (const auto* r : {&r0, &r1, &r2}) {
     results.push_back(r->result);
     times.push_back(r->seconds);
