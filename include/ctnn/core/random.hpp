@@ -4,6 +4,7 @@
 // exactly the numbers the sequential reference produces. Same seed, same numbers, on every backend.
 #include <cmath>
 #include <cstdint>
+#include <random>
 
 #include "config.hpp"
 
@@ -38,9 +39,13 @@ CTNN_HD inline double normal(std::uint64_t seed, std::uint64_t counter) {
 
 // A stream of random numbers: a seed and how many numbers were drawn. Copying a generator copies
 // its position; fork() gives an independent stream (used by each Dropout layer).
+//
+// It also carries PyTorch's own CPU engine (an mt19937 seeded the same way), used for one thing:
+// drawing initial parameters exactly as torch.nn does, so `Model m{manual_seed(42)}` starts from the
+// very weights that torch.manual_seed(42) gives the same PyTorch model (tests/nn/test_init.cpp).
 class Generator {
  public:
-  constexpr explicit Generator(std::uint64_t seed = 67280421310721ULL) : seed_(seed) {}
+  explicit Generator(std::uint64_t seed = 67280421310721ULL) : seed_(seed), torch_engine_(torch_seed(seed)) {}
 
   constexpr std::uint64_t seed() const { return seed_; }
   constexpr std::uint64_t offset() const { return offset_; }
@@ -62,11 +67,33 @@ class Generator {
   void manual_seed(std::uint64_t seed) {
     seed_ = seed;
     offset_ = 0;
+    torch_engine_.seed(torch_seed(seed));
+  }
+
+  // One number of tensor.uniform_(from, to) as PyTorch draws it on the CPU for dtype T: 24 random
+  // bits for float, 53 (from two draws) for double, scaled in double precision with the fused
+  // multiply-add that Debian's PyTorch build compiles it to (bit-exact in tests/nn/test_init.cpp).
+  template <class T>
+  T torch_uniform(T from, T to) {
+    if constexpr (sizeof(T) <= 4) {
+      const auto bits = static_cast<std::uint32_t>(torch_engine_());
+      const double x = static_cast<double>(bits & ((1u << 24) - 1)) * 0x1.0p-24;
+      return static_cast<T>(std::fma(x, static_cast<double>(to - from), static_cast<double>(from)));
+    } else {
+      const std::uint64_t hi = torch_engine_(), lo = torch_engine_();
+      const std::uint64_t bits = (hi << 32) | lo;
+      const double x = static_cast<double>(bits & ((std::uint64_t{1} << 53) - 1)) * 0x1.0p-53;
+      return static_cast<T>(std::fma(x, static_cast<double>(to - from), static_cast<double>(from)));
+    }
   }
 
  private:
+  // PyTorch's mt19937 keeps the low 32 bits of the seed.
+  static std::uint32_t torch_seed(std::uint64_t seed) { return static_cast<std::uint32_t>(seed & 0xffffffffu); }
+
   std::uint64_t seed_;
   std::uint64_t offset_ = 0;
+  std::mt19937 torch_engine_;
 };
 
 // The process-wide generator used when none is given (PyTorch's default generator).

@@ -57,8 +57,8 @@ struct Conv2d {
     static constexpr std::size_t parameter_count = OutC * patch + OutC;
 
     explicit bound(Generator& g) {
-      weight_.init_uniform_fan_in(patch, g);
-      bias_.init_uniform_fan_in(patch, g);
+      weight_.init_kaiming_uniform(patch, g);
+      bias_.init_bias_uniform(patch, g);
       columns_.resize(patch * positions);
     }
 

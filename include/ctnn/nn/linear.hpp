@@ -31,8 +31,8 @@ struct Linear {
     static constexpr std::size_t parameter_count = In * Out + (Bias ? Out : 0);
 
     explicit bound(Generator& g) {
-      weight_.init_uniform_fan_in(In, g);
-      if constexpr (Bias) bias_.init_uniform_fan_in(In, g);
+      weight_.init_kaiming_uniform(In, g);
+      if constexpr (Bias) bias_.init_bias_uniform(In, g);
     }
 
     const Batch<Shape<Out>, B>& forward(const Batch<Shape<In>, B>& x, bool /*training*/) {

@@ -35,11 +35,23 @@ struct Parameter {
   }
   void zero_grad() { ops::fill(grad.data(), size(), scalar(0)); }
 
-  // PyTorch's default initialisation of Linear and Conv2d: kaiming_uniform(a = sqrt(5)) for weights,
-  // which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for biases.
-  void init_uniform_fan_in(std::size_t fan_in, Generator& g) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-    ops::fill_uniform(value.data(), size(), -bound, bound, g);
+  // PyTorch's default initialisation of Linear and Conv2d, number for number: weights get
+  // kaiming_uniform_(a = sqrt(5)), i.e. U(-b, b) with b = sqrt(3) * gain / sqrt(fan_in) and
+  // gain = sqrt(2 / (1 + a^2)); biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)). Both bounds are computed
+  // as torch.nn.init computes them (in double, then cast), and the numbers come from the generator's
+  // PyTorch engine, so a model seeded 42 starts where torch.manual_seed(42) starts.
+  void init_kaiming_uniform(std::size_t fan_in, Generator& g) {
+    const double a = std::sqrt(5.0);
+    const double gain = std::sqrt(2.0 / (1.0 + a * a));
+    init_uniform(std::sqrt(3.0) * (gain / std::sqrt(static_cast<double>(fan_in))), g);
+  }
+  void init_bias_uniform(std::size_t fan_in, Generator& g) { init_uniform(1.0 / std::sqrt(static_cast<double>(fan_in)), g); }
+
+  void init_uniform(double bound, Generator& g) {
+    std::vector<scalar> host(size());
+    const auto from = static_cast<scalar>(-bound), to = static_cast<scalar>(bound);
+    for (auto& v : host) v = g.torch_uniform(from, to);
+    ops::from_host(host.data(), host.size(), value.data());
   }
 
   std::vector<scalar> values_to_host() const {
