@@ -235,6 +235,7 @@ using buffer_t = typename backend::ops<B>::template buffer<T>;
 // Seeded random numbers. The generator is counter-based: number i of a stream is a pure function of
 // (seed, i), so a backend can fill a buffer in parallel (OpenMP, Thrust, CUDA) and still produce
 // exactly the numbers the sequential reference produces. Same seed, same numbers, on every backend.
+#include <random>
 
 
 // ---- ctnn/core/config.hpp ----
@@ -276,9 +277,13 @@ CTNN_HD inline double normal(std::uint64_t seed, std::uint64_t counter) {
 
 // A stream of random numbers: a seed and how many numbers were drawn. Copying a generator copies
 // its position; fork() gives an independent stream (used by each Dropout layer).
+//
+// It also carries PyTorch's own CPU engine (an mt19937 seeded the same way), used for one thing:
+// drawing initial parameters exactly as torch.nn does, so `Model m{manual_seed(42)}` starts from the
+// very weights that torch.manual_seed(42) gives the same PyTorch model (tests/nn/test_init.cpp).
 class Generator {
  public:
-  constexpr explicit Generator(std::uint64_t seed = 67280421310721ULL) : seed_(seed) {}
+  explicit Generator(std::uint64_t seed = 67280421310721ULL) : seed_(seed), torch_engine_(torch_seed(seed)) {}
 
   constexpr std::uint64_t seed() const { return seed_; }
   constexpr std::uint64_t offset() const { return offset_; }
@@ -300,11 +305,33 @@ class Generator {
   void manual_seed(std::uint64_t seed) {
     seed_ = seed;
     offset_ = 0;
+    torch_engine_.seed(torch_seed(seed));
+  }
+
+  // One number of tensor.uniform_(from, to) as PyTorch draws it on the CPU for dtype T: 24 random
+  // bits for float, 53 (from two draws) for double, scaled in double precision with the fused
+  // multiply-add that Debian's PyTorch build compiles it to (bit-exact in tests/nn/test_init.cpp).
+  template <class T>
+  T torch_uniform(T from, T to) {
+    if constexpr (sizeof(T) <= 4) {
+      const auto bits = static_cast<std::uint32_t>(torch_engine_());
+      const double x = static_cast<double>(bits & ((1u << 24) - 1)) * 0x1.0p-24;
+      return static_cast<T>(std::fma(x, static_cast<double>(to - from), static_cast<double>(from)));
+    } else {
+      const std::uint64_t hi = torch_engine_(), lo = torch_engine_();
+      const std::uint64_t bits = (hi << 32) | lo;
+      const double x = static_cast<double>(bits & ((std::uint64_t{1} << 53) - 1)) * 0x1.0p-53;
+      return static_cast<T>(std::fma(x, static_cast<double>(to - from), static_cast<double>(from)));
+    }
   }
 
  private:
+  // PyTorch's mt19937 keeps the low 32 bits of the seed.
+  static std::uint32_t torch_seed(std::uint64_t seed) { return static_cast<std::uint32_t>(seed & 0xffffffffu); }
+
   std::uint64_t seed_;
   std::uint64_t offset_ = 0;
+  std::mt19937 torch_engine_;
 };
 
 // The process-wide generator used when none is given (PyTorch's default generator).
@@ -2635,11 +2662,23 @@ struct Parameter {
   }
   void zero_grad() { ops::fill(grad.data(), size(), scalar(0)); }
 
-  // PyTorch's default initialisation of Linear and Conv2d: kaiming_uniform(a = sqrt(5)) for weights,
-  // which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for biases.
-  void init_uniform_fan_in(std::size_t fan_in, Generator& g) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-    ops::fill_uniform(value.data(), size(), -bound, bound, g);
+  // PyTorch's default initialisation of Linear and Conv2d, number for number: weights get
+  // kaiming_uniform_(a = sqrt(5)), i.e. U(-b, b) with b = sqrt(3) * gain / sqrt(fan_in) and
+  // gain = sqrt(2 / (1 + a^2)); biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)). Both bounds are computed
+  // as torch.nn.init computes them (in double, then cast), and the numbers come from the generator's
+  // PyTorch engine, so a model seeded 42 starts where torch.manual_seed(42) starts.
+  void init_kaiming_uniform(std::size_t fan_in, Generator& g) {
+    const double a = std::sqrt(5.0);
+    const double gain = std::sqrt(2.0 / (1.0 + a * a));
+    init_uniform(std::sqrt(3.0) * (gain / std::sqrt(static_cast<double>(fan_in))), g);
+  }
+  void init_bias_uniform(std::size_t fan_in, Generator& g) { init_uniform(1.0 / std::sqrt(static_cast<double>(fan_in)), g); }
+
+  void init_uniform(double bound, Generator& g) {
+    std::vector<scalar> host(size());
+    const auto from = static_cast<scalar>(-bound), to = static_cast<scalar>(bound);
+    for (auto& v : host) v = g.torch_uniform(from, to);
+    ops::from_host(host.data(), host.size(), value.data());
   }
 
   std::vector<scalar> values_to_host() const {
@@ -3910,8 +3949,8 @@ struct Conv2d {
     static constexpr std::size_t parameter_count = OutC * patch + OutC;
 
     explicit bound(Generator& g) {
-      weight_.init_uniform_fan_in(patch, g);
-      bias_.init_uniform_fan_in(patch, g);
+      weight_.init_kaiming_uniform(patch, g);
+      bias_.init_bias_uniform(patch, g);
       columns_.resize(patch * positions);
     }
 
@@ -4099,8 +4138,8 @@ struct Linear {
     static constexpr std::size_t parameter_count = In * Out + (Bias ? Out : 0);
 
     explicit bound(Generator& g) {
-      weight_.init_uniform_fan_in(In, g);
-      if constexpr (Bias) bias_.init_uniform_fan_in(In, g);
+      weight_.init_kaiming_uniform(In, g);
+      if constexpr (Bias) bias_.init_bias_uniform(In, g);
     }
 
     const Batch<Shape<Out>, B>& forward(const Batch<Shape<In>, B>& x, bool /*training*/) {
