@@ -16,5 +16,6 @@
 #include "nn.hpp"
 #include "optim.hpp"
 #include "tensor/batch.hpp"
+#include "tensor/tensor.hpp"
 #include "train.hpp"
 #include "viz.hpp"
