@@ -4649,6 +4649,1418 @@ class StepLR {
 
 }  // namespace ctnn::optim
 
+// ---- ctnn/tensor/tensor.hpp ----
+// Tensor<Shape<...>, T, Backend>: a fully static tensor, the "tensor basics" of PyTorch's fundamentals
+// (creation, arithmetic, matmul, reshaping, indexing, reductions, dtypes, printing). Every dimension
+// is part of the type, so shape mistakes ((3, 2) @ (3, 2), a reshape that changes the number of
+// elements, adding tensors of different shapes) are compile errors with named diagnostics.
+//
+// A Tensor is a handle, like a PyTorch tensor (and like std::shared_ptr or std::span): its values
+// live row-major in shared host memory, copying a Tensor shares them, constness is shallow, and
+// clone() makes an independent copy.
+//  * These SHARE the values (they keep the row-major order, so they are views, as in PyTorch):
+//    view, reshape, flatten, squeeze, unsqueeze, t[i], to<U>() to the same dtype.
+//  * These return NEW contiguous tensors (they reorder or gather): permute, transpose, T(), slice,
+//    select, stack, cat, arithmetic, reductions, conversions. (PyTorch returns views for permute,
+//    transpose, slicing and select; here writing through them does not change the original.)
+//  * Writing through a view: x[0] = y copies y's values into x (PyTorch's x[0] = y), x[0] = 5 fills,
+//    x(0, 1) = 5 sets one element, x[0] += 1 works in place. Assigning to a named tensor (`a = b`)
+//    rebinds the handle, as `a = b` does in Python.
+//
+// Arithmetic follows PyTorch where the types allow it: + - * / with a scalar on either side, with a
+// tensor of the same shape, dtype and backend, or with a 0-dim tensor (a scalar tensor, e.g. a
+// reduction's result); no other broadcasting. Integer / integer and integer op floating scalar give
+// float32, as torch's type promotion does; integer arithmetic wraps.
+//
+// The rest of the API (matmul, stack, cat, equal, allclose, printing) is in tensor_ops.hpp, which
+// this header includes at its end.
+
+
+namespace ctnn {
+
+// ---- shape algebra of the tensor operations (all at compile time) ---------------------------------
+namespace shape {
+namespace detail {
+
+template <auto Dims, class = std::make_index_sequence<Dims.size()>>
+struct from_array_impl;
+template <auto Dims, std::size_t... I>
+struct from_array_impl<Dims, std::index_sequence<I...>> {
+  using type = Shape<Dims[I]...>;
+};
+
+// Each helper stays well-formed for an out-of-range dimension, so that a member's static_assert is
+// the only error a mistake produces.
+template <class S, std::size_t D>
+constexpr auto without_dim() {
+  constexpr std::size_t r = S::rank == 0 ? 0 : S::rank - 1;
+  std::array<std::size_t, r> out{};
+  for (std::size_t i = 0, j = 0; i < S::rank && j < r; ++i)
+    if (i != D) out[j++] = S::dims[i];
+  return out;
+}
+
+template <class S, std::size_t D, std::size_t N>
+constexpr auto with_dim_inserted() {
+  std::array<std::size_t, S::rank + 1> out{};
+  const std::size_t at = D < S::rank ? D : S::rank;
+  for (std::size_t i = 0, j = 0; j <= S::rank; ++j) out[j] = j == at ? N : S::dims[i++];
+  return out;
+}
+
+template <class S, std::size_t D, std::size_t N>
+constexpr auto with_dim_replaced() {
+  auto out = S::dims;
+  if (D < S::rank) out[D] = N;
+  return out;
+}
+
+template <class S>
+constexpr std::size_t count_not_one() {
+  std::size_t n = 0;
+  for (std::size_t d : S::dims) n += d != 1;
+  return n;
+}
+
+template <class S>
+constexpr auto squeezed() {
+  std::array<std::size_t, count_not_one<S>()> out{};
+  for (std::size_t i = 0, j = 0; i < S::rank; ++i)
+    if (S::dims[i] != 1) out[j++] = S::dims[i];
+  return out;
+}
+
+}  // namespace detail
+
+// The Shape whose dimensions are the values of a constexpr std::array.
+template <auto Dims>
+using from_array = typename detail::from_array_impl<Dims>::type;
+// S without dimension D: sum<D>(), select<D>(i).
+template <class S, std::size_t D>
+using remove = from_array<detail::without_dim<S, D>()>;
+// S with a new dimension of size N before dimension D (D == rank: at the end): unsqueeze, stack.
+template <class S, std::size_t D, std::size_t N = 1>
+using insert = from_array<detail::with_dim_inserted<S, D, N>()>;
+// S with dimension D resized to N: slice, cat.
+template <class S, std::size_t D, std::size_t N>
+using replace = from_array<detail::with_dim_replaced<S, D, N>()>;
+// S without its dimensions of size 1: squeeze().
+template <class S>
+using squeeze = from_array<detail::squeezed<S>()>;
+
+// True when P is a permutation of 0 .. Rank-1.
+template <std::size_t Rank, std::size_t... P>
+constexpr bool is_permutation() {
+  if (sizeof...(P) != Rank) return false;
+  std::array<bool, Rank> seen{};
+  for (std::size_t p : std::array<std::size_t, sizeof...(P)>{P...}) {
+    if (p >= Rank || seen[p]) return false;
+    seen[p] = true;
+  }
+  return true;
+}
+
+}  // namespace shape
+
+// ---- value types ----------------------------------------------------------------------------------
+
+// What a Tensor may hold: float, double and the integer types (not bool).
+template <class T>
+concept TensorScalar = std::is_arithmetic_v<T> && !std::is_same_v<std::remove_cv_t<T>, bool>;
+
+template <ShapeType S, class T = float, Backend B = backend::eigen>
+class Tensor;
+
+template <class X>
+struct is_tensor : std::false_type {};
+template <class S, class T, class B>
+struct is_tensor<Tensor<S, T, B>> : std::true_type {};
+template <class X>
+concept TensorType = is_tensor<std::remove_cvref_t<X>>::value;
+
+// Defined in tensor_ops.hpp.
+template <class S1, class T1, class B1, class S2, class T2, class B2>
+auto matmul(const Tensor<S1, T1, B1>& a, const Tensor<S2, T2, B2>& b);
+
+namespace detail {
+
+// PyTorch's name of a dtype: "float32", "int64", ...
+template <class T>
+constexpr std::string_view dtype_name() {
+  if constexpr (std::is_same_v<T, float>) return "float32";
+  else if constexpr (std::is_same_v<T, double>) return "float64";
+  else if constexpr (std::is_floating_point_v<T>) return sizeof(T) == 8 ? "float64" : "float128";
+  else if constexpr (std::is_signed_v<T>) {
+    if constexpr (sizeof(T) == 1) return "int8";
+    else if constexpr (sizeof(T) == 2) return "int16";
+    else if constexpr (sizeof(T) == 4) return "int32";
+    else return "int64";
+  } else {
+    if constexpr (sizeof(T) == 1) return "uint8";
+    else if constexpr (sizeof(T) == 2) return "uint16";
+    else if constexpr (sizeof(T) == 4) return "uint32";
+    else return "uint64";
+  }
+}
+
+// torch's result dtypes. sum of integers: int64 (uint64 stays uint64). Division and integer op
+// floating scalar: float32 for integer tensors.
+template <class T>
+using sum_t = std::conditional_t<std::is_floating_point_v<T>, T,
+                                 std::conditional_t<std::is_unsigned_v<T> && sizeof(T) == 8, std::uint64_t, std::int64_t>>;
+template <class T, class U>
+using promote_t = std::conditional_t<std::is_integral_v<T> && std::is_floating_point_v<U>, float, T>;
+template <class T>
+using true_div_t = std::conditional_t<std::is_floating_point_v<T>, T, float>;
+
+// Value conversion, as tensor.to(dtype): floating -> integer truncates toward zero and goes through
+// int64 (wrapping into smaller types, as torch does on x86); NaN, infinities and values outside
+// int64 give int64's minimum (x86's answer; PyTorch leaves them undefined).
+template <class To, class From>
+constexpr To convert(From v) {
+  if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To>) {
+    if constexpr (std::is_same_v<To, std::uint64_t> || (std::is_unsigned_v<To> && sizeof(To) == 8))
+      if (v >= 9.2233720368547758e18 && v < 1.8446744073709552e19) return static_cast<To>(v);
+    if (!(v >= -9.2233720368547758e18 && v < 9.2233720368547758e18))
+      return static_cast<To>(std::numeric_limits<std::int64_t>::min());
+    return static_cast<To>(static_cast<std::int64_t>(v));
+  } else {
+    return static_cast<To>(v);
+  }
+}
+
+// Elementwise arithmetic; on integers it wraps (computed unsigned, as torch's results do).
+template <class T>
+using wrap_t = std::make_unsigned_t<decltype(T{} + T{})>;
+struct add {
+  template <class T>
+  constexpr T operator()(T x, T y) const {
+    if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<wrap_t<T>>(x) + static_cast<wrap_t<T>>(y));
+    else return x + y;
+  }
+};
+struct sub {
+  template <class T>
+  constexpr T operator()(T x, T y) const {
+    if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<wrap_t<T>>(x) - static_cast<wrap_t<T>>(y));
+    else return x - y;
+  }
+};
+struct mul {
+  template <class T>
+  constexpr T operator()(T x, T y) const {
+    if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<wrap_t<T>>(x) * static_cast<wrap_t<T>>(y));
+    else return x * y;
+  }
+};
+struct div {
+  template <class T>
+  constexpr T operator()(T x, T y) const { return x / y; }  // only ever called on floating types
+};
+
+// The type of the nested initializer lists of a rank-R tensor ({{1, 2}, {3, 4}}); for rank < 2 a type
+// nobody can make, so that the flat initializer_list is the only list constructor.
+class no_nested_list {
+  no_nested_list() = default;
+};
+template <class T, std::size_t R>
+struct nested_list {
+  using type = std::initializer_list<typename nested_list<T, R - 1>::type>;
+};
+template <class T>
+struct nested_list<T, 1> {
+  using type = std::initializer_list<T>;
+};
+template <class T, std::size_t R>
+using nested_list_t = std::conditional_t<(R >= 2), typename nested_list<T, (R >= 2 ? R : 2)>::type, no_nested_list>;
+
+struct no_scalar_tensor {
+  no_scalar_tensor() = delete;
+};
+
+constexpr std::size_t product(const std::size_t* dims, std::size_t n) {
+  std::size_t p = 1;
+  for (std::size_t i = 0; i < n; ++i) p *= dims[i];
+  return p;
+}
+
+// dst (contiguous, row-major, dims) = the values of src at the given strides: the gather behind
+// permute, transpose, slice and select.
+template <class T, std::size_t R>
+void strided_copy(const T* src, const std::array<std::size_t, R>& dims, const std::array<std::size_t, R>& src_strides,
+                  T* dst) {
+  if constexpr (R == 0) {
+    *dst = *src;
+  } else {
+    const std::size_t total = product(dims.data(), R);
+    if (total == 0) return;
+    std::array<std::size_t, R> index{};
+    const std::size_t last = dims[R - 1], last_stride = src_strides[R - 1];
+    std::size_t off = 0;  // offset in src of index[0 .. R-1) (the last dimension is the inner loop)
+    for (std::size_t done = 0; done < total; done += last) {
+      const T* s = src + off;
+      for (std::size_t j = 0; j < last; ++j) dst[done + j] = s[j * last_stride];
+      for (std::size_t d = R - 1; d-- > 0;) {
+        off += src_strides[d];
+        if (++index[d] < dims[d]) break;
+        off -= src_strides[d] * dims[d];
+        index[d] = 0;
+      }
+    }
+  }
+}
+
+// Reductions over n values at a stride.
+template <class T>
+sum_t<T> sum_of(const T* x, std::size_t n, std::size_t stride) {
+  if constexpr (std::is_floating_point_v<T>) {
+    double acc = 0;
+    for (std::size_t i = 0; i < n; ++i) acc += static_cast<double>(x[i * stride]);
+    return static_cast<T>(acc);
+  } else {
+    using W = std::make_unsigned_t<sum_t<T>>;
+    W acc = 0;
+    for (std::size_t i = 0; i < n; ++i) acc += static_cast<W>(static_cast<sum_t<T>>(x[i * stride]));
+    return static_cast<sum_t<T>>(acc);
+  }
+}
+template <class T>
+T mean_of(const T* x, std::size_t n, std::size_t stride) {
+  double acc = 0;
+  for (std::size_t i = 0; i < n; ++i) acc += static_cast<double>(x[i * stride]);
+  return static_cast<T>(acc / static_cast<double>(n));
+}
+template <class T>
+constexpr bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return v != v;
+  else return false;
+}
+// Index of the first maximum (Max) or minimum; a NaN wins, as in PyTorch (max/min propagate NaN).
+template <bool Max, class T>
+std::size_t arg_extreme(const T* x, std::size_t n, std::size_t stride) {
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < n && !is_nan(x[best * stride]); ++i) {
+    const T v = x[i * stride];
+    if (is_nan(v) || (Max ? v > x[best * stride] : v < x[best * stride])) best = i;
+  }
+  return best;
+}
+
+template <class T>
+std::string index_text(T i) {
+  if constexpr (std::is_signed_v<T>) return std::to_string(static_cast<long long>(i));
+  else return std::to_string(static_cast<unsigned long long>(i));
+}
+
+// Index i (negative counts from the end, as in Python) into a dimension of the given size.
+template <std::integral I>
+std::size_t checked_index(I i, std::size_t size, std::size_t dim) {
+  std::size_t k = 0;
+  bool ok = true;
+  if constexpr (std::is_signed_v<I>) {
+    if (i < 0) {
+      const auto back = static_cast<std::size_t>(-(static_cast<long long>(i) + 1)) + 1;  // |i|, overflow-free
+      ok = back <= size;
+      k = ok ? size - back : 0;
+    } else {
+      k = static_cast<std::size_t>(i);
+    }
+  } else {
+    k = static_cast<std::size_t>(i);
+  }
+  if (!ok || k >= size)
+    throw error(cat("index ", index_text(i), " is out of bounds for dimension ", dim, " with size ", size));
+  return k;
+}
+
+}  // namespace detail
+
+// ---- Tensor ---------------------------------------------------------------------------------------
+
+template <ShapeType S, class V, Backend B>
+class Tensor {
+  static_assert(B::host_memory,
+                "ctnn: Tensor keeps its values in host memory: B must be a host backend (backend::eigen, "
+                "backend::reference); device backends work on Batch");
+  static_assert(TensorScalar<V>, "ctnn: a Tensor holds float, double or an integer type (int8_t ... int64_t, uint8_t ...)");
+
+  template <ShapeType, class, Backend>
+  friend class Tensor;
+
+  using nested_arg = detail::nested_list_t<V, S::rank>;
+  using scalar_tensor_arg = std::conditional_t<(S::rank > 0), Tensor<Shape<>, V, B>, detail::no_scalar_tensor>;
+
+ public:
+  using shape = S;
+  using value_type = V;
+  using backend_type = B;
+  static constexpr std::size_t ndim = S::rank;
+  static constexpr std::size_t numel = S::size;
+  static constexpr std::array<std::size_t, ndim> dims = S::dims;
+  static constexpr std::array<std::size_t, ndim> strides = ctnn::shape::strides<S>();
+
+  // ---- construction ----------------------------------------------------------------------------
+
+  // Zeros (torch.zeros).
+  Tensor() : data_(new V[numel == 0 ? 1 : numel]()) {}
+
+  // The values, row-major: Tensor<Shape<2, 3>>{1, 2, 3, 4, 5, 6}. The count is checked at run time.
+  Tensor(std::initializer_list<V> values) : Tensor() { assign(values.begin(), values.size()); }
+
+  // Nested lists, as torch.tensor([[1, 2], [3, 4]]): Tensor<Shape<2, 2>>{{1, 2}, {3, 4}} (rank >= 2).
+  // The flat values in one more pair of braces, Tensor<Shape<3, 2>>{{1, 2, 3, 4, 5, 6}}, are read
+  // row-major too (for rank 2 they arrive here; for higher ranks at the flat constructor).
+  Tensor(nested_arg rows) : Tensor() {
+    if constexpr (ndim == 2) {
+      if (rows.size() == 1 && dims[0] != 1 && rows.begin()->size() == numel) {
+        assign(rows.begin()->begin(), numel);
+        return;
+      }
+    }
+    std::size_t pos = 0;
+    fill_nested<0>(rows, pos);
+  }
+
+  explicit Tensor(const std::array<V, numel>& values) : Tensor() { assign(values.data(), numel); }
+
+  static Tensor from_values(std::span<const V> values) {
+    Tensor t;
+    t.assign(values.data(), values.size());
+    return t;
+  }
+
+  // Handle semantics (see the top of this file).
+  Tensor(const Tensor&) = default;
+  Tensor& operator=(const Tensor&) & = default;
+  // x[0] = y: copies y's values into the values x[0] views.
+  Tensor operator=(const Tensor& src) && {
+    copy_(src);
+    return *this;
+  }
+  // x[0] = 5: fills them.
+  Tensor operator=(V value) && {
+    fill_(value);
+    return *this;
+  }
+
+  // An independent copy.
+  Tensor clone() const {
+    Tensor t;
+    std::copy_n(data(), numel, t.data());
+    return t;
+  }
+
+  // ---- information -----------------------------------------------------------------------------
+
+  static std::string shape_str() { return S::str(); }           // "[3, 4]"
+  static constexpr std::string_view dtype() { return detail::dtype_name<V>(); }  // "float32"
+  static constexpr std::string_view device() { return B::name; }                // "eigen"
+
+  V* data() const { return data_.get() + offset_; }
+  std::span<V, numel> values() const { return std::span<V, numel>(data(), numel); }
+
+  // ---- in place ---------------------------------------------------------------------------------
+
+  const Tensor& fill_(V value) const {
+    std::fill_n(data(), numel, value);
+    return *this;
+  }
+  // Copies src's values (converting them, as torch's copy_) into this tensor's.
+  template <class U>
+  const Tensor& copy_(const Tensor<S, U, B>& src) const {
+    if constexpr (std::is_same_v<U, V>) {
+      if (numel) std::memmove(data(), src.data(), numel * sizeof(V));  // views may overlap
+    } else {
+      for (std::size_t i = 0; i < numel; ++i) data()[i] = detail::convert<V>(src.data()[i]);
+    }
+    return *this;
+  }
+
+  // ---- element access and indexing ---------------------------------------------------------------
+
+  // t(i, j, k): a reference to one element (bounds checked; negative indices count from the end).
+  template <std::integral... I>
+  V& operator()(I... index) const {
+    static_assert(sizeof...(I) == ndim, "ctnn: t(i, j, ...) takes one index per dimension");
+    std::size_t off = 0, d = 0;
+    ((off += detail::checked_index(index, dims[d], d) * strides[d], ++d), ...);
+    return data()[off];
+  }
+
+  // t[i]: the sub-tensor at index i of dimension 0, sharing the values (x[0][0][0] as in PyTorch).
+  template <std::integral I>
+  auto operator[](I i) const {
+    if constexpr (ndim == 0) {
+      static_assert(ndim > 0, "ctnn: a 0-dim tensor cannot be indexed (PyTorch: invalid index of a 0-dim tensor); use item()");
+      return *this;
+    } else {
+      const std::size_t k = detail::checked_index(i, dims[0], 0);
+      return Tensor<ctnn::shape::remove<S, 0>, V, B>(data_, offset_ + k * strides[0]);
+    }
+  }
+
+  // The value of a one-element tensor (a Python number in PyTorch).
+  V item() const {
+    static_assert(numel == 1,
+                  "ctnn: item() needs a tensor with exactly one element (PyTorch: a Tensor with N elements "
+                  "cannot be converted to Scalar)");
+    return data()[0];
+  }
+
+  // x[:, i] is select<1>(i): dimension Dim removed at index i. A copy.
+  template <std::size_t Dim, std::integral I>
+  auto select(I i) const {
+    if constexpr (Dim >= ndim) {
+      static_assert(Dim < ndim, "ctnn: select<Dim>(i): Dim is not a dimension of this tensor");
+      return *this;
+    } else {
+      using R = ctnn::shape::remove<S, Dim>;
+      const std::size_t k = detail::checked_index(i, dims[Dim], Dim);
+      Tensor<R, V, B> out;
+      std::array<std::size_t, ndim - 1> st{};
+      for (std::size_t d = 0, j = 0; d < ndim; ++d)
+        if (d != Dim) st[j++] = strides[d];
+      detail::strided_copy<V, ndim - 1>(data() + k * strides[Dim], R::dims, st, out.data());
+      return out;
+    }
+  }
+
+  // x[..., Begin:End, ...] along Dim (compile-time bounds). A copy.
+  template <std::size_t Dim, std::size_t Begin, std::size_t End>
+  auto slice() const {
+    if constexpr (Dim >= ndim) {
+      static_assert(Dim < ndim, "ctnn: slice<Dim, Begin, End>(): Dim is not a dimension of this tensor");
+      return *this;
+    } else if constexpr (!(Begin <= End && End <= dims[Dim])) {
+      static_assert(Begin <= End && End <= dims[Dim], "ctnn: slice<Dim, Begin, End>(): needs Begin <= End <= size of Dim");
+      return *this;
+    } else {
+      using R = ctnn::shape::replace<S, Dim, End - Begin>;
+      Tensor<R, V, B> out;
+      detail::strided_copy<V, ndim>(data() + Begin * strides[Dim], R::dims, strides, out.data());
+      return out;
+    }
+  }
+
+  // ---- shape changes ------------------------------------------------------------------------------
+
+  // The same values seen with another shape of as many elements: SHARES the values.
+  template <std::size_t... D>
+  auto view() const {
+    return view_as<Shape<D...>>();
+  }
+  // reshape: as view (a Tensor is always contiguous, so reshape never needs to copy).
+  template <std::size_t... D>
+  auto reshape() const {
+    return view_as<Shape<D...>>();
+  }
+  template <ShapeType To>
+  auto reshape() const {
+    return view_as<To>();
+  }
+  // All dimensions in one: Shape<numel>. Shares the values.
+  auto flatten() const { return Tensor<Shape<numel>, V, B>(data_, offset_); }
+  // Without the dimensions of size 1 (the result shape is computed at compile time). Shares.
+  auto squeeze() const { return Tensor<ctnn::shape::squeeze<S>, V, B>(data_, offset_); }
+  // Without dimension Dim if its size is 1 (otherwise unchanged, as torch.squeeze(dim)). Shares.
+  template <std::size_t Dim>
+  auto squeeze() const {
+    if constexpr (Dim >= ndim) {
+      static_assert(Dim < ndim, "ctnn: squeeze<Dim>(): Dim is not a dimension of this tensor");
+      return *this;
+    } else if constexpr (dims[Dim] != 1) {
+      return *this;
+    } else {
+      return Tensor<ctnn::shape::remove<S, Dim>, V, B>(data_, offset_);
+    }
+  }
+  // With a new dimension of size 1 at Dim (0 <= Dim <= ndim). Shares.
+  template <std::size_t Dim>
+  auto unsqueeze() const {
+    if constexpr (Dim > ndim) {
+      static_assert(Dim <= ndim, "ctnn: unsqueeze<Dim>(): Dim must be at most ndim");
+      return *this;
+    } else {
+      return Tensor<ctnn::shape::insert<S, Dim, 1>, V, B>(data_, offset_);
+    }
+  }
+
+  // Dimensions reordered: result dimension k is dimension P[k] (x.permute(2, 0, 1)). A copy.
+  template <std::size_t... P>
+  auto permute() const {
+    if constexpr (!ctnn::shape::is_permutation<ndim, P...>()) {
+      static_assert(ctnn::shape::is_permutation<ndim, P...>(),
+                    "ctnn: permute<P...>(): P must name each dimension 0 .. ndim-1 exactly once");
+      return *this;
+    } else {
+      using R = Shape<dims[P]...>;
+      Tensor<R, V, B> out;
+      detail::strided_copy<V, ndim>(data(), R::dims, std::array<std::size_t, ndim>{strides[P]...}, out.data());
+      return out;
+    }
+  }
+  // Dimensions D0 and D1 swapped. A copy.
+  template <std::size_t D0, std::size_t D1>
+  auto transpose() const {
+    if constexpr (D0 >= ndim || D1 >= ndim) {
+      static_assert(D0 < ndim && D1 < ndim, "ctnn: transpose<D0, D1>(): D0 and D1 must be dimensions of this tensor");
+      return *this;
+    } else {
+      return [this]<std::size_t... I>(std::index_sequence<I...>) {
+        return this->template permute<(I == D0 ? D1 : (I == D1 ? D0 : I))...>();
+      }(std::make_index_sequence<ndim>{});
+    }
+  }
+  // The matrix transpose (PyTorch's .T); a 0-dim or 1-dim tensor is returned as a copy of itself.
+  auto transpose() const {
+    if constexpr (ndim > 2) {
+      static_assert(ndim <= 2, "ctnn: T()/transpose() are for matrices; use transpose<D0, D1>() or permute<...>()");
+      return *this;
+    } else if constexpr (ndim == 2) {
+      return transpose<0, 1>();
+    } else {
+      return clone();
+    }
+  }
+  auto T() const { return transpose(); }
+
+  // ---- conversion -------------------------------------------------------------------------------------
+
+  // to<U>(): another dtype (float -> int truncates, as torch); the same dtype returns this tensor
+  // itself (shared), as torch's .to does. to<OtherBackend>(): a copy tagged with another host backend.
+  template <class U>
+    requires(TensorScalar<U> || Backend<U>)
+  auto to() const {
+    if constexpr (TensorScalar<U>) {
+      return as<U>();
+    } else {
+      static_assert(U::host_memory, "ctnn: to<Backend>(): Tensor lives in host memory; use a host backend");
+      Tensor<S, V, U> out;
+      std::copy_n(data(), numel, out.data());
+      return out;
+    }
+  }
+  template <class U>
+    requires TensorScalar<U>
+  auto as() const {
+    if constexpr (std::is_same_v<U, V>) {
+      return *this;
+    } else {
+      Tensor<S, U, B> out;
+      for (std::size_t i = 0; i < numel; ++i) out.data()[i] = detail::convert<U>(data()[i]);
+      return out;
+    }
+  }
+
+  // f applied to each value: a new tensor of f's result type (which must be a TensorScalar).
+  template <class F>
+  auto map(F f) const {
+    using R = std::remove_cvref_t<decltype(f(std::declval<V>()))>;
+    Tensor<S, R, B> out;
+    for (std::size_t i = 0; i < numel; ++i) out.data()[i] = f(data()[i]);
+    return out;
+  }
+
+  // ---- reductions (0-dim tensors, as PyTorch; item() gives the number) ----------------------------
+
+  auto sum() const { return Tensor<Shape<>, detail::sum_t<V>, B>{detail::sum_of(data(), numel, 1)}; }
+  auto mean() const {
+    static_assert(std::is_floating_point_v<V>,
+                  "ctnn: mean() needs a floating-point tensor (PyTorch: mean(): could not infer output dtype. "
+                  "Input dtype must be either a floating point or complex dtype); convert first: t.to<float>().mean()");
+    static_assert(numel > 0, "ctnn: mean() of an empty tensor");
+    return Tensor<Shape<>, V, B>{detail::mean_of(data(), numel, 1)};
+  }
+  auto max() const { return Tensor<Shape<>, V, B>{data()[flat_arg<true>()]}; }
+  auto min() const { return Tensor<Shape<>, V, B>{data()[flat_arg<false>()]}; }
+  // The flat (row-major) index of the first maximum / minimum, as torch.argmax without dim.
+  auto argmax() const { return Tensor<Shape<>, std::int64_t, B>{static_cast<std::int64_t>(flat_arg<true>())}; }
+  auto argmin() const { return Tensor<Shape<>, std::int64_t, B>{static_cast<std::int64_t>(flat_arg<false>())}; }
+
+  // Along one dimension: the result drops dimension Dim (keepdim=False).
+  template <std::size_t Dim>
+  auto sum() const {
+    return reduce<Dim, detail::sum_t<V>>([](const V* x, std::size_t n, std::size_t st) { return detail::sum_of(x, n, st); });
+  }
+  template <std::size_t Dim>
+  auto mean() const {
+    static_assert(std::is_floating_point_v<V>,
+                  "ctnn: mean<Dim>() needs a floating-point tensor; convert first: t.to<float>().mean<Dim>()");
+    return reduce<Dim, V>([](const V* x, std::size_t n, std::size_t st) { return detail::mean_of(x, n, st); });
+  }
+  template <std::size_t Dim>
+  auto max() const {
+    return reduce<Dim, V>([](const V* x, std::size_t n, std::size_t st) { return x[detail::arg_extreme<true>(x, n, st) * st]; });
+  }
+  template <std::size_t Dim>
+  auto min() const {
+    return reduce<Dim, V>([](const V* x, std::size_t n, std::size_t st) { return x[detail::arg_extreme<false>(x, n, st) * st]; });
+  }
+  template <std::size_t Dim>
+  auto argmax() const {
+    return reduce<Dim, std::int64_t>(
+        [](const V* x, std::size_t n, std::size_t st) { return static_cast<std::int64_t>(detail::arg_extreme<true>(x, n, st)); });
+  }
+  template <std::size_t Dim>
+  auto argmin() const {
+    return reduce<Dim, std::int64_t>(
+        [](const V* x, std::size_t n, std::size_t st) { return static_cast<std::int64_t>(detail::arg_extreme<false>(x, n, st)); });
+  }
+
+  // ---- matrix product (matmul in tensor_ops.hpp) -----------------------------------------------------
+
+  template <class S2, class V2, class B2>
+  auto matmul(const Tensor<S2, V2, B2>& other) const {
+    return ctnn::matmul(*this, other);
+  }
+
+  // ---- arithmetic ----------------------------------------------------------------------------------
+
+  // Same shape, dtype and backend; or a 0-dim tensor on either side (a scalar).
+  friend Tensor operator+(const Tensor& a, const Tensor& b) { return zip(a, b, detail::add{}); }
+  friend Tensor operator-(const Tensor& a, const Tensor& b) { return zip(a, b, detail::sub{}); }
+  friend Tensor operator*(const Tensor& a, const Tensor& b) { return zip(a, b, detail::mul{}); }
+  friend Tensor<S, detail::true_div_t<V>, B> operator/(const Tensor& a, const Tensor& b) {
+    using R = detail::true_div_t<V>;
+    Tensor<S, R, B> out;
+    for (std::size_t i = 0; i < numel; ++i) out.data()[i] = static_cast<R>(a.data()[i]) / static_cast<R>(b.data()[i]);
+    return out;
+  }
+  friend Tensor operator+(const Tensor& a, const scalar_tensor_arg& s) { return a + s.item(); }
+  friend Tensor operator-(const Tensor& a, const scalar_tensor_arg& s) { return a - s.item(); }
+  friend Tensor operator*(const Tensor& a, const scalar_tensor_arg& s) { return a * s.item(); }
+  friend Tensor<S, detail::true_div_t<V>, B> operator/(const Tensor& a, const scalar_tensor_arg& s) { return a / s.item(); }
+  friend Tensor operator+(const scalar_tensor_arg& s, const Tensor& a) { return s.item() + a; }
+  friend Tensor operator-(const scalar_tensor_arg& s, const Tensor& a) { return s.item() - a; }
+  friend Tensor operator*(const scalar_tensor_arg& s, const Tensor& a) { return s.item() * a; }
+  friend Tensor<S, detail::true_div_t<V>, B> operator/(const scalar_tensor_arg& s, const Tensor& a) { return s.item() / a; }
+
+  // Any other tensor: a named compile error (TENSORS_ON_DIFFERENT_BACKENDS, ELEMENTWISE_SHAPES_DIFFER)
+  // or a dtype message.
+  template <class S2, class V2, class B2>
+    requires(!std::is_same_v<Tensor<S2, V2, B2>, Tensor>)
+  friend Tensor operator+(const Tensor& a, const Tensor<S2, V2, B2>&) {
+    check_elementwise<S2, V2, B2>();
+    return a;
+  }
+  template <class S2, class V2, class B2>
+    requires(!std::is_same_v<Tensor<S2, V2, B2>, Tensor>)
+  friend Tensor operator-(const Tensor& a, const Tensor<S2, V2, B2>&) {
+    check_elementwise<S2, V2, B2>();
+    return a;
+  }
+  template <class S2, class V2, class B2>
+    requires(!std::is_same_v<Tensor<S2, V2, B2>, Tensor>)
+  friend Tensor operator*(const Tensor& a, const Tensor<S2, V2, B2>&) {
+    check_elementwise<S2, V2, B2>();
+    return a;
+  }
+  template <class S2, class V2, class B2>
+    requires(!std::is_same_v<Tensor<S2, V2, B2>, Tensor>)
+  friend Tensor operator/(const Tensor& a, const Tensor<S2, V2, B2>&) {
+    check_elementwise<S2, V2, B2>();
+    return a;
+  }
+
+  // With a number on either side; an integer tensor with a floating number gives float32.
+  template <TensorScalar U>
+  friend auto operator+(const Tensor& a, U s) { return a.with_scalar<detail::promote_t<V, U>>(s, detail::add{}, false); }
+  template <TensorScalar U>
+  friend auto operator+(U s, const Tensor& a) { return a.with_scalar<detail::promote_t<V, U>>(s, detail::add{}, true); }
+  template <TensorScalar U>
+  friend auto operator-(const Tensor& a, U s) { return a.with_scalar<detail::promote_t<V, U>>(s, detail::sub{}, false); }
+  template <TensorScalar U>
+  friend auto operator-(U s, const Tensor& a) { return a.with_scalar<detail::promote_t<V, U>>(s, detail::sub{}, true); }
+  template <TensorScalar U>
+  friend auto operator*(const Tensor& a, U s) { return a.with_scalar<detail::promote_t<V, U>>(s, detail::mul{}, false); }
+  template <TensorScalar U>
+  friend auto operator*(U s, const Tensor& a) { return a.with_scalar<detail::promote_t<V, U>>(s, detail::mul{}, true); }
+  template <TensorScalar U>
+  friend auto operator/(const Tensor& a, U s) { return a.with_scalar<detail::true_div_t<V>>(s, detail::div{}, false); }
+  template <TensorScalar U>
+  friend auto operator/(U s, const Tensor& a) { return a.with_scalar<detail::true_div_t<V>>(s, detail::div{}, true); }
+
+  friend Tensor operator-(const Tensor& a) { return V(0) - a; }
+  friend Tensor operator+(const Tensor& a) { return a; }
+
+  // In place (on the shared values: x[0] += 1 changes x).
+  const Tensor& operator+=(const Tensor& b) const { return zip_in_place(b, detail::add{}); }
+  const Tensor& operator-=(const Tensor& b) const { return zip_in_place(b, detail::sub{}); }
+  const Tensor& operator*=(const Tensor& b) const { return zip_in_place(b, detail::mul{}); }
+  const Tensor& operator/=(const Tensor& b) const {
+    static_assert(std::is_floating_point_v<V>,
+                  "ctnn: /= on an integer tensor (PyTorch: result type Float can't be cast to the desired output type)");
+    return zip_in_place(b, detail::div{});
+  }
+  template <class S2, class V2, class B2>
+    requires(!std::is_same_v<Tensor<S2, V2, B2>, Tensor>)
+  const Tensor& operator+=(const Tensor<S2, V2, B2>& b) const { return compound_other(b, detail::add{}); }
+  template <class S2, class V2, class B2>
+    requires(!std::is_same_v<Tensor<S2, V2, B2>, Tensor>)
+  const Tensor& operator-=(const Tensor<S2, V2, B2>& b) const { return compound_other(b, detail::sub{}); }
+  template <class S2, class V2, class B2>
+    requires(!std::is_same_v<Tensor<S2, V2, B2>, Tensor>)
+  const Tensor& operator*=(const Tensor<S2, V2, B2>& b) const { return compound_other(b, detail::mul{}); }
+  template <class S2, class V2, class B2>
+    requires(!std::is_same_v<Tensor<S2, V2, B2>, Tensor>)
+  const Tensor& operator/=(const Tensor<S2, V2, B2>& b) const {
+    static_assert(std::is_floating_point_v<V>,
+                  "ctnn: /= on an integer tensor (PyTorch: result type Float can't be cast to the desired output type)");
+    return compound_other(b, detail::div{});
+  }
+  template <TensorScalar U>
+  const Tensor& operator+=(U s) const { return scalar_in_place(s, detail::add{}); }
+  template <TensorScalar U>
+  const Tensor& operator-=(U s) const { return scalar_in_place(s, detail::sub{}); }
+  template <TensorScalar U>
+  const Tensor& operator*=(U s) const { return scalar_in_place(s, detail::mul{}); }
+  template <TensorScalar U>
+  const Tensor& operator/=(U s) const {
+    static_assert(std::is_floating_point_v<V>,
+                  "ctnn: /= on an integer tensor (PyTorch: result type Float can't be cast to the desired output type)");
+    return scalar_in_place(s, detail::div{});
+  }
+
+ private:
+  Tensor(std::shared_ptr<V[]> data, std::size_t offset) : data_(std::move(data)), offset_(offset) {}
+
+  void assign(const V* values, std::size_t count) {
+    if (count != numel)
+      throw error(cat("Tensor", S::str(), ": ", count, " values given, the shape holds ", numel));
+    std::copy_n(values, count, data());
+  }
+
+  template <std::size_t D, class List>
+  void fill_nested(const List& list, std::size_t& pos) {
+    if (list.size() != dims[D])
+      throw error(cat("Tensor", S::str(), ": expected sequence of length ", dims[D], " at dim ", D, " (got ",
+                      list.size(), ")"));
+    for (const auto& item : list) {
+      if constexpr (D + 1 == ndim) data()[pos++] = item;
+      else fill_nested<D + 1>(item, pos);
+    }
+  }
+
+  template <class To>
+  auto view_as() const {
+    static_assert(diagnostic::require<To::size == numel, diagnostic::RESHAPE_CHANGES_THE_NUMBER_OF_ELEMENTS<S, To>>::value);
+    return Tensor<To, V, B>(data_, offset_);
+  }
+
+  template <bool Max>
+  std::size_t flat_arg() const {
+    static_assert(numel > 0, "ctnn: max()/min()/argmax()/argmin() of an empty tensor");
+    return detail::arg_extreme<Max>(data(), numel, 1);
+  }
+
+  template <std::size_t Dim, class R, class F>
+  auto reduce(F f) const {
+    if constexpr (Dim >= ndim) {
+      static_assert(Dim < ndim, "ctnn: a reduction along Dim: Dim is not a dimension of this tensor");
+      return *this;
+    } else {
+      static_assert(dims[Dim] > 0, "ctnn: a reduction along an empty dimension");
+      constexpr std::size_t outer = detail::product(dims.data(), Dim), n = dims[Dim], inner = strides[Dim];
+      Tensor<ctnn::shape::remove<S, Dim>, R, B> out;
+      for (std::size_t o = 0; o < outer; ++o)
+        for (std::size_t i = 0; i < inner; ++i) out.data()[o * inner + i] = f(data() + o * n * inner + i, n, inner);
+      return out;
+    }
+  }
+
+  template <class F>
+  static Tensor zip(const Tensor& a, const Tensor& b, F f) {
+    Tensor out;
+    for (std::size_t i = 0; i < numel; ++i) out.data()[i] = f(a.data()[i], b.data()[i]);
+    return out;
+  }
+
+  template <class R, class U, class F>
+  Tensor<S, R, B> with_scalar(U s, F f, bool scalar_first) const {
+    const R c = detail::convert<R>(s);
+    Tensor<S, R, B> out;
+    for (std::size_t i = 0; i < numel; ++i) {
+      const R x = static_cast<R>(data()[i]);
+      out.data()[i] = scalar_first ? f(c, x) : f(x, c);
+    }
+    return out;
+  }
+
+  template <class F>
+  const Tensor& zip_in_place(const Tensor& b, F f) const {
+    for (std::size_t i = 0; i < numel; ++i) data()[i] = f(data()[i], b.data()[i]);
+    return *this;
+  }
+  template <class U, class F>
+  const Tensor& scalar_in_place(U s, F f) const {
+    static_assert(!(std::is_integral_v<V> && std::is_floating_point_v<U>),
+                  "ctnn: an integer tensor op= a floating number (PyTorch: result type Float can't be cast to the "
+                  "desired output type); convert the tensor first: t = t.to<float>()");
+    const V c = static_cast<V>(s);
+    for (std::size_t i = 0; i < numel; ++i) data()[i] = f(data()[i], c);
+    return *this;
+  }
+  template <class S2, class V2, class B2, class F>
+  const Tensor& compound_other(const Tensor<S2, V2, B2>& b, F f) const {
+    if constexpr (std::is_same_v<S2, Shape<>> && std::is_same_v<V2, V> && std::is_same_v<B2, B>)
+      return scalar_in_place(b.item(), f);
+    else
+      check_elementwise<S2, V2, B2>();
+    return *this;
+  }
+
+  template <class S2, class V2, class B2>
+  static constexpr void check_elementwise() {
+    if constexpr (!std::is_same_v<B2, B>)
+      static_assert(diagnostic::require<std::is_same_v<B2, B>,
+                                        diagnostic::TENSORS_ON_DIFFERENT_BACKENDS<diagnostic::lhs<B>, diagnostic::rhs<B2>>>::value);
+    else if constexpr (!std::is_same_v<S2, S>)
+      static_assert(diagnostic::require<std::is_same_v<S2, S>,
+                                        diagnostic::ELEMENTWISE_SHAPES_DIFFER<diagnostic::lhs<S>, diagnostic::rhs<S2>>>::value);
+    else
+      static_assert(std::is_same_v<V2, V>,
+                    "ctnn: elementwise arithmetic on tensors of different dtypes; convert one first: b.to<float>()");
+  }
+
+  std::shared_ptr<V[]> data_;
+  std::size_t offset_ = 0;
+};
+
+// ---- factories --------------------------------------------------------------------------------------
+
+template <ShapeType S, class T = float, Backend B = backend::eigen>
+Tensor<S, T, B> zeros() {
+  return {};
+}
+template <ShapeType S, class T = float, Backend B = backend::eigen>
+Tensor<S, T, B> full(std::type_identity_t<T> value) {
+  Tensor<S, T, B> t;
+  t.fill_(value);
+  return t;
+}
+template <ShapeType S, class T = float, Backend B = backend::eigen>
+Tensor<S, T, B> ones() {
+  return full<S, T, B>(T(1));
+}
+
+template <class S, class T, class B>
+Tensor<S, T, B> zeros_like(const Tensor<S, T, B>&) {
+  return {};
+}
+template <class S, class T, class B>
+Tensor<S, T, B> ones_like(const Tensor<S, T, B>&) {
+  return ones<S, T, B>();
+}
+template <class S, class T, class B>
+Tensor<S, T, B> full_like(const Tensor<S, T, B>&, std::type_identity_t<T> value) {
+  return full<S, T, B>(value);
+}
+
+// torch.rand: uniform in [0, 1), from g (the default generator unless given). It draws from the
+// generator's PyTorch engine (Generator::torch_uniform), so after manual_seed(42) rand<Shape<3, 4>>()
+// gives torch.manual_seed(42); torch.rand(3, 4)'s very numbers (for float and double).
+template <ShapeType S, class T = float, Backend B = backend::eigen>
+Tensor<S, T, B> rand(Generator& g = default_generator()) {
+  static_assert(std::is_floating_point_v<T>, "ctnn: rand() makes floating-point tensors; use randint for integers");
+  Tensor<S, T, B> t;
+  for (std::size_t i = 0; i < S::size; ++i) t.data()[i] = g.torch_uniform<T>(T(0), T(1));
+  return t;
+}
+// torch.randn: standard normal, from the generator's counter-based stream (Box-Muller, the numbers
+// the backends' fill_normal draws; not PyTorch's own: reproducible, but not torch.randn's values).
+template <ShapeType S, class T = float, Backend B = backend::eigen>
+Tensor<S, T, B> randn(Generator& g = default_generator()) {
+  static_assert(std::is_floating_point_v<T>, "ctnn: randn() makes floating-point tensors");
+  Tensor<S, T, B> t;
+  const std::uint64_t seed = g.seed(), first = g.advance(S::size);
+  for (std::size_t i = 0; i < S::size; ++i) t.data()[i] = static_cast<T>(rng::normal(seed, first + i));
+  return t;
+}
+// torch.randint(low, high, size): integers in [low, high), from the counter-based stream.
+template <ShapeType S, class T = std::int64_t, Backend B = backend::eigen>
+Tensor<S, T, B> randint(std::int64_t low, std::int64_t high, Generator& g = default_generator()) {
+  if (high <= low) throw error(cat("randint: low (", low, ") must be less than high (", high, ")"));
+  Tensor<S, T, B> t;
+  const auto range = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
+  const std::uint64_t seed = g.seed(), first = g.advance(S::size);
+  for (std::size_t i = 0; i < S::size; ++i)
+    t.data()[i] = static_cast<T>(static_cast<std::uint64_t>(low) + rng::bits(seed, first + i) % range);
+  return t;
+}
+template <class S, class T, class B>
+Tensor<S, T, B> rand_like(const Tensor<S, T, B>&, Generator& g = default_generator()) {
+  return rand<S, T, B>(g);
+}
+template <class S, class T, class B>
+Tensor<S, T, B> randn_like(const Tensor<S, T, B>&, Generator& g = default_generator()) {
+  return randn<S, T, B>(g);
+}
+
+// torch.arange with compile-time bounds (the length is part of the type):
+//   arange<10>()             tensor([0, 1, ..., 9])            int64, as torch.arange(10)
+//   arange<1, 11, 2>()       tensor([1, 3, 5, 7, 9])           torch.arange(1, 11, 2)
+//   arange<float, 1, 8>()    tensor([1., 2., ..., 7.])         torch.arange(1., 8.)
+//   arange<float, 5>()       tensor([0., 1., 2., 3., 4.])
+// Fractional steps: scale an integer range, arange<float, 0, 10>() * 0.1f.
+namespace detail {
+constexpr std::size_t arange_count(std::int64_t start, std::int64_t end, std::int64_t step) {
+  if (step > 0) return end > start ? static_cast<std::size_t>((end - start + step - 1) / step) : 0;
+  if (step < 0) return start > end ? static_cast<std::size_t>((start - end - step - 1) / -step) : 0;
+  return 0;
+}
+template <class T, std::int64_t Start, std::int64_t End, std::int64_t Step, class B>
+auto arange_impl() {
+  static_assert(Step != 0, "ctnn: arange: step must be nonzero");
+  constexpr std::size_t n = arange_count(Start, End, Step);
+  Tensor<Shape<n>, T, B> t;
+  for (std::size_t i = 0; i < n; ++i) t.data()[i] = static_cast<T>(Start + static_cast<std::int64_t>(i) * Step);
+  return t;
+}
+}  // namespace detail
+
+template <std::int64_t End>
+auto arange() {
+  return detail::arange_impl<std::int64_t, 0, End, 1, backend::eigen>();
+}
+template <std::int64_t Start, std::int64_t End, std::int64_t Step = 1>
+auto arange() {
+  return detail::arange_impl<std::int64_t, Start, End, Step, backend::eigen>();
+}
+template <class T, std::int64_t End, Backend B = backend::eigen>
+auto arange() {
+  return detail::arange_impl<T, 0, End, 1, B>();
+}
+template <class T, std::int64_t Start, std::int64_t End, std::int64_t Step = 1, Backend B = backend::eigen>
+auto arange() {
+  return detail::arange_impl<T, Start, End, Step, B>();
+}
+
+// torch.tensor(...) from literals, the shape deduced from the nesting:
+//   tensor(7) -> Tensor<Shape<>, int64_t>; tensor({7, 7}) -> Shape<2>; tensor({{7, 8}, {9, 10}}) ->
+//   Shape<2, 2>; up to 4 dimensions. As in torch, integer literals give int64 and floating literals
+//   float32, unless T is given: tensor<double>({1, 2}).
+namespace detail {
+template <class T, class E>
+using literal_t = std::conditional_t<!std::is_void_v<T>, T, std::conditional_t<std::is_floating_point_v<E>, float, std::int64_t>>;
+template <class T, class E>
+void put_literal(T*& out, const E& value) {
+  *out++ = convert<T>(value);
+}
+template <class T, class E, std::size_t N>
+void put_literal(T*& out, const E (&values)[N]) {
+  for (const auto& v : values) put_literal<T>(out, v);
+}
+template <class T, class S, class B, class L>
+Tensor<S, T, B> from_literal(const L& values) {
+  Tensor<S, T, B> t;
+  T* out = t.data();
+  put_literal<T>(out, values);
+  return t;
+}
+}  // namespace detail
+
+template <class T = void, Backend B = backend::eigen, TensorScalar E>
+auto tensor(E value) {
+  return detail::from_literal<detail::literal_t<T, E>, Shape<>, B>(value);
+}
+template <class T = void, Backend B = backend::eigen, TensorScalar E, std::size_t N>
+auto tensor(const E (&values)[N]) {
+  return detail::from_literal<detail::literal_t<T, E>, Shape<N>, B>(values);
+}
+template <class T = void, Backend B = backend::eigen, TensorScalar E, std::size_t M, std::size_t N>
+auto tensor(const E (&values)[M][N]) {
+  return detail::from_literal<detail::literal_t<T, E>, Shape<M, N>, B>(values);
+}
+template <class T = void, Backend B = backend::eigen, TensorScalar E, std::size_t L, std::size_t M, std::size_t N>
+auto tensor(const E (&values)[L][M][N]) {
+  return detail::from_literal<detail::literal_t<T, E>, Shape<L, M, N>, B>(values);
+}
+template <class T = void, Backend B = backend::eigen, TensorScalar E, std::size_t K, std::size_t L, std::size_t M,
+          std::size_t N>
+auto tensor(const E (&values)[K][L][M][N]) {
+  return detail::from_literal<detail::literal_t<T, E>, Shape<K, L, M, N>, B>(values);
+}
+
+}  // namespace ctnn
+
+
+// ---- ctnn/tensor/tensor_ops.hpp ----
+// Operations on several Tensors (tensor.hpp): matmul, stack, cat, equal, allclose, and printing in
+// PyTorch's format. All of them return new tensors; shape mistakes are compile errors.
+
+
+
+namespace ctnn {
+
+// ---- matmul --------------------------------------------------------------------------------------
+namespace detail {
+
+// C[m, n] = A[m, k] B[k, n], row-major and packed: Eigen's GEMM for float and double, loops otherwise.
+template <class T>
+void matmul_kernel(std::size_t m, std::size_t n, std::size_t k, const T* a, const T* b, T* c) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const auto M = static_cast<Eigen::Index>(m), N = static_cast<Eigen::Index>(n), K = static_cast<Eigen::Index>(k);
+    Eigen::Map<Matrix>(c, M, N).noalias() = Eigen::Map<const Matrix>(a, M, K) * Eigen::Map<const Matrix>(b, K, N);
+  } else {
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) {
+        T acc = 0;
+        for (std::size_t p = 0; p < k; ++p) acc = add{}(acc, mul{}(a[i * k + p], b[p * n + j]));
+        c[i * n + j] = acc;
+      }
+  }
+}
+
+template <class S1, class S2>
+struct matmul_shapes {
+  static constexpr bool supported = S1::rank >= 1 && S1::rank <= 2 && S2::rank >= 1 && S2::rank <= 2;
+  static constexpr std::size_t m = S1::rank == 2 ? S1::dims[0] : 1;
+  static constexpr std::size_t k_lhs = supported ? S1::dims[S1::rank - 1] : 0;
+  static constexpr std::size_t k_rhs = supported ? S2::dims[0] : 0;
+  static constexpr std::size_t n = S2::rank == 2 ? S2::dims[S2::rank - 1] : 1;
+  // (m, k) @ (k, n) -> (m, n); a 1-D operand contributes no dimension: (k) @ (k) is a 0-dim tensor.
+  using result = std::conditional_t<
+      S1::rank == 2, std::conditional_t<S2::rank == 2, Shape<m, n>, Shape<m>>,
+      std::conditional_t<S2::rank == 2, Shape<n>, Shape<>>>;
+};
+
+}  // namespace detail
+
+// torch.matmul / @ for 1-D and 2-D tensors: (m, k) @ (k, n) -> (m, n), (m, k) @ (k) -> (m),
+// (k) @ (k, n) -> (n), (k) @ (k) -> 0-dim (the dot product). Inner dimensions are checked at compile
+// time: (3, 2) @ (3, 2) is MATMUL_INNER_DIMENSIONS_DIFFER<lhs<Shape<3, 2>>, rhs<Shape<3, 2>>>.
+template <class S1, class T1, class B1, class S2, class T2, class B2>
+auto matmul(const Tensor<S1, T1, B1>& a, const Tensor<S2, T2, B2>& b) {
+  using shapes = detail::matmul_shapes<S1, S2>;
+  if constexpr (!std::is_same_v<B1, B2>) {
+    static_assert(diagnostic::require<std::is_same_v<B1, B2>,
+                                      diagnostic::TENSORS_ON_DIFFERENT_BACKENDS<diagnostic::lhs<B1>, diagnostic::rhs<B2>>>::value);
+    return a;
+  } else if constexpr (!std::is_same_v<T1, T2>) {
+    static_assert(dependent_false<T1, T2>, "ctnn: matmul of tensors of different dtypes; convert one first: b.to<float>()");
+    return a;
+  } else if constexpr (!shapes::supported) {
+    static_assert(dependent_false<S1, S2>,
+                  "ctnn: matmul takes 1-D and 2-D tensors (multiply by a number or a 0-dim tensor with *)");
+    return a;
+  } else {
+    static_assert(diagnostic::require<shapes::k_lhs == shapes::k_rhs,
+                                      diagnostic::MATMUL_INNER_DIMENSIONS_DIFFER<diagnostic::lhs<S1>, diagnostic::rhs<S2>>>::value);
+    Tensor<typename shapes::result, T1, B1> out;
+    if constexpr (shapes::k_lhs == shapes::k_rhs)
+      detail::matmul_kernel(shapes::m, shapes::n, shapes::k_lhs, a.data(), b.data(), out.data());
+    return out;
+  }
+}
+
+// ---- stack and cat ------------------------------------------------------------------------------------
+
+// torch.stack: same-shaped tensors along a new dimension Dim (0 <= Dim <= ndim):
+// stack<0>(x, x, x, x) of [7] is [4, 7]; stack<1>(...) is [7, 4]. A new tensor.
+template <std::size_t Dim = 0, class S, class T, class B, class... Rest>
+auto stack(const Tensor<S, T, B>& first, const Rest&... rest) {
+  using First = Tensor<S, T, B>;
+  if constexpr (!(std::is_same_v<Rest, First> && ...)) {
+    static_assert((std::is_same_v<Rest, First> && ...),
+                  "ctnn: stack<Dim>(a, b, ...) needs tensors of one shape, dtype and backend");
+    return first;
+  } else if constexpr (Dim > S::rank) {
+    static_assert(Dim <= S::rank, "ctnn: stack<Dim>(): Dim must be at most ndim");
+    return first;
+  } else {
+    constexpr std::size_t n = 1 + sizeof...(Rest);
+    constexpr std::size_t outer = detail::product(S::dims.data(), Dim), inner = S::size / (outer ? outer : 1);
+    const T* sources[] = {first.data(), rest.data()...};
+    Tensor<shape::insert<S, Dim, n>, T, B> out;
+    for (std::size_t o = 0; o < outer; ++o)
+      for (std::size_t j = 0; j < n; ++j) std::copy_n(sources[j] + o * inner, inner, out.data() + (o * n + j) * inner);
+    return out;
+  }
+}
+template <std::size_t Dim = 0, class S, class T, class B, std::size_t N>
+auto stack(const std::array<Tensor<S, T, B>, N>& tensors) {
+  static_assert(N > 0, "ctnn: stack of no tensors");
+  return std::apply([](const auto&... t) { return stack<Dim>(t...); }, tensors);
+}
+
+namespace detail {
+template <std::size_t Dim, class S1, class S2>
+constexpr bool cat_compatible() {
+  if (S1::rank != S2::rank || Dim >= S1::rank) return false;
+  for (std::size_t d = 0; d < S1::rank; ++d)
+    if (d != Dim && S1::dims[d] != S2::dims[d]) return false;
+  return true;
+}
+}  // namespace detail
+
+// torch.cat: tensors joined along an existing dimension Dim; their shapes agree except in Dim.
+// cat<0>([2, 3], [4, 3]) is [6, 3]. A new tensor.
+template <std::size_t Dim = 0, class S, class T, class B, class... Rest>
+auto cat(const Tensor<S, T, B>& first, const Rest&... rest) {
+  if constexpr (!(TensorType<Rest> && ...)) {
+    static_assert((TensorType<Rest> && ...), "ctnn: cat<Dim>(a, b, ...) takes tensors");
+    return first;
+  } else if constexpr (Dim >= S::rank) {
+    static_assert(Dim < S::rank, "ctnn: cat<Dim>(): Dim is not a dimension of the tensors");
+    return first;
+  } else if constexpr (!((std::is_same_v<typename Rest::value_type, T> && std::is_same_v<typename Rest::backend_type, B>) &&
+                         ...)) {
+    static_assert(dependent_false<Rest...>, "ctnn: cat<Dim>(a, b, ...) needs tensors of one dtype and backend");
+    return first;
+  } else if constexpr (!(detail::cat_compatible<Dim, S, typename Rest::shape>() && ...)) {
+    static_assert(dependent_false<Rest...>,
+                  "ctnn: cat<Dim>(a, b, ...): the shapes must have the same rank and agree in every dimension but Dim");
+    return first;
+  } else {
+    constexpr std::size_t total = S::dims[Dim] + (std::size_t{0} + ... + Rest::shape::dims[Dim]);
+    constexpr std::size_t outer = detail::product(S::dims.data(), Dim);
+    constexpr std::size_t inner = ctnn::shape::strides<S>()[Dim];
+    Tensor<shape::replace<S, Dim, total>, T, B> out;
+    std::size_t at = 0;  // where the current tensor's block starts within a row of the output
+    auto put = [&](const T* src, std::size_t size) {
+      const std::size_t chunk = size * inner;
+      for (std::size_t o = 0; o < outer; ++o) std::copy_n(src + o * chunk, chunk, out.data() + o * total * inner + at);
+      at += chunk;
+    };
+    put(first.data(), S::dims[Dim]);
+    (put(rest.data(), Rest::shape::dims[Dim]), ...);
+    return out;
+  }
+}
+
+// ---- comparison -----------------------------------------------------------------------------------------
+
+// torch.equal: the same shape and the same values (compared after the usual arithmetic conversions).
+// Tensors of different shapes are simply not equal.
+template <class S1, class T1, class B1, class S2, class T2, class B2>
+bool equal(const Tensor<S1, T1, B1>& a, const Tensor<S2, T2, B2>& b) {
+  static_assert(diagnostic::require<std::is_same_v<B1, B2>,
+                                    diagnostic::TENSORS_ON_DIFFERENT_BACKENDS<diagnostic::lhs<B1>, diagnostic::rhs<B2>>>::value);
+  if constexpr (!std::is_same_v<S1, S2>) {
+    return false;
+  } else {
+    using C = std::common_type_t<T1, T2>;
+    for (std::size_t i = 0; i < S1::size; ++i)
+      if (static_cast<C>(a.data()[i]) != static_cast<C>(b.data()[i])) return false;
+    return true;
+  }
+}
+
+// torch.allclose: |a - b| <= atol + rtol * |b| everywhere (NaN is never close). Same shape required.
+template <class S1, class T1, class B1, class S2, class T2, class B2>
+bool allclose(const Tensor<S1, T1, B1>& a, const Tensor<S2, T2, B2>& b, double rtol = 1e-5, double atol = 1e-8) {
+  if constexpr (!std::is_same_v<B1, B2>) {
+    static_assert(diagnostic::require<std::is_same_v<B1, B2>,
+                                      diagnostic::TENSORS_ON_DIFFERENT_BACKENDS<diagnostic::lhs<B1>, diagnostic::rhs<B2>>>::value);
+    return false;
+  } else if constexpr (!std::is_same_v<S1, S2>) {
+    static_assert(diagnostic::require<std::is_same_v<S1, S2>,
+                                      diagnostic::ELEMENTWISE_SHAPES_DIFFER<diagnostic::lhs<S1>, diagnostic::rhs<S2>>>::value);
+    return false;
+  } else {
+    for (std::size_t i = 0; i < S1::size; ++i) {
+      const auto x = static_cast<double>(a.data()[i]), y = static_cast<double>(b.data()[i]);
+      if (x == y) continue;  // equal infinities
+      if (!(std::abs(x - y) <= atol + rtol * std::abs(y))) return false;
+    }
+    return true;
+  }
+}
+
+// ---- printing, as PyTorch's repr ------------------------------------------------------------------------
+namespace detail::print {
+
+// PyTorch's print options: precision 4, threshold 1000 (more elements are summarized with "..."),
+// edgeitems 3, linewidth 80.
+inline constexpr int precision = 4;
+inline constexpr std::size_t threshold = 1000, edgeitems = 3, linewidth = 80;
+
+inline std::string printf_double(const char* format, int digits, double v) {
+  const int n = std::snprintf(nullptr, 0, format, digits, v);
+  std::string s(static_cast<std::size_t>(n), '\0');
+  std::snprintf(s.data(), s.size() + 1, format, digits, v);
+  return s;
+}
+// Python's "{:.Nf}" / "{:.Ne}" (nan and inf spelled as Python does).
+inline std::string python_format(double v, int digits, bool scientific) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return printf_double(scientific ? "%.*e" : "%.*f", digits, v);
+}
+
+// torch._tensor_str._Formatter for floating-point values.
+struct float_formatter {
+  bool int_mode = true, sci_mode = false;
+  std::size_t width = 1;
+
+  explicit float_formatter(const std::vector<double>& values) {
+    std::vector<double> nonzero_finite;
+    for (double v : values)
+      if (std::isfinite(v) && v != 0) nonzero_finite.push_back(v);
+    if (nonzero_finite.empty()) return;
+    double lo = std::abs(nonzero_finite[0]), hi = lo;
+    for (double v : nonzero_finite) {
+      lo = std::min(lo, std::abs(v));
+      hi = std::max(hi, std::abs(v));
+      if (v != std::ceil(v)) int_mode = false;
+    }
+    if (int_mode) {
+      sci_mode = hi / lo > 1000.0 || hi > 1.0e8;
+      for (double v : nonzero_finite)
+        width = std::max(width, sci_mode ? python_format(v, precision, true).size() : python_format(v, 0, false).size() + 1);
+    } else {
+      sci_mode = hi / lo > 1000.0 || hi > 1.0e8 || lo < 1.0e-4;
+      for (double v : nonzero_finite) width = std::max(width, python_format(v, precision, sci_mode).size());
+    }
+  }
+
+  std::string operator()(double v) const {
+    std::string s;
+    if (sci_mode) s = python_format(v, precision, true);
+    else if (int_mode) s = python_format(v, 0, false) + (std::isfinite(v) ? "." : "");
+    else s = python_format(v, precision, false);
+    return s.size() < width ? std::string(width - s.size(), ' ') + s : s;
+  }
+};
+
+template <class T>
+std::string integer_text(T v) {
+  if constexpr (std::is_signed_v<T>) return std::to_string(static_cast<long long>(v));
+  else return std::to_string(static_cast<unsigned long long>(v));
+}
+
+template <class T>
+struct integer_formatter {
+  std::size_t width = 1;
+  explicit integer_formatter(const std::vector<T>& values) {
+    for (T v : values) width = std::max(width, integer_text(v).size());
+  }
+  std::string operator()(T v) const {
+    const std::string s = integer_text(v);
+    return s.size() < width ? std::string(width - s.size(), ' ') + s : s;
+  }
+};
+
+// Visits the values that are printed (all, or the edge items of each dimension when summarizing),
+// in order: torch's get_summarized_data.
+template <class T, class F>
+void visit_shown(const T* x, const std::size_t* dims, std::size_t rank, bool summarize, F& f) {
+  if (rank == 0) {
+    f(x[0]);
+    return;
+  }
+  const std::size_t block = product(dims + 1, rank - 1);
+  for (std::size_t i = 0; i < dims[0]; ++i) {
+    if (summarize && dims[0] > 2 * edgeitems && i == edgeitems) i = dims[0] - edgeitems;
+    visit_shown(x + i * block, dims + 1, rank - 1, summarize, f);
+  }
+}
+
+inline std::string join(const std::vector<std::string>& parts, const std::string& separator) {
+  std::string s;
+  for (std::size_t i = 0; i < parts.size(); ++i) s += (i ? separator : "") + parts[i];
+  return s;
+}
+
+// torch._tensor_str._tensor_str_with_formatter.
+template <class T, class Fmt>
+std::string tensor_str(const T* x, const std::size_t* dims, std::size_t rank, std::size_t indent, bool summarize,
+                       const Fmt& fmt) {
+  if (rank == 0) return fmt(x[0]);
+  const bool cut = summarize && dims[0] > 2 * edgeitems;
+  if (rank == 1) {
+    std::vector<std::string> items;
+    for (std::size_t i = 0; i < dims[0]; ++i) {
+      if (cut && i == edgeitems) {
+        items.push_back(" ...");
+        i = dims[0] - edgeitems;
+      }
+      items.push_back(fmt(x[i]));
+    }
+    const std::size_t element_length = fmt.width + 2;
+    const std::size_t per_line = std::max<std::size_t>(1, linewidth > indent ? (linewidth - indent) / element_length : 0);
+    std::vector<std::string> lines;
+    for (std::size_t i = 0; i < items.size(); i += per_line)
+      lines.push_back(join(std::vector<std::string>(items.begin() + static_cast<std::ptrdiff_t>(i),
+                                                    items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), i + per_line))),
+                           ", "));
+    return "[" + join(lines, ",\n" + std::string(indent + 1, ' ')) + "]";
+  }
+  const std::size_t block = product(dims + 1, rank - 1);
+  std::vector<std::string> slices;
+  for (std::size_t i = 0; i < dims[0]; ++i) {
+    if (cut && i == edgeitems) {
+      slices.push_back("...");
+      i = dims[0] - edgeitems;
+    }
+    slices.push_back(tensor_str(x + i * block, dims + 1, rank - 1, indent + 1, summarize, fmt));
+  }
+  return "[" + join(slices, "," + std::string(rank - 1, '\n') + std::string(indent + 1, ' ')) + "]";
+}
+
+// torch._tensor_str._str_intern for a CPU tensor without gradient.
+template <class T>
+std::string repr(const T* x, const std::size_t* dims, std::size_t rank) {
+  const std::string prefix = "tensor(";
+  const std::size_t indent = prefix.size(), numel = product(dims, rank);
+  const bool default_dtype = std::is_same_v<T, float> || (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) == 8);
+  std::vector<std::string> suffixes;
+  std::string body;
+  if (numel == 0) {
+    if (rank != 1) {
+      std::vector<std::string> sizes;
+      for (std::size_t d = 0; d < rank; ++d) sizes.push_back(std::to_string(dims[d]));
+      suffixes.push_back("size=(" + join(sizes, ", ") + ")");
+    }
+    if (!std::is_same_v<T, float>) suffixes.push_back("dtype=torch." + std::string(dtype_name<T>()));
+    body = "[]";
+  } else {
+    if (!default_dtype) suffixes.push_back("dtype=torch." + std::string(dtype_name<T>()));
+    const bool summarize = numel > threshold;
+    if constexpr (std::is_floating_point_v<T>) {
+      std::vector<double> shown;
+      auto collect = [&](T v) { shown.push_back(static_cast<double>(v)); };
+      visit_shown(x, dims, rank, summarize, collect);
+      body = tensor_str(x, dims, rank, indent, summarize, float_formatter(shown));
+    } else {
+      std::vector<T> shown;
+      auto collect = [&](T v) { shown.push_back(v); };
+      visit_shown(x, dims, rank, summarize, collect);
+      body = tensor_str(x, dims, rank, indent, summarize, integer_formatter<T>(shown));
+    }
+  }
+  // torch._tensor_str._add_suffixes
+  std::string s = prefix + body;
+  const std::size_t newline = s.rfind('\n');
+  std::size_t last_line = newline == std::string::npos ? s.size() + 2 : s.size() - newline + 1;
+  for (const std::string& suffix : suffixes) {
+    if (last_line + suffix.size() + 2 > linewidth) {
+      s += ",\n" + std::string(indent, ' ') + suffix;
+      last_line = indent + suffix.size();
+    } else {
+      s += ", " + suffix;
+      last_line += suffix.size() + 2;
+    }
+  }
+  return s + ")";
+}
+
+}  // namespace detail::print
+
+// PyTorch's repr: tensor([[1., 2., 3.],\n        [4., 5., 6.]]), tensor([1, 2, 3]), tensor(7),
+// tensor([1, 2], dtype=torch.int32); more than 1000 elements are summarized with "...".
+template <class S, class T, class B>
+std::string to_string(const Tensor<S, T, B>& t) {
+  return detail::print::repr(t.data(), S::dims.data(), S::rank);
+}
+template <class S, class T, class B>
+std::ostream& operator<<(std::ostream& os, const Tensor<S, T, B>& t) {
+  return os << to_string(t);
+}
+
+}  // namespace ctnn
+
 // ---- ctnn/train.hpp ----
 // Training: the engine (train_step, test_step, fit, eval_model), metrics, the progress bar.
 
