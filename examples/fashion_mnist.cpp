@@ -79,10 +79,12 @@ struct Trained {
 };
 
 // The tutorial's loop: for each epoch, train_step and test_step with their printed lines.
-template <class Model, class TrainLoader, class TestLoader>
-Trained train_and_evaluate(Model& model, const std::string& name, TrainLoader& train_loader, TestLoader& test_loader,
+template <class Model, class TrainData, class TestLoader>
+Trained train_and_evaluate(Model& model, const std::string& name, const TrainData& train_data, TestLoader& test_loader,
                            std::size_t epochs, const std::filesystem::path& out) {
   std::cout << "\n=== " << name << " ===\n" << model.repr(name) << "\n";
+  // torch.manual_seed(42) before each model's loop: every model sees the same shuffles.
+  data::DataLoader train_loader(train_data, {.batch_size = 32, .shuffle = true}, manual_seed(42));
   CrossEntropyLoss loss_fn;
   optim::SGD optimizer{model.parameters(), {.lr = 0.1f}};
   History history;
@@ -121,22 +123,20 @@ int main(int argc, char** argv) try {
             << "Test samples: " << test_subset.size() << "\nClasses: ";
   for (const auto& c : class_names) std::cout << c << (&c == &class_names.back() ? "\n" : ", ");
 
-  manual_seed(42);
-  data::DataLoader train_loader(train_subset, {.batch_size = 32, .shuffle = true});
   data::DataLoader test_loader(test_subset, {.batch_size = 32, .shuffle = false});
-  std::cout << "Length of train dataloader: " << train_loader.size() << " batches of 32\n"
+  std::cout << "Length of train dataloader: " << (train_subset.size() + 31) / 32 << " batches of 32\n"
             << "Length of test dataloader: " << test_loader.size() << " batches of 32\n";
 
   std::vector<EvalResult> results;
   std::vector<double> times;
 
   FashionMNISTModelV0 model_0{manual_seed(42)};
-  auto r0 = train_and_evaluate(model_0, "FashionMNISTModelV0", train_loader, test_loader, options.epochs, options.out);
+  auto r0 = train_and_evaluate(model_0, "FashionMNISTModelV0", train_subset, test_loader, options.epochs, options.out);
   FashionMNISTModelV1 model_1{manual_seed(42)};
-  auto r1 = train_and_evaluate(model_1, "FashionMNISTModelV1", train_loader, test_loader, options.epochs, options.out);
+  auto r1 = train_and_evaluate(model_1, "FashionMNISTModelV1", train_subset, test_loader, options.epochs, options.out);
   FashionMNISTModelV2 model_2{manual_seed(42)};
   std::cout << model_2.summary(32, "FashionMNISTModelV2");
-  auto r2 = train_and_evaluate(model_2, "FashionMNISTModelV2", train_loader, test_loader, options.epochs, options.out);
+  auto r2 = train_and_evaluate(model_2, "FashionMNISTModelV2", train_subset, test_loader, options.epochs, options.out);
   for (const auto* r : {&r0, &r1, &r2}) {
     results.push_back(r->result);
     times.push_back(r->seconds);

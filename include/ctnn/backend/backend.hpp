@@ -10,7 +10,8 @@
 //   elementwise  map(n, x, y, f), zip(n, a, b, y, f)                      f is a small functor
 //   reductions   sum, add_bias/bias_grad (per channel), softmax/log_softmax rows and their
 //                backward, argmax_rows, cross_entropy/nll (fused loss + gradient)
-//   convolution  im2col, col2im (one sample; GEMM does the rest)
+//   convolution  conv2d_workspace(geometry, n), conv2d_forward, conv2d_backward (the whole batch, with a
+//                workspace the layer keeps from forward to backward); im2col, col2im (one sample)
 //   pooling      maxpool_forward (records argmax), maxpool_backward
 //   RNG          fill_uniform, fill_normal, fill_bernoulli (counter-based: same numbers everywhere)
 //   optimizers   sgd_update(n, param, grad, momentum_buffer, ...), adam_update(n, param, grad, m, v, ...)
@@ -22,6 +23,11 @@
 #include "../core/error.hpp"
 
 namespace ctnn::backend {
+
+// The shape of a 2-d convolution: input [C, H, W], OC output channels, K x K kernel, output [OC, Ho, Wo].
+struct conv_geometry {
+  std::size_t C, H, W, OC, K, stride, pad, Ho, Wo;
+};
 
 // Float, on the CPU, through Eigen's GEMM. The default.
 struct eigen {

@@ -61,6 +61,291 @@ struct ops<eigen> : host_ops<float> {
         }
       }
   }
+  // (Measured against Eigen's own GEMM routine with persistent, untiled packing buffers for the seed
+  // shapes: no difference; for batch-32 products the packing of the weight operand is the cost, not the
+  // tiling.)
+
+  // ---- optimizer updates: host_ops' formulas as Eigen array expressions (vectorised, sqrt included) --
+  static void sgd_update(std::size_t n, float* param, const float* grad, float* momentum_buffer, float lr,
+                         float momentum, float dampening, float weight_decay, bool nesterov, bool first_step) {
+    using Array = Eigen::Map<Eigen::ArrayXf>;
+    using ConstArray = Eigen::Map<const Eigen::ArrayXf>;
+    const auto len = static_cast<Eigen::Index>(n);
+    Array p(param, len);
+    ConstArray g0(grad, len);
+    if (momentum == 0.0f) {
+      if (weight_decay == 0.0f) p -= lr * g0;
+      else p -= lr * (g0 + weight_decay * p);
+      return;
+    }
+    // With momentum the buffer holds g (first step) or the running average; the step uses it.
+    Array buf(momentum_buffer, len);
+    const float keep = 1.0f - dampening;
+    if (weight_decay == 0.0f) {
+      if (first_step) buf = g0;
+      else buf = momentum * buf + keep * g0;
+      if (nesterov) p -= lr * (g0 + momentum * buf);
+      else p -= lr * buf;
+    } else {
+      if (first_step) buf = g0 + weight_decay * p;
+      else buf = momentum * buf + keep * (g0 + weight_decay * p);
+      if (nesterov) p -= lr * ((g0 + weight_decay * p) + momentum * buf);
+      else p -= lr * buf;
+    }
+  }
+  static void adam_update(std::size_t n, float* param, const float* grad, float* m, float* v, float beta1, float beta2,
+                          float eps, float weight_decay, float step_size, float bias_correction2_sqrt) {
+    const float one_minus_beta1 = 1.0f - beta1, one_minus_beta2 = 1.0f - beta2;
+    const auto len = static_cast<Eigen::Index>(n);
+    Eigen::Map<Eigen::ArrayXf> p(param, len), mm(m, len), vv(v, len);
+    Eigen::Map<const Eigen::ArrayXf> g0(grad, len);
+    if (weight_decay == 0.0f) {
+      mm = mm * beta1 + one_minus_beta1 * g0;
+      vv = vv * beta2 + one_minus_beta2 * g0 * g0;
+    } else {
+      mm = mm * beta1 + one_minus_beta1 * (g0 + weight_decay * p);
+      vv = vv * beta2 + one_minus_beta2 * (g0 + weight_decay * p) * (g0 + weight_decay * p);
+    }
+    p -= step_size * (mm / (vv.sqrt() / bias_correction2_sqrt + eps));
+  }
+
+  using packet = Eigen::internal::packet_traits<float>::type;
+  // The register-blocked loops must be unrolled for the accumulators to live in registers (-O2 does not
+  // unroll them by itself).
+#define CTNN_UNROLL _Pragma("GCC unroll 16")
+  static constexpr std::size_t lanes = static_cast<std::size_t>(Eigen::internal::packet_traits<float>::size);
+
+  struct conv3_layout {
+    std::size_t wpo;    // output row length rounded up to whole packets
+    std::size_t wx;     // padded input row: wpo + 2
+    std::size_t hp;     // padded input rows: H + 2 pad
+    std::size_t wxd;    // padded output-gradient row for the input gradient: round_up(W) + 2
+    std::size_t hd;     // its rows: Ho + 2 (2 - pad)
+    std::size_t input, dy_rows, dy_full, weights;  // sizes of the four workspace parts
+  };
+  static bool direct_conv3(const conv_geometry& g) { return g.K == 3 && g.stride == 1 && g.pad <= 2; }
+  static constexpr std::size_t round_up(std::size_t v) { return (v + lanes - 1) / lanes * lanes; }
+  static conv3_layout layout3(const conv_geometry& g, std::size_t n) {
+    conv3_layout l{};
+    l.wpo = round_up(g.Wo);
+    l.wx = l.wpo + 2;
+    l.hp = g.H + 2 * g.pad;
+    l.wxd = round_up(g.W) + 2;
+    l.hd = g.Ho + 2 * (2 - g.pad);
+    l.input = n * g.C * l.hp * l.wx;
+    l.dy_rows = n * g.OC * g.Ho * l.wpo;
+    l.dy_full = n * g.OC * l.hd * l.wxd;
+    l.weights = g.OC * g.C * 9;
+    return l;
+  }
+
+  static std::size_t conv2d_workspace(const conv_geometry& g, std::size_t n) {
+    if (!direct_conv3(g)) return host_ops<float>::conv2d_workspace(g, n);
+    const conv3_layout l = layout3(g, n);
+    return l.input + l.dy_rows + l.dy_full + l.weights;
+  }
+
+  static void conv2d_forward(const conv_geometry& g, std::size_t n, const float* x, const float* weight,
+                             const float* bias, float* y, float* workspace) {
+    if (!direct_conv3(g)) return host_ops<float>::conv2d_forward(g, n, x, weight, bias, y, workspace);
+    const conv3_layout l = layout3(g, n);
+    const std::size_t in_plane = l.hp * l.wx, out_size = g.OC * g.Ho * g.Wo;
+    const auto count = static_cast<std::ptrdiff_t>(n);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (n > 1)
+#endif
+    for (std::ptrdiff_t s = 0; s < count; ++s) {
+      const auto i = static_cast<std::size_t>(s);
+      float* xp = workspace + i * g.C * in_plane;
+      pad_planes(x + i * g.C * g.H * g.W, g.C, g.H, g.W, g.pad, xp, l.hp, l.wx);
+      conv3_sample(xp, g.C, in_plane, l.wx, weight, g.OC, g.Ho, g.Wo, l.wpo, bias, y + i * out_size);
+    }
+  }
+
+  static void conv2d_backward(const conv_geometry& g, std::size_t n, const float* x, const float* dy,
+                              const float* weight, float* dx, float* grad_weight, float* grad_bias, float* workspace) {
+    if (!direct_conv3(g))
+      return host_ops<float>::conv2d_backward(g, n, x, dy, weight, dx, grad_weight, grad_bias, workspace);
+    const conv3_layout l = layout3(g, n);
+    const float* xp = workspace;  // the padded input the forward left
+    float* dyr = workspace + l.input;
+    float* dyp = dyr + l.dy_rows;
+    float* wt = dyp + l.dy_full;
+    const std::size_t in_plane = l.hp * l.wx, out_plane = g.Ho * g.Wo, dyp_plane = l.hd * l.wxd;
+    const std::size_t edge = 2 - g.pad;
+    // Transposed, flipped weights: wt[c][o][a][b] = w[o][c][2 - a][2 - b].
+    for (std::size_t o = 0; o < g.OC; ++o)
+      for (std::size_t c = 0; c < g.C; ++c)
+        for (std::size_t t = 0; t < 9; ++t) wt[(c * g.OC + o) * 9 + 8 - t] = weight[(o * g.C + c) * 9 + t];
+    const auto count = static_cast<std::ptrdiff_t>(n);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (n > 1)
+#endif
+    for (std::ptrdiff_t s = 0; s < count; ++s) {
+      const auto i = static_cast<std::size_t>(s);
+      const float* dy_i = dy + i * g.OC * out_plane;
+      pad_planes(dy_i, g.OC, g.Ho, g.Wo, 0, dyr + i * g.OC * g.Ho * l.wpo, g.Ho, l.wpo);
+      pad_planes(dy_i, g.OC, g.Ho, g.Wo, edge, dyp + i * g.OC * dyp_plane, l.hd, l.wxd);
+    }
+    // Weight gradient: one task per (block of up to 4 output channels, input channel, kernel row).
+    const std::size_t blocks = (g.OC + 3) / 4, tasks = blocks * g.C * 3;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (n > 1)
+#endif
+    for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(tasks); ++t) {
+      const auto task = static_cast<std::size_t>(t);
+      const std::size_t ki = task % 3, c = task / 3 % g.C, o0 = task / 3 / g.C * 4;
+      const std::size_t ob = std::min<std::size_t>(4, g.OC - o0);
+      const float* xs = xp + c * in_plane + ki * l.wx;
+      const float* ds = dyr + o0 * g.Ho * l.wpo;
+      float* dw = grad_weight + (o0 * g.C + c) * 9 + ki * 3;
+      const std::size_t x_sample = g.C * in_plane, d_sample = g.OC * g.Ho * l.wpo, d_plane = g.Ho * l.wpo;
+      switch (ob) {
+        case 4: conv3_wgrad<4>(xs, x_sample, l.wx, ds, d_sample, d_plane, l.wpo, n, g.Ho, dw, g.C * 9); break;
+        case 3: conv3_wgrad<3>(xs, x_sample, l.wx, ds, d_sample, d_plane, l.wpo, n, g.Ho, dw, g.C * 9); break;
+        case 2: conv3_wgrad<2>(xs, x_sample, l.wx, ds, d_sample, d_plane, l.wpo, n, g.Ho, dw, g.C * 9); break;
+        default: conv3_wgrad<1>(xs, x_sample, l.wx, ds, d_sample, d_plane, l.wpo, n, g.Ho, dw, g.C * 9); break;
+      }
+    }
+    bias_grad(dy, n, g.OC, out_plane, grad_bias);
+    // Input gradient: the forward kernel on the padded output gradient, C and OC swapped.
+    const std::size_t wpo_dx = round_up(g.W);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (n > 1)
+#endif
+    for (std::ptrdiff_t s = 0; s < count; ++s) {
+      const auto i = static_cast<std::size_t>(s);
+      conv3_sample(dyp + i * g.OC * dyp_plane, g.OC, dyp_plane, l.wxd, wt, g.C, g.H, g.W, wpo_dx, nullptr,
+                   dx + i * g.C * g.H * g.W);
+    }
+  }
+
+ private:
+  // dst[p] = src[p] placed at (pad, pad) in planes of hd x wd zeros.
+  static void pad_planes(const float* src, std::size_t planes, std::size_t h, std::size_t w, std::size_t pad,
+                         float* dst, std::size_t hd, std::size_t wd) {
+    std::fill_n(dst, planes * hd * wd, 0.0f);
+    for (std::size_t p = 0; p < planes; ++p)
+      for (std::size_t r = 0; r < h; ++r)
+        std::copy_n(src + (p * h + r) * w, w, dst + (p * hd + r + pad) * wd + pad);
+  }
+
+  // y[o][r][col] (+ bias[o]) for OB output channels from o (weights w[o][c][3][3]), rows 0..ho and columns
+  // j0 .. j0 + NC packets: sum over c, a, b of w[o][c][a][b] * xp[c][r + a][col + b].
+  template <int OB, int NC>
+  static void conv3_block(const float* xp, std::size_t C, std::size_t plane, std::size_t wx, const float* w,
+                          std::size_t ho, std::size_t wo, std::size_t j0, const float* bias, float* y) {
+    using namespace Eigen::internal;
+    const std::size_t w_stride = C * 9, y_plane = ho * wo;
+    for (std::size_t r = 0; r < ho; ++r) {
+      packet acc[OB][NC];
+      CTNN_UNROLL
+      for (int o = 0; o < OB; ++o)
+        CTNN_UNROLL
+        for (int q = 0; q < NC; ++q) acc[o][q] = pset1<packet>(0.0f);
+      for (std::size_t c = 0; c < C; ++c) {
+        const float* xr = xp + c * plane + r * wx + j0;
+        const float* wc = w + c * 9;
+        CTNN_UNROLL
+        for (std::size_t a = 0; a < 3; ++a)
+          CTNN_UNROLL
+          for (std::size_t b = 0; b < 3; ++b) {
+            packet xv[NC];
+            CTNN_UNROLL
+            for (int q = 0; q < NC; ++q) xv[q] = ploadu<packet>(xr + a * wx + b + static_cast<std::size_t>(q) * lanes);
+            CTNN_UNROLL
+            for (int o = 0; o < OB; ++o) {
+              const packet wv = pset1<packet>(wc[static_cast<std::size_t>(o) * w_stride + a * 3 + b]);
+              CTNN_UNROLL
+              for (int q = 0; q < NC; ++q) acc[o][q] = pmadd(wv, xv[q], acc[o][q]);
+            }
+          }
+      }
+      CTNN_UNROLL
+      for (int o = 0; o < OB; ++o) {
+        const packet bv = pset1<packet>(bias ? bias[o] : 0.0f);
+        CTNN_UNROLL
+        for (int q = 0; q < NC; ++q) {
+          const std::size_t col = j0 + static_cast<std::size_t>(q) * lanes;
+          if (col >= wo) break;
+          float* dst = y + static_cast<std::size_t>(o) * y_plane + r * wo + col;
+          const packet v = padd(acc[o][q], bv);
+          if (col + lanes <= wo) {
+            pstoreu(dst, v);
+          } else {
+            alignas(64) float tmp[lanes];
+            pstoreu(tmp, v);
+            std::copy_n(tmp, wo - col, dst);
+          }
+        }
+      }
+    }
+  }
+  template <int NC>
+  static void conv3_columns(const float* xp, std::size_t C, std::size_t plane, std::size_t wx, const float* w,
+                            std::size_t OC, std::size_t ho, std::size_t wo, std::size_t j0, const float* bias,
+                            float* y) {
+    constexpr std::size_t max_ob = NC == 1 ? 8 : 5;
+    for (std::size_t o = 0; o < OC; o += max_ob) {
+      const std::size_t ob = std::min(max_ob, OC - o);
+      const float* wo_ = w + o * C * 9;
+      const float* bo = bias ? bias + o : nullptr;
+      float* yo = y + o * ho * wo;
+      switch (ob) {
+        case 8: if constexpr (max_ob >= 8) conv3_block<8, NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); break;
+        case 7: if constexpr (max_ob >= 7) conv3_block<7, NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); break;
+        case 6: if constexpr (max_ob >= 6) conv3_block<6, NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); break;
+        case 5: conv3_block<5, NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); break;
+        case 4: conv3_block<4, NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); break;
+        case 3: conv3_block<3, NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); break;
+        case 2: conv3_block<2, NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); break;
+        default: conv3_block<1, NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); break;
+      }
+    }
+  }
+  // One sample: y [OC, ho, wo] from the padded planes xp [C][.. x wx]; wpo = wo rounded up to packets.
+  static void conv3_sample(const float* xp, std::size_t C, std::size_t plane, std::size_t wx, const float* w,
+                           std::size_t OC, std::size_t ho, std::size_t wo, std::size_t wpo, const float* bias,
+                           float* y) {
+    std::size_t j = 0;
+    for (; j + 2 * lanes <= wpo; j += 2 * lanes) conv3_columns<2>(xp, C, plane, wx, w, OC, ho, wo, j, bias, y);
+    for (; j < wpo; j += lanes) conv3_columns<1>(xp, C, plane, wx, w, OC, ho, wo, j, bias, y);
+  }
+
+  // dw[o][0..3] += sum over samples, rows and columns of dy[o][r][col] * xs[r][col + b], for OB output
+  // channels (dw rows o apart by dw_stride); xs is one input channel's padded plane at kernel row a.
+  template <int OB>
+  static void conv3_wgrad(const float* xs, std::size_t x_sample, std::size_t wx, const float* ds, std::size_t d_sample,
+                          std::size_t d_plane, std::size_t wpo, std::size_t n, std::size_t ho, float* dw,
+                          std::size_t dw_stride) {
+    using namespace Eigen::internal;
+    packet acc[OB][3];
+    CTNN_UNROLL
+    for (int o = 0; o < OB; ++o)
+      CTNN_UNROLL
+      for (int b = 0; b < 3; ++b) acc[o][b] = pset1<packet>(0.0f);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t r = 0; r < ho; ++r) {
+        const float* xr = xs + i * x_sample + r * wx;
+        const float* dr = ds + i * d_sample + r * wpo;
+        for (std::size_t col = 0; col < wpo; col += lanes) {
+          const packet x0 = ploadu<packet>(xr + col), x1 = ploadu<packet>(xr + col + 1),
+                       x2 = ploadu<packet>(xr + col + 2);
+          CTNN_UNROLL
+          for (int o = 0; o < OB; ++o) {
+            const packet d = ploadu<packet>(dr + static_cast<std::size_t>(o) * d_plane + col);
+            acc[o][0] = pmadd(d, x0, acc[o][0]);
+            acc[o][1] = pmadd(d, x1, acc[o][1]);
+            acc[o][2] = pmadd(d, x2, acc[o][2]);
+          }
+        }
+      }
+    CTNN_UNROLL
+    for (int o = 0; o < OB; ++o)
+      CTNN_UNROLL
+      for (int b = 0; b < 3; ++b) dw[static_cast<std::size_t>(o) * dw_stride + static_cast<std::size_t>(b)] += predux(acc[o][b]);
+  }
+#undef CTNN_UNROLL
 };
 
 }  // namespace ctnn::backend

@@ -32,7 +32,9 @@ struct naming {
   using spec = L;
   static constexpr bool named = false;
 };
-template <fixed_string N, class L>
+// (auto rather than fixed_string in partial specialisations: nvcc 13's front end does not match
+// partial specialisations over a deduced class-type template parameter.)
+template <auto N, class L>
 struct naming<Named<N, L>> {
   using spec = L;
   static constexpr bool named = true;
@@ -68,12 +70,12 @@ struct prepend<Head, type_list<T...>> {
   using type = type_list<Head, T...>;
 };
 
-template <std::size_t I, class In, Backend B, fixed_string Path, class... Ls>
+template <std::size_t I, class In, Backend B, auto Path, class... Ls>
 struct bind_chain {
   using bound = type_list<>;
   using output = In;
 };
-template <std::size_t I, class In, Backend B, fixed_string Path, class L, class... Rest>
+template <std::size_t I, class In, Backend B, auto Path, class L, class... Rest>
 struct bind_chain<I, In, B, Path, L, Rest...> {
   using head = typename bind_layer<L, In, B, child_path<Path, I, L>()>::type;
   using next = bind_chain<I + 1, typename head::output_shape, B, Path, Rest...>;

@@ -1,7 +1,9 @@
 #pragma once
 // Conv2d<InC, OutC, Kernel, Stride = 1, Padding = 0>: square kernels, PyTorch's OIHW weights and its
-// output size floor((H + 2P - K) / S) + 1. Runs as im2col + GEMM, one sample at a time, with one
-// reused column buffer.
+// output size floor((H + 2P - K) / S) + 1. The whole batch goes through the backend's conv2d ops
+// (im2col + GEMM per sample in the plain loops, a direct 3x3 kernel over the batch in the Eigen backend),
+// with one workspace reused from step to step.
+#include <algorithm>
 #include <string>
 
 #include "layer.hpp"
@@ -51,7 +53,8 @@ struct Conv2d {
     using typename base::scalar;
     static constexpr std::size_t H = S::dims[1], W = S::dims[2];
     static constexpr std::size_t Ho = output<S>::dims[1], Wo = output<S>::dims[2];
-    static constexpr std::size_t patch = InC * Kernel * Kernel, positions = Ho * Wo;
+    static constexpr std::size_t patch = InC * Kernel * Kernel;
+    static constexpr backend::conv_geometry geometry{InC, H, W, OutC, Kernel, Stride, Padding, Ho, Wo};
 
    public:
     static constexpr std::size_t parameter_count = OutC * patch + OutC;
@@ -59,31 +62,21 @@ struct Conv2d {
     explicit bound(Generator& g) {
       weight_.init_kaiming_uniform(patch, g);
       bias_.init_bias_uniform(patch, g);
-      columns_.resize(patch * positions);
     }
 
     const Batch<output<S>, B>& forward(const Batch<S, B>& x, bool /*training*/) {
       const std::size_t n = this->prepare_output(x);
-      for (std::size_t i = 0; i < n; ++i) {
-        ops::im2col(x.sample(i), InC, H, W, Kernel, Stride, Padding, Ho, Wo, columns_.data());
-        ops::gemm(false, false, OutC, positions, patch, 1, weight_.value.data(), columns_.data(), 0,
-                  this->y_.sample(i));
-      }
-      ops::add_bias(this->y_.data(), bias_.value.data(), n, OutC, positions);
+      workspace_.resize(std::max(workspace_.size(), ops::conv2d_workspace(geometry, n)));
+      ops::conv2d_forward(geometry, n, x.data(), weight_.value.data(), bias_.value.data(), this->y_.data(),
+                          workspace_.data());
       return this->y_;
     }
 
+    // Follows the forward of the same batch (the backend may keep what it prepared in the workspace).
     const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
       const std::size_t n = this->prepare_input_grad(x);
-      for (std::size_t i = 0; i < n; ++i) {
-        const scalar* dy_i = dy + i * OutC * positions;
-        ops::im2col(x.sample(i), InC, H, W, Kernel, Stride, Padding, Ho, Wo, columns_.data());
-        ops::gemm(false, true, OutC, patch, positions, 1, dy_i, columns_.data(), 1, weight_.grad.data());
-        ops::gemm(true, false, patch, positions, OutC, 1, weight_.value.data(), dy_i, 0, columns_.data());
-        ops::fill(this->dx_.sample(i), S::size, scalar(0));
-        ops::col2im(columns_.data(), InC, H, W, Kernel, Stride, Padding, Ho, Wo, this->dx_.sample(i));
-      }
-      ops::bias_grad(dy, n, OutC, positions, bias_.grad.data());
+      ops::conv2d_backward(geometry, n, x.data(), dy, weight_.value.data(), this->dx_.data(), weight_.grad.data(),
+                           bias_.grad.data(), workspace_.data());
       return this->dx_;
     }
 
@@ -96,7 +89,7 @@ struct Conv2d {
    private:
     Parameter<B> weight_{parameter_name(Path.view(), "weight"), {OutC, InC, Kernel, Kernel}};
     Parameter<B> bias_{parameter_name(Path.view(), "bias"), {OutC}};
-    buffer_t<B> columns_;
+    buffer_t<B> workspace_;
   };
 };
 

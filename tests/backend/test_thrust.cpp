@@ -1,0 +1,596 @@
+// backend::thrust on Thrust's device system (OMP on the CPU in CI; built only with the Thrust flags,
+// see tests/CMakeLists.txt):
+//   - the PyTorch parity fixtures of every layer, loss and seed model (float, 1e-5 of each tensor's scale)
+//   - consistency with backend::reference on random inputs, forward and backward, every layer and loss
+//     (1e-5, relative above 1 and absolute below)
+//   - one TinyVGG training step (forward, CrossEntropyLoss, backward, SGD step) against backend::eigen
+//   - to<B>() for batches and models, metrics on device batches, the RNG's numbers.
+// Values of the device backend are only ever read through to_host.
+//
+// Run with -s to see the largest error of every compared tensor.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
+#include <ctnn/backend/thrust.hpp>
+#include <ctnn/ctnn.hpp>
+#include <ctnn/nn/transfer.hpp>
+#include <span>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "fixture.hpp"
+
+namespace {
+
+using namespace ctnn;
+using ctnn_test::Fixture;
+using ctnn_test::FixtureTensor;
+using ctnn_test::load_fixture;
+using TB = backend::thrust<>;
+using ref = backend::reference;
+
+static_assert(!TB::host_memory);
+static_assert(Backend<TB>);
+static_assert(std::is_same_v<scalar_t<TB>, float>);
+
+constexpr double tolerance = 1e-5;
+
+std::string shape_text(const std::vector<std::size_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+template <Backend B, class T>
+std::vector<T> device_to_host(const T* p, std::size_t n) {
+  std::vector<T> out(n);
+  backend::ops<B>::to_host(p, n, out.data());
+  return out;
+}
+
+// |a - e| <= tol * max(1, max |e|) against a fixture tensor.
+template <class T>
+void check_fixture(const Fixture& f, const std::string& name, const std::vector<T>& actual,
+                   const std::vector<std::size_t>& actual_shape = {}) {
+  const FixtureTensor& expected = f.at(name);
+  const std::string where = "fixture " + f.path() + ": tensor '" + name + "'";
+  if (!actual_shape.empty() && actual_shape != expected.shape) {
+    FAIL_CHECK(where << ": ctnn's shape is " << shape_text(actual_shape) << " but PyTorch's is "
+                     << shape_text(expected.shape));
+    return;
+  }
+  REQUIRE(actual.size() == expected.values.size());
+  double scale = 1;
+  for (double e : expected.values) scale = std::max(scale, std::abs(e));
+  double worst = 0;
+  std::size_t first_bad = actual.size();
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    const double error = std::abs(static_cast<double>(actual[i]) - expected.values[i]) / scale;
+    if (!(error <= tolerance) && first_bad == actual.size()) first_bad = i;
+    if (!(error <= worst)) worst = error;
+  }
+  if (first_bad != actual.size())
+    FAIL_CHECK(where << " differs at flat index " << first_bad << ": ctnn " << static_cast<double>(actual[first_bad])
+                     << ", PyTorch " << expected.values[first_bad] << "; largest error " << worst);
+  else
+    SUCCEED(where << ": largest error " << worst << " of the scale " << scale);
+}
+
+template <class BatchType>
+BatchType to_batch(const Fixture& f, const std::string& name) {
+  using T = typename BatchType::value_type;
+  const FixtureTensor& t = f.at(name);
+  std::vector<T> values(t.values.size());
+  std::transform(t.values.begin(), t.values.end(), values.begin(), [](double v) { return static_cast<T>(v); });
+  return BatchType::from_host(std::span<const T>(values));
+}
+
+template <class T>
+StateDict<T> state_dict_of(const Fixture& f) {
+  StateDict<T> out;
+  for (const auto& p : f.parameters()) {
+    std::vector<T> values(p.values.size());
+    std::transform(p.values.begin(), p.values.end(), values.begin(), [](double v) { return static_cast<T>(v); });
+    out.push_back({p.name, p.shape, std::move(values)});
+  }
+  return out;
+}
+
+template <class BatchType>
+std::vector<std::size_t> batch_shape(const BatchType& b) {
+  std::vector<std::size_t> s{b.batch_size()};
+  s.insert(s.end(), BatchType::shape::dims.begin(), BatchType::shape::dims.end());
+  return s;
+}
+
+template <class Model>
+void check_parameter_grads(Model& model, const Fixture& f) {
+  using B = typename Model::backend_type;
+  std::size_t checked = 0;
+  model.visit_parameters([&](Parameter<B>& p) {
+    check_fixture(f, p.name + ".grad", device_to_host<B>(p.grad.data(), p.size()), p.shape);
+    ++checked;
+  });
+  CHECK(checked == f.parameters().size());
+}
+
+template <class Model>
+void check_layer(const std::string& case_name) {
+  const Fixture f = load_fixture(case_name);
+  Model model;
+  model.load_state_dict(state_dict_of<float>(f));
+  model.eval();
+  const auto x = to_batch<typename Model::input_batch>(f, "input");
+  const auto& y = model.forward(x);
+  check_fixture(f, "output", y.to_host(), batch_shape(y));
+  const auto dy = to_batch<typename Model::output_batch>(f, "grad_output");
+  model.zero_grad();
+  const auto& dx = model.backward(dy);
+  check_fixture(f, "grad_input", dx.to_host(), batch_shape(dx));
+  check_parameter_grads(model, f);
+}
+
+template <class Model>
+void check_seed_model(const std::string& case_name) {
+  const Fixture f = load_fixture(case_name);
+  Model model;
+  model.load_state_dict(state_dict_of<float>(f));
+  model.train();
+  const auto x = to_batch<typename Model::input_batch>(f, "input");
+  const auto labels = to_batch<Labels<TB>>(f, "target");
+  const auto& logits = model.forward(x);
+  check_fixture(f, "output", logits.to_host(), batch_shape(logits));
+  CrossEntropyLoss<TB> loss_fn;
+  const float loss = loss_fn(logits, labels);
+  check_fixture(f, "loss", std::vector<float>{loss});
+  model.zero_grad();
+  const auto& dx = model.backward(loss_fn.grad());
+  check_fixture(f, "grad_input", dx.to_host(), batch_shape(dx));
+  check_parameter_grads(model, f);
+}
+
+template <class Loss, class PredictionBatch, class TargetBatch>
+void check_loss(const std::string& stem) {
+  for (const auto reduction : {Reduction::mean, Reduction::sum}) {
+    const std::string case_name = stem + (reduction == Reduction::mean ? "_mean" : "_sum");
+    INFO("case " << case_name);
+    const Fixture f = load_fixture(case_name);
+    const auto prediction = to_batch<PredictionBatch>(f, "input");
+    const auto target = to_batch<TargetBatch>(f, "target");
+    Loss loss_fn{reduction};
+    const float value = loss_fn(prediction, target);
+    check_fixture(f, "loss", std::vector<float>{value});
+    const GradientView<TB> grad = loss_fn.grad();
+    CHECK(grad.batch_size == prediction.batch_size());
+    check_fixture(f, "grad_input", device_to_host<TB>(grad.data, grad.batch_size * grad.per_sample));
+  }
+}
+
+// ---- thrust against reference -------------------------------------------------------------------
+// |a - b| / max(|a|, |b|, 1): relative for values of magnitude 1 and more, absolute below.
+template <class A, class R>
+double compare(const std::string& what, const std::vector<A>& actual, const std::vector<R>& expected) {
+  REQUIRE(actual.size() == expected.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    const double a = static_cast<double>(actual[i]), e = static_cast<double>(expected[i]);
+    const double err = std::abs(a - e) / std::max({std::abs(a), std::abs(e), 1.0});
+    if (!(err <= tolerance)) {
+      FAIL_CHECK(what << "[" << i << "]: thrust " << a << ", expected " << e << ", error " << err);
+      return err;
+    }
+    worst = std::max(worst, err);
+  }
+  SUCCEED(what << ": largest error " << worst);
+  return worst;
+}
+
+// Random values from a seeded generator, spread away from ties and from zero (no kinks of ReLU or
+// max pooling within float rounding).
+std::vector<double> random_values(std::size_t n, std::uint64_t seed, double lo = -2, double hi = 2) {
+  Generator g{seed};
+  std::vector<double> v(n);
+  for (auto& x : v) {
+    x = lo + (hi - lo) * g.uniform();
+    if (std::abs(x) < 0.05) x += x < 0 ? -0.05 : 0.05;
+  }
+  return v;
+}
+
+template <class T>
+std::vector<T> cast(const std::vector<double>& v) {
+  std::vector<T> out(v.size());
+  std::transform(v.begin(), v.end(), out.begin(), [](double x) { return static_cast<T>(x); });
+  return out;
+}
+
+template <class S, class B>
+Batch<S, B> batch_of(const std::vector<double>& v) {
+  const auto values = cast<scalar_t<B>>(v);
+  return Batch<S, B>::from_host(std::span<const scalar_t<B>>(values));
+}
+
+template <class Model>
+std::vector<std::pair<std::string, std::vector<double>>> parameter_grads(Model& model) {
+  using B = typename Model::backend_type;
+  std::vector<std::pair<std::string, std::vector<double>>> out;
+  model.visit_parameters([&](Parameter<B>& p) {
+    const auto g = device_to_host<B>(p.grad.data(), p.size());
+    out.emplace_back(p.name, std::vector<double>(g.begin(), g.end()));
+  });
+  return out;
+}
+
+// Forward and backward of Spec on per-sample input In, a batch of N, on thrust and on reference with
+// the same parameters (copied), input and output gradient. Dropout sees the same masks: both models
+// are built from the same seed, and the generator is counter-based.
+template <class Spec, class In, bool Training = false, std::size_t N = 3>
+void check_against_reference() {
+  using S = typename In::shape;
+  using RefModel = Sequential<ref, In, Spec>;
+  using ThrustModel = Sequential<TB, In, Spec>;
+  Generator g1{2024}, g2{2024};
+  RefModel r{g1};
+  ThrustModel t{g2};
+  copy_parameters(r, t);
+  r.train(Training);
+  t.train(Training);
+  const auto xv = random_values(N * S::size, 11);
+  const auto xr = batch_of<S, ref>(xv);
+  const auto xt = batch_of<S, TB>(xv);
+  compare("output", t.forward(xt).to_host(), r.forward(xr).to_host());
+
+  using Out = typename RefModel::output_shape;
+  const auto dyv = random_values(N * Out::size, 12);
+  const auto dyr = batch_of<Out, ref>(dyv);
+  const auto dyt = batch_of<Out, TB>(dyv);
+  r.zero_grad();
+  t.zero_grad();
+  compare("grad_input", t.backward(dyt).to_host(), r.backward(dyr).to_host());
+  const auto gr = parameter_grads(r), gt = parameter_grads(t);
+  REQUIRE(gr.size() == gt.size());
+  for (std::size_t i = 0; i < gr.size(); ++i) compare(gt[i].first + ".grad", gt[i].second, gr[i].second);
+}
+
+template <template <Backend> class Loss, class S>
+void loss_against_reference(const std::vector<double>& prediction, const std::vector<double>& target) {
+  for (const auto reduction : {Reduction::mean, Reduction::sum}) {
+    INFO((reduction == Reduction::mean ? "mean" : "sum"));
+    Loss<ref> lr{reduction};
+    Loss<TB> lt{reduction};
+    const auto pr = batch_of<S, ref>(prediction), tr = batch_of<S, ref>(target);
+    const auto pt = batch_of<S, TB>(prediction), tt = batch_of<S, TB>(target);
+    compare("loss", std::vector<float>{lt(pt, tt)}, std::vector<double>{lr(pr, tr)});
+    compare("grad", device_to_host<TB>(lt.grad().data, pt.size()), device_to_host<ref>(lr.grad().data, pr.size()));
+  }
+}
+
+template <template <Backend> class Loss, std::size_t C>
+void class_loss_against_reference(const std::vector<double>& prediction, const std::vector<std::int64_t>& labels) {
+  for (const auto reduction : {Reduction::mean, Reduction::sum}) {
+    INFO((reduction == Reduction::mean ? "mean" : "sum"));
+    Loss<ref> lr{reduction};
+    Loss<TB> lt{reduction};
+    const auto pr = batch_of<Shape<C>, ref>(prediction);
+    const auto pt = batch_of<Shape<C>, TB>(prediction);
+    const auto yr = Labels<ref>::from_host(std::span<const std::int64_t>(labels));
+    const auto yt = Labels<TB>::from_host(std::span<const std::int64_t>(labels));
+    compare("loss", std::vector<float>{lt(pt, yt)}, std::vector<double>{lr(pr, yr)});
+    compare("grad", device_to_host<TB>(lt.grad().data, pt.size()), device_to_host<ref>(lr.grad().data, pr.size()));
+  }
+}
+
+template <class B>
+using FashionMNISTModelV0 =
+    Sequential<B, Input<1, 28, 28>, Named<"layer_stack", Block<Flatten, Linear<784, 10>, Linear<10, 10>>>>;
+template <class B>
+using FashionMNISTModelV1 =
+    Sequential<B, Input<1, 28, 28>, Named<"layer_stack", Block<Flatten, Linear<784, 10>, ReLU, Linear<10, 10>, ReLU>>>;
+template <class B>
+using TinyVGG =
+    Sequential<B, Input<1, 28, 28>,
+               Named<"conv_block_1", Block<Conv2d<1, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
+               Named<"conv_block_2", Block<Conv2d<10, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
+               Named<"classifier", Block<Flatten, Linear<490, 10>>>>;
+
+}  // namespace
+
+// ---- PyTorch parity: layers ------------------------------------------------------------------------
+
+TEST_CASE("thrust: Linear parity", "[thrust][parity]") {
+  check_layer<Sequential<TB, Input<5>, Linear<5, 3>>>("linear");
+  check_layer<Sequential<TB, Input<5>, Linear<5, 3, false>>>("linear_no_bias");
+}
+
+TEST_CASE("thrust: Conv2d parity", "[thrust][parity]") {
+  check_layer<Sequential<TB, Input<2, 5, 5>, Conv2d<2, 3, 3, 1, 1>>>("conv2d_k3_s1_p1");
+  check_layer<Sequential<TB, Input<2, 7, 7>, Conv2d<2, 3, 3, 2, 0>>>("conv2d_k3_s2_p0");
+  check_layer<Sequential<TB, Input<1, 6, 6>, Conv2d<1, 2, 5, 1, 2>>>("conv2d_k5_s1_p2");
+}
+
+TEST_CASE("thrust: MaxPool2d parity", "[thrust][parity]") {
+  check_layer<Sequential<TB, Input<3, 6, 6>, MaxPool2d<2>>>("maxpool2d_k2");
+  check_layer<Sequential<TB, Input<2, 7, 7>, MaxPool2d<3, 2>>>("maxpool2d_k3_s2");
+  check_layer<Sequential<TB, Input<2, 7, 7>, MaxPool2d<3, 2, 1>>>("maxpool2d_k3_s2_p1");
+  check_layer<Sequential<TB, Input<2, 6, 6>, MaxPool2d<2>>>("maxpool2d_k2_ties");
+  check_layer<Sequential<TB, Input<2, 7, 7>, MaxPool2d<3, 2, 1>>>("maxpool2d_k3_s2_p1_ties");
+}
+
+TEST_CASE("thrust: Flatten, activations and Dropout (eval) parity", "[thrust][parity]") {
+  check_layer<Sequential<TB, Input<3, 2, 2>, Flatten>>("flatten");
+  check_layer<Sequential<TB, Input<2, 3, 4>, ReLU>>("relu");
+  check_layer<Sequential<TB, Input<2, 3, 4>, Sigmoid>>("sigmoid");
+  check_layer<Sequential<TB, Input<2, 3, 4>, Tanh>>("tanh");
+  check_layer<Sequential<TB, Input<6>, Softmax>>("softmax");
+  check_layer<Sequential<TB, Input<6>, LogSoftmax>>("log_softmax");
+  check_layer<Sequential<TB, Input<7>, Dropout<0.5>>>("dropout_eval");
+}
+
+// ---- PyTorch parity: losses ------------------------------------------------------------------------
+
+TEST_CASE("thrust: loss parity", "[thrust][parity][loss]") {
+  check_loss<CrossEntropyLoss<TB>, Batch<Shape<5>, TB>, Labels<TB>>("cross_entropy");
+  check_loss<NLLLoss<TB>, Batch<Shape<5>, TB>, Labels<TB>>("nll");
+  check_loss<BCELoss<TB>, Batch<Shape<4>, TB>, Batch<Shape<4>, TB>>("bce");
+  check_loss<BCELoss<TB>, Batch<Shape<4>, TB>, Batch<Shape<4>, TB>>("bce_saturated");
+  check_loss<BCEWithLogitsLoss<TB>, Batch<Shape<4>, TB>, Batch<Shape<4>, TB>>("bce_with_logits");
+  check_loss<MSELoss<TB>, Batch<Shape<2, 2>, TB>, Batch<Shape<2, 2>, TB>>("mse");
+  check_loss<L1Loss<TB>, Batch<Shape<5>, TB>, Batch<Shape<5>, TB>>("l1");
+}
+
+TEST_CASE("thrust: an out-of-range label throws with the sample's index", "[thrust][loss]") {
+  const auto logits = Batch<Shape<3>, TB>::from_host({0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f});
+  const auto labels = Labels<TB>::from_host({2, 3});
+  CrossEntropyLoss<TB> ce;
+  CHECK_THROWS_WITH(ce(logits, labels), Catch::Contains("label 3 of sample 1 is out of range"));
+  NLLLoss<TB> nll;
+  CHECK_THROWS_WITH(nll(logits, labels), Catch::Contains("label 3 of sample 1 is out of range"));
+}
+
+// ---- PyTorch parity: the seed's models -------------------------------------------------------------
+
+TEST_CASE("thrust: FashionMNIST models parity (V0, V1, TinyVGG)", "[thrust][parity][model]") {
+  check_seed_model<FashionMNISTModelV0<TB>>("fashion_mnist_v0");
+  check_seed_model<FashionMNISTModelV1<TB>>("fashion_mnist_v1");
+  check_seed_model<TinyVGG<TB>>("fashion_mnist_v2");
+}
+
+// ---- against the reference backend on random inputs ------------------------------------------------
+
+TEST_CASE("thrust vs reference: Linear", "[thrust][consistency]") {
+  check_against_reference<Linear<5, 3>, Input<5>>();
+  check_against_reference<Linear<37, 9, false>, Input<37>, false, 6>();
+}
+
+TEST_CASE("thrust vs reference: Conv2d", "[thrust][consistency]") {
+  check_against_reference<Conv2d<2, 3, 3, 1, 1>, Input<2, 5, 5>>();
+  check_against_reference<Conv2d<2, 3, 3, 2, 0>, Input<2, 7, 7>>();
+  check_against_reference<Conv2d<1, 2, 5, 1, 2>, Input<1, 6, 6>>();
+  check_against_reference<Conv2d<2, 2, 3, 2, 1>, Input<2, 5, 8>>();
+  check_against_reference<Conv2d<3, 4, 1, 1, 0>, Input<3, 4, 4>>();
+}
+
+TEST_CASE("thrust vs reference: MaxPool2d", "[thrust][consistency]") {
+  check_against_reference<MaxPool2d<2>, Input<2, 4, 4>>();
+  check_against_reference<MaxPool2d<3, 2>, Input<1, 7, 7>>();
+  check_against_reference<MaxPool2d<3, 2, 1>, Input<1, 7, 7>>();
+  check_against_reference<MaxPool2d<2, 1>, Input<2, 5, 6>>();
+}
+
+TEST_CASE("thrust vs reference: Flatten, activations, softmax", "[thrust][consistency]") {
+  check_against_reference<Flatten, Input<2, 3, 4>>();
+  check_against_reference<ReLU, Input<2, 4, 4>>();
+  check_against_reference<Sigmoid, Input<7>>();
+  check_against_reference<Tanh, Input<7>>();
+  check_against_reference<Softmax, Input<6>>();
+  check_against_reference<LogSoftmax, Input<6>>();
+}
+
+TEST_CASE("thrust vs reference: Dropout in training draws the same masks", "[thrust][consistency]") {
+  check_against_reference<Dropout<0.3>, Input<50>, true, 4>();
+  check_against_reference<Dropout<0.3>, Input<50>, false, 4>();
+}
+
+TEST_CASE("thrust vs reference: a whole network end to end", "[thrust][consistency]") {
+  check_against_reference<Block<Conv2d<1, 4, 3, 1, 1>, ReLU, MaxPool2d<2>, Conv2d<4, 3, 3, 1, 0>, Tanh, Flatten,
+                                Linear<12, 5>, Sigmoid>,
+                          Input<1, 8, 8>, true, 5>();
+}
+
+TEST_CASE("thrust vs reference: losses", "[thrust][consistency][loss]") {
+  const auto logits = random_values(4 * 6, 21, -3, 3);
+  const std::vector<std::int64_t> labels{0, 5, 2, 3};
+  class_loss_against_reference<CrossEntropyLoss, 6>(logits, labels);
+  std::vector<double> log_probs = logits;
+  for (std::size_t r = 0; r < 4; ++r) {  // rows of log-probabilities for NLLLoss
+    double total = 0;
+    for (std::size_t c = 0; c < 6; ++c) total += std::exp(logits[r * 6 + c]);
+    for (std::size_t c = 0; c < 6; ++c) log_probs[r * 6 + c] = logits[r * 6 + c] - std::log(total);
+  }
+  class_loss_against_reference<NLLLoss, 6>(log_probs, labels);
+
+  const auto p = random_values(3 * 8, 22, 0.02, 0.98), t = random_values(3 * 8, 23, 0.0, 1.0);
+  const auto x = random_values(3 * 8, 24, -4, 4);
+  loss_against_reference<BCELoss, Shape<8>>(p, t);
+  loss_against_reference<BCEWithLogitsLoss, Shape<8>>(x, t);
+  loss_against_reference<MSELoss, Shape<2, 4>>(x, p);
+  loss_against_reference<L1Loss, Shape<8>>(x, p);
+}
+
+// ---- one TinyVGG training step against Eigen -------------------------------------------------------
+
+TEST_CASE("thrust: one TinyVGG training step agrees with the Eigen backend", "[thrust][tinyvgg]") {
+  constexpr std::size_t n = 16;
+  TinyVGG<backend::eigen> eigen_model{manual_seed(42)};
+  auto thrust_model = to<TB>(eigen_model);  // the same parameters, on the device
+  const auto xv = random_values(n * 28 * 28, 31, 0, 1);
+  std::vector<std::int64_t> yv(n);
+  Generator g{32};
+  for (auto& y : yv) y = static_cast<std::int64_t>(g.below(10));
+  const auto xe = batch_of<Shape<1, 28, 28>, backend::eigen>(xv);
+  const auto ye = Labels<backend::eigen>::from_host(std::span<const std::int64_t>(yv));
+  const auto xt = to<TB>(xe);
+  const auto yt = to<TB>(ye);
+  static_assert(std::is_same_v<std::remove_const_t<decltype(yt)>, Labels<TB>>);
+
+  optim::SGD<backend::eigen> opt_e{eigen_model.parameters(), {.lr = 0.1, .momentum = 0.9}};
+  optim::SGD<TB> opt_t{thrust_model.parameters(), {.lr = 0.1, .momentum = 0.9}};
+  CrossEntropyLoss<backend::eigen> ce_e;
+  CrossEntropyLoss<TB> ce_t;
+  for (int step = 0; step < 2; ++step) {
+    INFO("step " << step);
+    const auto& le = eigen_model.forward(xe);
+    const auto& lt = thrust_model.forward(xt);
+    compare("logits", lt.to_host(), le.to_host());
+    const float loss_e = ce_e(le, ye), loss_t = ce_t(lt, yt);
+    compare("loss", std::vector<float>{loss_t}, std::vector<float>{loss_e});
+    opt_e.zero_grad();
+    opt_t.zero_grad();
+    compare("grad_input", thrust_model.backward(ce_t.grad()).to_host(), eigen_model.backward(ce_e.grad()).to_host());
+    const auto ge = parameter_grads(eigen_model), gt = parameter_grads(thrust_model);
+    for (std::size_t i = 0; i < ge.size(); ++i) compare(gt[i].first + ".grad", gt[i].second, ge[i].second);
+    opt_e.step();
+    opt_t.step();
+    const auto se = eigen_model.state_dict(), st = thrust_model.state_dict();
+    REQUIRE(se.size() == st.size());
+    for (std::size_t i = 0; i < se.size(); ++i) compare(st[i].name + " after the step", st[i].values, se[i].values);
+  }
+  // Accuracy on the device batch goes through the metrics' host copy.
+  metrics::Multiclass acc;
+  CHECK(acc.correct(thrust_model.forward(xt), yt) == acc.correct(eigen_model.forward(xe), ye));
+}
+
+TEST_CASE("thrust: Adam steps agree with the Eigen backend", "[thrust][optim]") {
+  using Net = Sequential<backend::eigen, Input<6>, Linear<6, 4>, Tanh, Linear<4, 3>>;
+  Net e{manual_seed(5)};
+  auto t = to<TB>(e);
+  optim::Adam<backend::eigen> ae{e.parameters(), {.lr = 0.01, .weight_decay = 0.1}};
+  optim::Adam<TB> at{t.parameters(), {.lr = 0.01, .weight_decay = 0.1}};
+  const auto xv = random_values(8 * 6, 41);
+  const auto xe = batch_of<Shape<6>, backend::eigen>(xv);
+  const auto xt = to<TB>(xe);
+  const auto target = batch_of<Shape<3>, backend::eigen>(random_values(8 * 3, 42));
+  const auto target_t = to<TB>(target);
+  MSELoss<backend::eigen> le;
+  MSELoss<TB> lt;
+  for (int step = 0; step < 3; ++step) {
+    le(e.forward(xe), target);
+    lt(t.forward(xt), target_t);
+    ae.zero_grad();
+    at.zero_grad();
+    e.backward(le.grad());
+    t.backward(lt.grad());
+    ae.step();
+    at.step();
+  }
+  const auto se = e.state_dict(), st = t.state_dict();
+  for (std::size_t i = 0; i < se.size(); ++i) compare(st[i].name, st[i].values, se[i].values);
+}
+
+// ---- transfers, RNG ---------------------------------------------------------------------------------
+
+TEST_CASE("to<B>: batches and models move between backends with float/double conversion", "[thrust][transfer]") {
+  const auto x = Batch<Shape<2, 3>, ref>::from_host({1.0, 2.5, -3.0, 4.0, 5.0, 6.0, 0.5, 0.25, 0.125, 7.0, 8.0, 9.0});
+  const auto xt = to<TB>(x);
+  static_assert(std::is_same_v<std::remove_const_t<decltype(xt)>, Batch<Shape<2, 3>, TB, float>>);
+  CHECK(xt.batch_size() == 2);
+  const auto back = to<ref>(xt);
+  CHECK(back.to_host() == x.to_host());
+
+  using Net = Sequential<ref, Input<4>, Linear<4, 3>, ReLU, Linear<3, 2>>;
+  Net r{manual_seed(3)};
+  auto t = to<TB>(r);
+  const auto sr = r.state_dict();
+  const auto st = t.state_dict();
+  REQUIRE(sr.size() == st.size());
+  for (std::size_t i = 0; i < sr.size(); ++i) {
+    CHECK(st[i].name == sr[i].name);
+    compare(st[i].name, st[i].values, sr[i].values);
+  }
+  // Different layers: load_state_dict's checks apply and nothing changes.
+  Sequential<TB, Input<4>, Linear<4, 2>> other{manual_seed(4)};
+  const auto before = other.state_dict();
+  CHECK_THROWS_WITH(copy_parameters(r, other), Catch::Contains("load_state_dict"));
+  CHECK(other.state_dict()[0].values == before[0].values);
+}
+
+TEST_CASE("thrust: counter-based RNG gives the host backends' numbers", "[thrust][rng]") {
+  constexpr std::size_t n = 1001;
+  buffer_t<TB> d;
+  d.resize(n);
+  std::vector<float> h(n);
+  Generator gd{77}, gh{77};
+  backend::ops<TB>::fill_uniform(d.data(), n, -1.0, 3.0, gd);
+  backend::ops<backend::eigen>::fill_uniform(h.data(), n, -1.0, 3.0, gh);
+  CHECK(device_to_host<TB>(d.data(), n) == h);
+  backend::ops<TB>::fill_normal(d.data(), n, 0.5, 2.0, gd);
+  backend::ops<backend::eigen>::fill_normal(h.data(), n, 0.5, 2.0, gh);
+  CHECK(device_to_host<TB>(d.data(), n) == h);
+  backend::ops<TB>::fill_bernoulli(d.data(), n, 0.3, 2.0f, gd);
+  backend::ops<backend::eigen>::fill_bernoulli(h.data(), n, 0.3, 2.0f, gh);
+  CHECK(device_to_host<TB>(d.data(), n) == h);
+  CHECK(gd.offset() == gh.offset());
+}
+
+TEST_CASE("thrust: ops outside the layers (sum, argmax, im2col/col2im, GEMM shapes)", "[thrust][ops]") {
+  using T = backend::ops<TB>;
+  using H = backend::ops<backend::eigen>;
+  // GEMM in all four transpositions, with edges that are not multiples of the 4 x 4 tile.
+  const std::size_t m = 7, n = 9, k = 5;
+  const auto a = cast<float>(random_values(m * k, 51)), b = cast<float>(random_values(k * n, 52)),
+             c0 = cast<float>(random_values(m * n, 53));
+  buffer_t<TB> da, db, dc;
+  da.resize(a.size());
+  db.resize(b.size());
+  dc.resize(c0.size());
+  T::from_host(a.data(), a.size(), da.data());
+  T::from_host(b.data(), b.size(), db.data());
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      INFO("trans_a " << ta << ", trans_b " << tb);
+      std::vector<float> c = c0;
+      T::from_host(c0.data(), c0.size(), dc.data());
+      T::gemm(ta, tb, m, n, k, 0.5f, da.data(), db.data(), 2.0f, dc.data());
+      H::gemm(ta, tb, m, n, k, 0.5f, a.data(), b.data(), 2.0f, c.data());
+      compare("gemm", device_to_host<TB>(dc.data(), c.size()), c);
+    }
+  CHECK(std::abs(T::sum(a.size(), da.data()) - H::sum(a.size(), a.data())) < 1e-5);
+
+  // argmax of rows, into device memory.
+  buffer_t<TB, std::int64_t> idx;
+  idx.resize(m);
+  std::vector<std::int64_t> expected(m);
+  T::argmax_rows(da.data(), m, k, idx.data());
+  H::argmax_rows(a.data(), m, k, expected.data());
+  CHECK(device_to_host<TB>(idx.data(), m) == expected);
+
+  // im2col then col2im of one sample: 3 channels, 5 x 6, kernel 3, stride 2, padding 1.
+  const std::size_t C = 3, Hh = 5, W = 6, K = 3, s = 2, p = 1, Ho = 3, Wo = 3;
+  const auto x = cast<float>(random_values(C * Hh * W, 54));
+  buffer_t<TB> dx, dcol;
+  dx.resize(x.size());
+  dcol.resize(C * K * K * Ho * Wo);
+  T::from_host(x.data(), x.size(), dx.data());
+  std::vector<float> col(C * K * K * Ho * Wo), back(x.size(), 0.5f);
+  T::im2col(dx.data(), C, Hh, W, K, s, p, Ho, Wo, dcol.data());
+  H::im2col(x.data(), C, Hh, W, K, s, p, Ho, Wo, col.data());
+  CHECK(device_to_host<TB>(dcol.data(), col.size()) == col);
+  T::fill(dx.data(), x.size(), 0.5f);
+  T::col2im(dcol.data(), C, Hh, W, K, s, p, Ho, Wo, dx.data());
+  H::col2im(col.data(), C, Hh, W, K, s, p, Ho, Wo, back.data());
+  compare("col2im", device_to_host<TB>(dx.data(), back.size()), back);
+}
+
+TEST_CASE("thrust: buffers grow and never shrink", "[thrust][storage]") {
+  buffer_t<TB> b;
+  b.resize(10);
+  const float* p = b.data();
+  b.resize(4);
+  CHECK(b.size() == 4);
+  CHECK(b.data() == p);
+  b.resize(10);
+  CHECK(b.data() == p);
+}
