@@ -25,57 +25,11 @@ inline std::atomic<std::size_t> eigen_forbidden_mallocs{0};
 #include <type_traits>
 #include <vector>
 
-// ---- allocation counting: every operator new of this program, counted while the flag is set ------
-// Sanitizers bring their own operator new (a replacement here would mix the two), so under them the
-// count is left to the sanitizer build's sibling, the plain build.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define CTNN_TEST_COUNT_NEW 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
-#define CTNN_TEST_COUNT_NEW 0
-#endif
-#endif
-#ifndef CTNN_TEST_COUNT_NEW
-#define CTNN_TEST_COUNT_NEW 1
-#endif
-
-namespace {
-std::atomic<bool> count_allocations{false};
-std::atomic<std::size_t> allocations{0};
-}  // namespace
-
-#if CTNN_TEST_COUNT_NEW
-namespace {
-
-void* counted_alloc(std::size_t n) {
-  if (count_allocations.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* counted_aligned_alloc(std::size_t n, std::align_val_t align) {
-  if (count_allocations.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-  const auto a = static_cast<std::size_t>(align);
-  const std::size_t rounded = (n + a - 1) / a * a;
-  if (void* p = std::aligned_alloc(a, rounded ? rounded : a)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(std::size_t n) { return counted_alloc(n); }
-void* operator new[](std::size_t n) { return counted_alloc(n); }
-void* operator new(std::size_t n, std::align_val_t a) { return counted_aligned_alloc(n, a); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted_aligned_alloc(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-#endif
+#include "counting_allocator.hpp"
 
 using namespace ctnn;
+using ctnn_test::allocations;
+using ctnn_test::count_allocations;
 using Catch::Contains;
 
 namespace {

@@ -21,53 +21,11 @@
 
 #include "fixture.hpp"
 
-// ---- allocation counting: every operator new of this program, counted while the flag is set ------
-// Off under the sanitizers (they replace operator new themselves) or with -DCTNN_TEST_NO_ALLOCATION_COUNTING.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define CTNN_TEST_NO_ALLOCATION_COUNTING 1
-#endif
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
-#define CTNN_TEST_NO_ALLOCATION_COUNTING 1
-#endif
-#endif
-
-namespace {
-std::atomic<bool> count_allocations{false};
-std::atomic<std::size_t> allocations{0};
-}  // namespace
-
-#ifndef CTNN_TEST_NO_ALLOCATION_COUNTING
-namespace {
-void* counted_alloc(std::size_t n) {
-  if (count_allocations.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* counted_aligned_alloc(std::size_t n, std::align_val_t align) {
-  if (count_allocations.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-  const auto a = static_cast<std::size_t>(align);
-  const std::size_t rounded = (n + a - 1) / a * a;
-  if (void* p = std::aligned_alloc(a, rounded ? rounded : a)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(std::size_t n) { return counted_alloc(n); }
-void* operator new[](std::size_t n) { return counted_alloc(n); }
-void* operator new(std::size_t n, std::align_val_t a) { return counted_aligned_alloc(n, a); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted_aligned_alloc(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-#endif
+#include "counting_allocator.hpp"
 
 using namespace ctnn;
+using ctnn_test::allocations;
+using ctnn_test::count_allocations;
 using Catch::Contains;
 using ctnn_test::Fixture;
 using ctnn_test::load_fixture;
@@ -280,10 +238,10 @@ TEST_CASE("StepLR decays the learning rate every step_size epochs", "[optim][sch
 
 template <class Optimizer>
 static void check_no_allocation_after_first_step(Net<backend::eigen>& model, Optimizer& opt) {
-#ifdef CTNN_TEST_NO_ALLOCATION_COUNTING
+#if !CTNN_TEST_COUNT_NEW
   (void)model;
   (void)opt;
-  WARN("allocation counting is off in this build (sanitizer or CTNN_TEST_NO_ALLOCATION_COUNTING)");
+  WARN("allocation counting is off in this build (sanitizer)");
 #else
   auto x = Batch<Shape<4>, backend::eigen>::from_host({0.5f, -1.0f, 2.0f, 0.25f, -0.5f, 1.5f, 0.0f, 1.0f});
   auto labels = Labels<backend::eigen>::from_host({std::int64_t{2}, std::int64_t{0}});
@@ -317,7 +275,7 @@ TEST_CASE("Adam allocates nothing in step() after the first", "[optim][allocatio
 }
 
 TEST_CASE("the allocation counter counts", "[optim][allocation]") {
-#ifdef CTNN_TEST_NO_ALLOCATION_COUNTING
+#if !CTNN_TEST_COUNT_NEW
   WARN("allocation counting is off in this build");
 #else
   allocations = 0;
