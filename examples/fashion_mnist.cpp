@@ -83,8 +83,9 @@ template <class Model, class TrainData, class TestLoader>
 Trained train_and_evaluate(Model& model, const std::string& name, const TrainData& train_data, TestLoader& test_loader,
                            std::size_t epochs, const std::filesystem::path& out) {
   std::cout << "\n=== " << name << " ===\n" << model.repr(name) << "\n";
-  // torch.manual_seed(42) before each model's loop: every model sees the same shuffles.
-  data::DataLoader train_loader(train_data, {.batch_size = 32, .shuffle = true}, manual_seed(42));
+  // torch.manual_seed(42) before each model's loop, and loaders that draw their shuffles from the
+  // seeded generator as torch.utils.data does: the same batches as the tutorial's.
+  data::DataLoader train_loader(train_data, {.batch_size = 32, .shuffle = true, .torch_order = true}, manual_seed(42));
   CrossEntropyLoss loss_fn;
   optim::SGD optimizer{model.parameters(), {.lr = 0.1f}};
   History history;
@@ -123,7 +124,7 @@ int main(int argc, char** argv) try {
             << "Test samples: " << test_subset.size() << "\nClasses: ";
   for (const auto& c : class_names) std::cout << c << (&c == &class_names.back() ? "\n" : ", ");
 
-  data::DataLoader test_loader(test_subset, {.batch_size = 32, .shuffle = false});
+  data::DataLoader test_loader(test_subset, {.batch_size = 32, .shuffle = false, .torch_order = true});
   std::cout << "Length of train dataloader: " << (train_subset.size() + 31) / 32 << " batches of 32\n"
             << "Length of test dataloader: " << test_loader.size() << " batches of 32\n";
 

@@ -320,14 +320,33 @@ class Generator {
   template <class T>
   T torch_uniform(T from, T to) {
     if constexpr (sizeof(T) <= 4) {
-      const auto bits = static_cast<std::uint32_t>(torch_engine_());
+      const std::uint32_t bits = torch_random();
       const double x = static_cast<double>(bits & ((1u << 24) - 1)) * 0x1.0p-24;
       return static_cast<T>(std::fma(x, static_cast<double>(to - from), static_cast<double>(from)));
     } else {
-      const std::uint64_t hi = torch_engine_(), lo = torch_engine_();
-      const std::uint64_t bits = (hi << 32) | lo;
+      const std::uint64_t bits = torch_random64();
       const double x = static_cast<double>(bits & ((std::uint64_t{1} << 53) - 1)) * 0x1.0p-53;
       return static_cast<T>(std::fma(x, static_cast<double>(to - from), static_cast<double>(from)));
+    }
+  }
+
+  // The raw draws of PyTorch's CPU generator: random() and random64() (two draws, the first high).
+  std::uint32_t torch_random() { return static_cast<std::uint32_t>(torch_engine_()); }
+  std::uint64_t torch_random64() {
+    const std::uint64_t hi = torch_random();
+    return (hi << 32) | torch_random();
+  }
+
+  // torch.randperm(n, generator=torch.Generator().manual_seed(seed)) on the CPU: PyTorch's swap loop
+  // with random() % (n - i), written into order.
+  template <class Index>
+  static void torch_randperm(std::vector<Index>& order, std::size_t n, std::uint64_t seed) {
+    std::mt19937 engine(torch_seed(seed));
+    order.resize(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<Index>(i);
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+      const std::size_t z = static_cast<std::uint32_t>(engine()) % (n - i);
+      std::swap(order[i], order[z + i]);
     }
   }
 
@@ -2140,6 +2159,12 @@ struct LoaderOptions {
   bool shuffle = false;
   bool drop_last = false;
   bool prefetch = true;
+  // Draw every epoch's order from the given generator itself (not a fork), the way
+  // torch.utils.data.DataLoader draws from torch's global generator: a base seed per iteration, then
+  // for shuffle a sampler seed and torch.randperm. After manual_seed(s) the batches are PyTorch's
+  // batches for the same seed and the same sequence of loops (tests/data/test_torch_order.cpp).
+  // The generator must then outlive the loader.
+  bool torch_order = false;
 };
 
 // The batch type of targets T on backend B: Labels<B> for class indices, Batch<Shape, B> otherwise.
@@ -2213,6 +2238,7 @@ class DataLoader {
 
   explicit DataLoader(D dataset, LoaderOptions options = {}, Generator& generator = default_generator())
       : st_(std::make_unique<state>(std::move(dataset), options, generator.fork())) {
+    if (options.torch_order) st_->shared = &generator;
     if (options.batch_size == 0) throw error("DataLoader: batch_size must be at least 1");
   }
   DataLoader(const DataLoader&) = delete;
@@ -2232,7 +2258,10 @@ class DataLoader {
     state& s = *st_;
     drain();
     s.epoch++;
-    if (s.options.shuffle) detail::permutation(s.order, s.dataset.size(), s.generator);
+    if (s.shared) s.shared->torch_random64();  // torch: the iterator's _base_seed
+    if (s.options.shuffle && s.shared)          // torch: RandomSampler's seed, then randperm
+      Generator::torch_randperm(s.order, s.dataset.size(), s.shared->torch_random64() % (std::uint64_t{1} << 63));
+    else if (s.options.shuffle) detail::permutation(s.order, s.dataset.size(), s.generator);
     else if (s.order.size() != s.dataset.size()) {
       s.order.resize(s.dataset.size());
       for (std::size_t i = 0; i < s.order.size(); ++i) s.order[i] = i;
@@ -2279,6 +2308,7 @@ class DataLoader {
     D dataset;
     LoaderOptions options;
     Generator generator;
+    Generator* shared = nullptr;  // torch_order: the generator to draw from each epoch
     std::vector<std::size_t> order;
     slot slots[2];
     std::size_t current = 0;

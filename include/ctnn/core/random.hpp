@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "config.hpp"
 
@@ -76,14 +78,33 @@ class Generator {
   template <class T>
   T torch_uniform(T from, T to) {
     if constexpr (sizeof(T) <= 4) {
-      const auto bits = static_cast<std::uint32_t>(torch_engine_());
+      const std::uint32_t bits = torch_random();
       const double x = static_cast<double>(bits & ((1u << 24) - 1)) * 0x1.0p-24;
       return static_cast<T>(std::fma(x, static_cast<double>(to - from), static_cast<double>(from)));
     } else {
-      const std::uint64_t hi = torch_engine_(), lo = torch_engine_();
-      const std::uint64_t bits = (hi << 32) | lo;
+      const std::uint64_t bits = torch_random64();
       const double x = static_cast<double>(bits & ((std::uint64_t{1} << 53) - 1)) * 0x1.0p-53;
       return static_cast<T>(std::fma(x, static_cast<double>(to - from), static_cast<double>(from)));
+    }
+  }
+
+  // The raw draws of PyTorch's CPU generator: random() and random64() (two draws, the first high).
+  std::uint32_t torch_random() { return static_cast<std::uint32_t>(torch_engine_()); }
+  std::uint64_t torch_random64() {
+    const std::uint64_t hi = torch_random();
+    return (hi << 32) | torch_random();
+  }
+
+  // torch.randperm(n, generator=torch.Generator().manual_seed(seed)) on the CPU: PyTorch's swap loop
+  // with random() % (n - i), written into order.
+  template <class Index>
+  static void torch_randperm(std::vector<Index>& order, std::size_t n, std::uint64_t seed) {
+    std::mt19937 engine(torch_seed(seed));
+    order.resize(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<Index>(i);
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+      const std::size_t z = static_cast<std::uint32_t>(engine()) % (n - i);
+      std::swap(order[i], order[z + i]);
     }
   }
 

@@ -42,6 +42,12 @@ struct LoaderOptions {
   bool shuffle = false;
   bool drop_last = false;
   bool prefetch = true;
+  // Draw every epoch's order from the given generator itself (not a fork), the way
+  // torch.utils.data.DataLoader draws from torch's global generator: a base seed per iteration, then
+  // for shuffle a sampler seed and torch.randperm. After manual_seed(s) the batches are PyTorch's
+  // batches for the same seed and the same sequence of loops (tests/data/test_torch_order.cpp).
+  // The generator must then outlive the loader.
+  bool torch_order = false;
 };
 
 // The batch type of targets T on backend B: Labels<B> for class indices, Batch<Shape, B> otherwise.
@@ -115,6 +121,7 @@ class DataLoader {
 
   explicit DataLoader(D dataset, LoaderOptions options = {}, Generator& generator = default_generator())
       : st_(std::make_unique<state>(std::move(dataset), options, generator.fork())) {
+    if (options.torch_order) st_->shared = &generator;
     if (options.batch_size == 0) throw error("DataLoader: batch_size must be at least 1");
   }
   DataLoader(const DataLoader&) = delete;
@@ -134,7 +141,10 @@ class DataLoader {
     state& s = *st_;
     drain();
     s.epoch++;
-    if (s.options.shuffle) detail::permutation(s.order, s.dataset.size(), s.generator);
+    if (s.shared) s.shared->torch_random64();  // torch: the iterator's _base_seed
+    if (s.options.shuffle && s.shared)          // torch: RandomSampler's seed, then randperm
+      Generator::torch_randperm(s.order, s.dataset.size(), s.shared->torch_random64() % (std::uint64_t{1} << 63));
+    else if (s.options.shuffle) detail::permutation(s.order, s.dataset.size(), s.generator);
     else if (s.order.size() != s.dataset.size()) {
       s.order.resize(s.dataset.size());
       for (std::size_t i = 0; i < s.order.size(); ++i) s.order[i] = i;
@@ -181,6 +191,7 @@ class DataLoader {
     D dataset;
     LoaderOptions options;
     Generator generator;
+    Generator* shared = nullptr;  // torch_order: the generator to draw from each epoch
     std::vector<std::size_t> order;
     slot slots[2];
     std::size_t current = 0;
