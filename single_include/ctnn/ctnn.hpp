@@ -828,7 +828,11 @@ struct ops<eigen> : host_ops<float> {
   using packet = Eigen::internal::packet_traits<float>::type;
   // The register-blocked loops must be unrolled for the accumulators to live in registers (-O2 does not
   // unroll them by itself).
+#if defined(__CUDACC__)  // nvcc's front end does not know GCC's pragma; host speed in .cu files is secondary
+#define CTNN_UNROLL
+#else
 #define CTNN_UNROLL _Pragma("GCC unroll 16")
+#endif
   static constexpr std::size_t lanes = static_cast<std::size_t>(Eigen::internal::packet_traits<float>::size);
 
   struct conv3_layout {
@@ -4371,8 +4375,9 @@ struct Conv2d {
 
 namespace ctnn {
 
-// A probability usable as a template argument on every compiler (clang 14 has no floating-point
-// template parameters): Dropout<0.25> converts the literal to parts per million.
+// The probability is a template argument: Dropout<0.25>. Compilers with floating-point template
+// parameters (g++, nvcc, clang 18+) take it as a double; clang before 18 has none, and there the
+// literal converts to a structural type holding parts per million.
 struct probability {
   std::uint32_t per_million;
   constexpr probability(double p) : per_million(static_cast<std::uint32_t>(p * 1e6 + 0.5)) {
@@ -4380,10 +4385,27 @@ struct probability {
   }
   constexpr double value() const { return per_million / 1e6; }
 };
+#if defined(__clang__) && !defined(__CUDACC__) && __clang_major__ < 18
+using probability_parameter = probability;
+#else
+using probability_parameter = double;
+#endif
+constexpr double probability_value(double p) { return p; }
+constexpr double probability_value(probability p) { return p.value(); }
 
-template <probability Probability = 0.5>
+namespace detail {
+// Values times mask. At namespace scope: a device backend launches kernels with it, and CUDA does not
+// allow a class-private type there.
+struct multiply_values {
+  template <class T>
+  CTNN_HD T operator()(T a, T b) const { return a * b; }
+};
+}  // namespace detail
+
+template <probability_parameter Probability = 0.5>
 struct Dropout {
-  static constexpr double P = Probability.value();
+  static constexpr double P = probability_value(Probability);
+  static_assert(P >= 0.0 && P <= 1.0, "ctnn: Dropout<P> needs a probability P in [0, 1]");
   static constexpr std::string_view type_name = "Dropout";
   static std::string repr() { return cat("Dropout(p=", P, ", inplace=False)"); }
 
@@ -4399,9 +4421,6 @@ struct Dropout {
     using base = leaf_layer<Dropout, S, S, B, Path>;
     using typename base::ops;
     using typename base::scalar;
-    struct multiply {
-      CTNN_HD scalar operator()(scalar a, scalar b) const { return a * b; }
-    };
 
    public:
     explicit bound(Generator& g) : generator_(g.fork()) {}
@@ -4416,13 +4435,13 @@ struct Dropout {
       mask_.resize(x.batch_size());
       const scalar keep_value = P < 1.0 ? static_cast<scalar>(1.0 / (1.0 - P)) : scalar(0);
       ops::fill_bernoulli(mask_.data(), x.size(), 1.0 - P, keep_value, generator_);
-      ops::zip(x.size(), x.data(), mask_.data(), this->y_.data(), multiply{});
+      ops::zip(x.size(), x.data(), mask_.data(), this->y_.data(), detail::multiply_values{});
       return this->y_;
     }
 
     const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
       this->prepare_input_grad(x);
-      if (masked_) ops::zip(x.size(), dy, mask_.data(), this->dx_.data(), multiply{});
+      if (masked_) ops::zip(x.size(), dy, mask_.data(), this->dx_.data(), detail::multiply_values{});
       else ops::copy(dy, x.size(), this->dx_.data());
       return this->dx_;
     }

@@ -167,6 +167,26 @@ void tinyvgg_step() {
 
 }  // namespace
 
+// Dropout in training mode: the counter-based RNG gives the device the same masks as the host, so a
+// CUDA model and a reference model from the same seed agree on outputs and input gradients.
+void dropout_masks() {
+  using CudaModel = Sequential<CB, Input<64>, Linear<64, 32>, ReLU, Dropout<0.25>, Linear<32, 4>>;
+  using HostModel = Sequential<backend::reference, Input<64>, Linear<64, 32>, ReLU, Dropout<0.25>, Linear<32, 4>>;
+  HostModel host_model{manual_seed(5)};
+  CudaModel device_model{manual_seed(5)};     // the same seed: the same Dropout stream
+  copy_parameters(host_model, device_model);  // float draws differ from double ones: copy the weights
+  std::vector<float> x(8 * 64);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)));
+  std::vector<double> xd(x.begin(), x.end());
+  const auto xb = Batch<Shape<64>, CB>::from_host(x);
+  const auto xh = Batch<Shape<64>, backend::reference>::from_host(xd);
+  compare("dropout forward", device_model.forward(xb).to_host(), host_model.forward(xh).to_host());
+  std::vector<float> ones(8 * 4, 1.0f);
+  std::vector<double> ones_d(ones.begin(), ones.end());
+  compare("dropout backward", device_model.backward(Batch<Shape<4>, CB>::from_host(ones)).to_host(),
+          host_model.backward(Batch<Shape<4>, backend::reference>::from_host(ones_d)).to_host());
+}
+
 int main() {
   if (!cuda::available()) {
     std::puts("test_cuda: no usable CUDA device (cudaGetDeviceCount failed or found none): skipped");
@@ -179,6 +199,7 @@ int main() {
     layer_parity<Sequential<CB, Input<2, 7, 7>, MaxPool2d<3, 2, 1>>>("maxpool2d_k3_s2_p1");
     layer_parity<Sequential<CB, Input<6>, LogSoftmax>>("log_softmax");
     tinyvgg_step();
+    dropout_masks();
   } catch (const std::exception& e) {
     std::printf("FAIL: exception: %s\n", e.what());
     return 1;

@@ -112,7 +112,11 @@ struct ops<eigen> : host_ops<float> {
   using packet = Eigen::internal::packet_traits<float>::type;
   // The register-blocked loops must be unrolled for the accumulators to live in registers (-O2 does not
   // unroll them by itself).
+#if defined(__CUDACC__)  // nvcc's front end does not know GCC's pragma; host speed in .cu files is secondary
+#define CTNN_UNROLL
+#else
 #define CTNN_UNROLL _Pragma("GCC unroll 16")
+#endif
   static constexpr std::size_t lanes = static_cast<std::size_t>(Eigen::internal::packet_traits<float>::size);
 
   struct conv3_layout {
