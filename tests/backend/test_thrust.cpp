@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "fixture.hpp"
+#include "fixture_models.hpp"
 
 namespace {
 
@@ -29,6 +30,8 @@ using namespace ctnn;
 using ctnn_test::Fixture;
 using ctnn_test::FixtureTensor;
 using ctnn_test::load_fixture;
+using ctnn_test::batch_shape;
+using ctnn_test::state_dict_of;
 using TB = backend::thrust<>;
 using ref = backend::reference;
 
@@ -86,24 +89,6 @@ BatchType to_batch(const Fixture& f, const std::string& name) {
   std::vector<T> values(t.values.size());
   std::transform(t.values.begin(), t.values.end(), values.begin(), [](double v) { return static_cast<T>(v); });
   return BatchType::from_host(std::span<const T>(values));
-}
-
-template <class T>
-StateDict<T> state_dict_of(const Fixture& f) {
-  StateDict<T> out;
-  for (const auto& p : f.parameters()) {
-    std::vector<T> values(p.values.size());
-    std::transform(p.values.begin(), p.values.end(), values.begin(), [](double v) { return static_cast<T>(v); });
-    out.push_back({p.name, p.shape, std::move(values)});
-  }
-  return out;
-}
-
-template <class BatchType>
-std::vector<std::size_t> batch_shape(const BatchType& b) {
-  std::vector<std::size_t> s{b.batch_size()};
-  s.insert(s.end(), BatchType::shape::dims.begin(), BatchType::shape::dims.end());
-  return s;
 }
 
 template <class Model>

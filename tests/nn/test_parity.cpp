@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "fixture.hpp"
+#include "fixture_models.hpp"
 
 namespace {
 
@@ -24,6 +25,8 @@ using namespace ctnn;
 using ctnn_test::Fixture;
 using ctnn_test::FixtureTensor;
 using ctnn_test::load_fixture;
+using ctnn_test::batch_shape;
+using ctnn_test::state_dict_of;
 
 template <class B>
 constexpr double tolerance = std::is_same_v<scalar_t<B>, float> ? 1e-5 : 1e-9;
@@ -105,24 +108,6 @@ BatchType to_batch(const Fixture& f, const std::string& name) {
   std::vector<T> values(t.values.size());
   std::transform(t.values.begin(), t.values.end(), values.begin(), [](double v) { return static_cast<T>(v); });
   return BatchType::from_host(std::span<const T>(values));
-}
-
-template <class T>
-StateDict<T> state_dict_of(const Fixture& f) {
-  StateDict<T> out;
-  for (const auto& p : f.parameters()) {
-    std::vector<T> values(p.values.size());
-    std::transform(p.values.begin(), p.values.end(), values.begin(), [](double v) { return static_cast<T>(v); });
-    out.push_back({p.name, p.shape, std::move(values)});
-  }
-  return out;
-}
-
-template <class BatchType>
-std::vector<std::size_t> batch_shape(const BatchType& b) {
-  std::vector<std::size_t> s{b.batch_size()};
-  s.insert(s.end(), BatchType::shape::dims.begin(), BatchType::shape::dims.end());
-  return s;
 }
 
 // Every parameter's gradient against "<state_dict key>.grad".
