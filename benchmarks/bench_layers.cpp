@@ -36,7 +36,7 @@ void layer_forward_backward(benchmark::State& state) {
     benchmark::DoNotOptimize(model.backward(dy).data());
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
-  state.counters["threads"] = Eigen::nbThreads();
+  state.counters["threads"] = static_cast<double>(ctnn::get_num_threads());
 }
 
 template <class Layer, std::size_t... In>
@@ -49,7 +49,7 @@ void layer_forward(benchmark::State& state) {
   fill_input<Model>(x, n);
   for (auto _ : state) benchmark::DoNotOptimize(model.forward(x).data());
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
-  state.counters["threads"] = Eigen::nbThreads();
+  state.counters["threads"] = static_cast<double>(ctnn::get_num_threads());
 }
 
 // C[m,n] = A[m,k] B[k,n]: the op every Linear and Conv2d runs; reports GFLOP/s.
@@ -63,7 +63,7 @@ void gemm(benchmark::State& state) {
   }
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(m * n * k) * static_cast<double>(state.iterations()),
                                                  benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
-  state.counters["threads"] = Eigen::nbThreads();
+  state.counters["threads"] = static_cast<double>(ctnn::get_num_threads());
 }
 
 }  // namespace
@@ -98,17 +98,18 @@ void run_step(benchmark::State& state, Model& model, Loss& loss, const typename 
   for (auto _ : state) {
     benchmark::DoNotOptimize(loss(model.forward(x), y));
     opt.zero_grad();
-    model.backward(loss.grad());
+    model.backward(loss.grad(), InputGrad::skip);
     opt.step();
   }
   state.counters["GFLOP/s"] = benchmark::Counter(flop_per_step * static_cast<double>(state.iterations()),
                                                  benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
-  state.counters["threads"] = Eigen::nbThreads();
+  state.counters["threads"] = static_cast<double>(ctnn::get_num_threads());
 }
 
-// SGD(lr=0.1), CrossEntropyLoss, batches of 32 (seed 001). flop: forward + 2x for backward.
+// SGD(lr=0.1), CrossEntropyLoss, batches of 32 (seed 001). flop: the arithmetic a step must do:
+// forward + 2x for backward, less the first layer's input gradient (not computed: InputGrad::skip).
 template <class Model>
-void classifier_step(benchmark::State& state, double forward_flop_per_image) {
+void classifier_step(benchmark::State& state, double step_flop_per_image) {
   const std::size_t n = 32;
   Model model{manual_seed(0)};
   typename Model::input_batch x;
@@ -117,7 +118,7 @@ void classifier_step(benchmark::State& state, double forward_flop_per_image) {
   for (std::size_t i = 0; i < n; ++i) y(i) = static_cast<std::int64_t>(i % 10);
   CrossEntropyLoss loss;
   optim::SGD opt{model.parameters(), {.lr = 0.1}};
-  run_step(state, model, loss, x, y, opt, 3.0 * forward_flop_per_image * static_cast<double>(n));
+  run_step(state, model, loss, x, y, opt, step_flop_per_image * static_cast<double>(n));
 }
 constexpr double linear_flop(double in, double out) { return 2 * in * out; }
 constexpr double conv_flop(double c, double oc, double hw) { return 2 * c * oc * 9 * hw; }
@@ -128,9 +129,9 @@ constexpr double mlp_flop = linear_flop(784, 256) + linear_flop(256, 128) + line
 constexpr double gen_flop = linear_flop(100, 256) + linear_flop(256, 512) + linear_flop(512, 1024) + linear_flop(1024, 784);
 constexpr double disc_flop = linear_flop(784, 1024) + linear_flop(1024, 512) + linear_flop(512, 256) + linear_flop(256, 1);
 
-void step_v0(benchmark::State& s) { classifier_step<ctnn_bench::ModelV0>(s, v0_flop); }
-void step_v1(benchmark::State& s) { classifier_step<ctnn_bench::ModelV1>(s, v0_flop); }
-void step_tinyvgg(benchmark::State& s) { classifier_step<ctnn_bench::TinyVGG>(s, tiny_flop); }
+void step_v0(benchmark::State& s) { classifier_step<ctnn_bench::ModelV0>(s, 3 * v0_flop - linear_flop(784, 10)); }
+void step_v1(benchmark::State& s) { classifier_step<ctnn_bench::ModelV1>(s, 3 * v0_flop - linear_flop(784, 10)); }
+void step_tinyvgg(benchmark::State& s) { classifier_step<ctnn_bench::TinyVGG>(s, 3 * tiny_flop - conv_flop(1, 10, 784)); }
 
 // Adam(1e-3), BCELoss, batches of 64 (seed 000).
 void step_binary_mlp(benchmark::State& state) {
@@ -142,7 +143,7 @@ void step_binary_mlp(benchmark::State& state) {
   for (std::size_t i = 0; i < n; ++i) y.data()[i] = static_cast<float>(i % 2);
   BCELoss loss;
   optim::Adam opt{model.parameters(), {.lr = 1e-3}};
-  run_step(state, model, loss, x, y, opt, 3.0 * mlp_flop * static_cast<double>(n));
+  run_step(state, model, loss, x, y, opt, (3.0 * mlp_flop - linear_flop(784, 256)) * static_cast<double>(n));
 }
 
 // One GAN step of seed 004 (D on real, D on fake, G through D), batches of 32.
@@ -152,11 +153,11 @@ void step_gan(benchmark::State& state) {
   Generator g{5};
   backend::ops<B>::fill_uniform(images.data(), images.size(), -1.0, 1.0, g);
   for (auto _ : state) benchmark::DoNotOptimize(gan.step(images.data()));
-  // D: 3 forwards + 3 backwards; G: 1 forward + 1 backward.
-  const double flop = 32.0 * (3 * 3 * disc_flop + 3 * gen_flop);
+  // D: 3 forwards + 3 backwards (two without the input gradient); G: 1 forward + 1 backward (without).
+  const double flop = 32.0 * (3 * 3 * disc_flop - 2 * linear_flop(784, 1024) + 3 * gen_flop - linear_flop(100, 256));
   state.counters["GFLOP/s"] = benchmark::Counter(flop * static_cast<double>(state.iterations()),
                                                  benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
-  state.counters["threads"] = Eigen::nbThreads();
+  state.counters["threads"] = static_cast<double>(ctnn::get_num_threads());
 }
 
 template <class Model>
@@ -166,7 +167,7 @@ void infer_one(benchmark::State& state) {
   typename Model::input_batch x;
   fill_input<Model>(x, 1);
   for (auto _ : state) benchmark::DoNotOptimize(model.forward(x).data());
-  state.counters["threads"] = Eigen::nbThreads();
+  state.counters["threads"] = static_cast<double>(ctnn::get_num_threads());
 }
 
 // The convolution kernels alone over a batch of 32, in GFLOP/s (forward; forward + backward = 3x).
@@ -187,7 +188,7 @@ void conv_kernel(benchmark::State& state) {
   const double flop = conv_flop(C, 10, HW * HW) * static_cast<double>(n) * (backward ? 3.0 : 1.0);
   state.counters["GFLOP/s"] = benchmark::Counter(flop * static_cast<double>(state.iterations()),
                                                  benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
-  state.counters["threads"] = Eigen::nbThreads();
+  state.counters["threads"] = static_cast<double>(ctnn::get_num_threads());
 }
 
 }  // namespace

@@ -25,10 +25,6 @@
 #include <string>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "models.hpp"
 
 using namespace ctnn;
@@ -64,12 +60,7 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-void set_threads(std::size_t n) {
-#ifdef _OPENMP
-  omp_set_num_threads(static_cast<int>(n));
-#endif
-  Eigen::setNbThreads(static_cast<int>(n));
-}
+void set_threads(std::size_t n) { ctnn::set_num_threads(n); }
 
 std::vector<std::size_t> first(std::size_t limit, std::size_t size) {
   std::vector<std::size_t> idx(limit && limit < size ? limit : size);
@@ -88,7 +79,7 @@ template <class Model>
 Result classifier(const Options& o) {
   const data::FashionMNIST train_data(o.data, true), test_data(o.data, false);
   const auto train_subset = train_data.subset(first(o.train_limit, train_data.size()));
-  const bool prefetch = o.threads > 1;
+  const bool prefetch = o.threads > 1 && !std::getenv("CTNN_NO_PREFETCH");
   Model model{manual_seed(42)};
   data::DataLoader train_loader(train_subset, {.batch_size = 32, .shuffle = true, .prefetch = prefetch}, manual_seed(42));
   data::DataLoader test_loader(test_data, {.batch_size = 32, .shuffle = false, .prefetch = prefetch});
@@ -112,7 +103,7 @@ Result binary(const Options& o) {
   const auto binary_train = train_set.select_classes({0, 9}).float_targets();
   const auto binary_test = test_set.select_classes({0, 9}).float_targets();
   const auto train_subset = binary_train.subset(first(o.train_limit, binary_train.size()));
-  const bool prefetch = o.threads > 1;
+  const bool prefetch = o.threads > 1 && !std::getenv("CTNN_NO_PREFETCH");
   manual_seed(42);
   data::DataLoader train_loader(train_subset, {.batch_size = 64, .shuffle = true, .prefetch = prefetch});
   data::DataLoader test_loader(binary_test, {.batch_size = 64, .shuffle = true, .prefetch = prefetch});
@@ -202,7 +193,7 @@ int main(int argc, char** argv) try {
   std::printf("{\"workload\": \"%s\", \"seconds_per_epoch\": %s, \"test_acc\": %s, \"peak_rss_mb\": %.1f", o.workload.c_str(),
               json(r.seconds_per_epoch).c_str(), json(r.test_acc).c_str(), static_cast<double>(usage.ru_maxrss) / 1024.0);
   if (r.latency_us) std::printf(", \"latency_us\": %s", json(r.latency_us).c_str());
-  std::printf(", \"threads\": %d}\n", Eigen::nbThreads());
+  std::printf(", \"threads\": %zu}\n", ctnn::get_num_threads());
   return 0;
 } catch (const std::exception& e) {
   std::cerr << e.what() << "\n";

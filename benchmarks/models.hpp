@@ -60,18 +60,18 @@ struct GanStep {
     ops::copy(images, real.size(), real.data());
     double dloss = loss_fn(D.forward(real), real_labels);
     optimD.zero_grad();
-    D.backward(loss_fn.grad());
+    D.backward(loss_fn.grad(), InputGrad::skip);
     optimD.step();
     ops::fill_normal(noise.data(), noise.size(), 0.0, 1.0, noise_rng);
     const auto& generated = G.forward(noise);
     ops::copy(generated.data(), generated.size(), fake.data());
     dloss += loss_fn(D.forward(fake), fake_labels);
     optimD.zero_grad();
-    D.backward(loss_fn.grad());
+    D.backward(loss_fn.grad(), InputGrad::skip);
     optimD.step();
     const double gloss = loss_fn(D.forward(generated), real_labels);
     optimG.zero_grad();
-    G.backward(D.backward(loss_fn.grad()));
+    G.backward(D.backward(loss_fn.grad()), InputGrad::skip);
     optimG.step();
     return {dloss, gloss};
   }

@@ -29,7 +29,7 @@ double train(Model& model, Loss& loss_fn, TrainLoader& train_loader, ValLoader& 
     for (const auto& [imgs, labels] : train_loader) {
       loss = loss_fn(model.forward(imgs), labels);
       optimizer.zero_grad();
-      model.backward(loss_fn.grad());
+      model.backward(loss_fn.grad(), InputGrad::skip);
       optimizer.step();
     }
     std::printf("Epoch: %zu Loss: %.4f\n", epoch, loss);  // the last batch's loss, as the tutorial prints

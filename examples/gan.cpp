@@ -86,7 +86,7 @@ int main(int argc, char** argv) try {
       // train_D_on_real
       dloss += loss_fn(D.forward(real), real_labels);
       optimD.zero_grad();
-      D.backward(loss_fn.grad());
+      D.backward(loss_fn.grad(), InputGrad::skip);
       optimD.step();
       // fake_samples = G(noise); train_D_on_fake (on a copy: G's output is "detached")
       backend::ops<backend::eigen>::fill_normal(noise.data(), noise.size(), 0.0, 1.0, noise_rng);
@@ -94,13 +94,13 @@ int main(int argc, char** argv) try {
       backend::ops<backend::eigen>::copy(generated.data(), generated.size(), fake.data());
       dloss += loss_fn(D.forward(fake), fake_labels);
       optimD.zero_grad();
-      D.backward(loss_fn.grad());
+      D.backward(loss_fn.grad(), InputGrad::skip);
       optimD.step();
       // train_G: D(G(noise)) against "real", the gradient flows through D into G.
       gloss += loss_fn(D.forward(generated), real_labels);
       optimG.zero_grad();
       const auto& d_input_grad = D.backward(loss_fn.grad());  // dLoss / dG(noise); D's grads are discarded
-      G.backward(d_input_grad);
+      G.backward(d_input_grad, InputGrad::skip);
       optimG.step();
       ++n;
       bar.update();

@@ -25,7 +25,7 @@ int main() {
   for (int step = 1; step <= 3; ++step) {
     const float loss = loss_fn(model.forward(images), labels);
     model.zero_grad();
-    model.backward(loss_fn.grad());
+    model.backward(loss_fn.grad(), InputGrad::skip);
     model.visit_parameters([&](Parameter<backend::eigen>& p) {  // plain SGD
       for (std::size_t i = 0; i < p.size(); ++i) p.value.data()[i] -= lr * p.grad.data()[i];
     });

@@ -22,6 +22,92 @@
 #include <Eigen/Core>
 
 
+// ---- ctnn/core/threads.hpp ----
+// How many threads ctnn's CPU kernels use (PyTorch's torch.set_num_threads / get_num_threads).
+// With OpenMP (-fopenmp, or the ctnn::ctnn target with CTNN_OPENMP) the kernels split large work over
+// up to get_num_threads() threads; without it everything runs on the calling thread.
+//
+// Small work stays on one thread on purpose: on a 2-core machine a fork/join costs a few microseconds,
+// more than a 32 x 784 x 10 product takes, so splitting it would make a small model slower, not faster.
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace ctnn {
+
+// Threads for the next kernels launched from this thread (default: OMP_NUM_THREADS or the core count).
+inline void set_num_threads(std::size_t n) {
+#ifdef _OPENMP
+  omp_set_num_threads(static_cast<int>(n < 1 ? 1 : n));
+#else
+  (void)n;
+#endif
+}
+
+inline std::size_t get_num_threads() {
+#ifdef _OPENMP
+  return static_cast<std::size_t>(omp_get_max_threads());
+#else
+  return 1;
+#endif
+}
+
+namespace detail {
+
+// Threads worth using for `work` multiply-adds (or element operations): at least `grain` each.
+inline int threads_for(double work, double grain) {
+  const auto available = static_cast<double>(get_num_threads());
+  const double useful = work / grain;
+  return static_cast<int>(useful < 1 ? 1 : (useful < available ? useful : available));
+}
+
+// Calls f(begin, end) on parts of [0, n) in parallel, at least `grain` items per part and part
+// boundaries on multiples of `align`; on the calling thread alone when n is small. Each item must be
+// independent of the others, so the result does not depend on the split.
+template <class F>
+void parallel_chunks(std::size_t n, double grain, std::size_t align, F&& f) {
+  const int threads = threads_for(static_cast<double>(n), grain);
+  if (threads <= 1) {
+    if (n) f(std::size_t{0}, n);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+  {
+    const auto part = static_cast<std::size_t>(omp_get_thread_num()), parts = static_cast<std::size_t>(omp_get_num_threads());
+    auto bound = [&](std::size_t i) { return i >= parts ? n : n * i / parts / align * align; };
+    const std::size_t lo = bound(part), hi = bound(part + 1);
+    if (lo < hi) f(lo, hi);
+  }
+#endif
+}
+
+// Keeps Eigen's own parallel GEMM off while alive: Eigen asks omp_get_max_threads() of the calling
+// thread unless Eigen::setNbThreads was called, and ctnn decides the split itself (see ops<eigen>::gemm).
+class single_threaded_eigen {
+ public:
+  single_threaded_eigen() {
+#ifdef _OPENMP
+    saved_ = omp_get_max_threads();
+    if (saved_ != 1) omp_set_num_threads(1);
+#endif
+  }
+  ~single_threaded_eigen() {
+#ifdef _OPENMP
+    if (saved_ != 1) omp_set_num_threads(saved_);
+#endif
+  }
+  single_threaded_eigen(const single_threaded_eigen&) = delete;
+  single_threaded_eigen& operator=(const single_threaded_eigen&) = delete;
+
+ private:
+  int saved_ = 1;
+};
+
+}  // namespace detail
+}  // namespace ctnn
+
 // ---- ctnn/backend/backend.hpp ----
 // A backend is a tag type naming a scalar and where memory lives, plus one specialisation of
 // ctnn::backend::ops<Tag> that implements a small, closed set of operations. Layers and losses call
@@ -605,7 +691,7 @@ struct host_ops {
     }
     add_bias(y, bias, n, g.OC, positions);
   }
-  // dx = dL/dx (overwritten), grad_weight += dL/dW, grad_bias += dL/db.
+  // dx = dL/dx (overwritten; skipped when dx is null), grad_weight += dL/dW, grad_bias += dL/db.
   static void conv2d_backward(const conv_geometry& g, std::size_t n, const S* x, const S* dy, const S* weight, S* dx,
                               S* grad_weight, S* grad_bias, S* workspace) {
     const std::size_t patch = g.C * g.K * g.K, positions = g.Ho * g.Wo, in_size = g.C * g.H * g.W;
@@ -613,6 +699,7 @@ struct host_ops {
       const S* dy_i = dy + i * g.OC * positions;
       im2col(x + i * in_size, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, workspace);
       gemm(false, true, g.OC, patch, positions, S(1), dy_i, workspace, S(1), grad_weight);
+      if (!dx) continue;
       gemm(true, false, patch, positions, g.OC, S(1), weight, dy_i, S(0), workspace);
       std::fill_n(dx + i * in_size, in_size, S(0));
       col2im(workspace, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, dx + i * in_size);
@@ -726,44 +813,99 @@ struct host_ops {
 
 }  // namespace ctnn::backend
 
+// The register-blocked loops must be unrolled for the accumulators to live in registers (-O2 does not
+// unroll them by itself).
+#if defined(__CUDACC__)  // nvcc's front end does not know GCC's pragma; host speed in .cu files is secondary
+#define CTNN_UNROLL
+#else
+#define CTNN_UNROLL _Pragma("GCC unroll 16")
+#endif
+
 namespace ctnn::backend {
 
 template <>
 struct ops<eigen> : host_ops<float> {
   // Eigen packs the panels of A and B it multiplies into temporaries: on the stack when one holds at
   // most EIGEN_STACK_ALLOCATION_LIMIT bytes, with malloc otherwise (e.g. a 90 x 784 im2col panel,
-  // on every call). The product is therefore computed in blocks of C and slices of the depth small
+  // on every call). The product is therefore computed in tiles of C and slices of the depth small
   // enough for both panels to stay on the stack, so a training step never allocates.
+  //
+  // Threads: a product of at least `gemm_grain` multiply-adds per thread is split over threads by whole
+  // tiles (column tiles, or row tiles when C is taller than wide), each computed by Eigen's kernel
+  // single-threaded. The tiles do not depend on the thread count, so neither does the result: one and
+  // two threads give the same bits (tests/backend/test_threads.cpp).
+  static constexpr double gemm_grain = 1 << 19;
+
+  struct gemm_tiling {
+    std::size_t kb, mb, nb;
+  };
+  static gemm_tiling tiling(std::size_t m, std::size_t n, std::size_t k) {
+    // Each panel (kc x mc of A, kc x nc of B) must fit in Eigen's stack limit: a depth of at most 512
+    // (about the depth of Eigen's own L1 blocks for float), then as many rows and columns as fit, at most
+    // 256 so that a product has tiles to share between threads.
+    constexpr std::size_t panel = EIGEN_STACK_ALLOCATION_LIMIT / sizeof(float);
+    if constexpr (panel < 512) return {k, m, n};
+    const std::size_t kb = std::min<std::size_t>(k, 512);
+    return {kb, std::min({m, panel / kb, std::size_t{256}}), std::min({n, panel / kb, std::size_t{256}})};
+  }
+
   static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
                    const float* a, const float* b, float beta, float* c) {
+    if (m == 0 || n == 0) return;
+    // The weight gradient dY^T X of a Linear layer with few outputs (Linear<784, 10>): C has few rows and
+    // the depth is the batch, where packing panels for Eigen's kernel costs more than the product:
+    // 100 against 62 GFLOP/s for 10 x 784 x 32 here. (The forward, C = X W^T with few columns, is no
+    // faster by hand than through Eigen, so it stays there.)
+    if (m <= skinny && trans_a && !trans_b && n >= lanes) return skinny_outer(m, n, k, alpha, a, b, beta, c);
+    const gemm_tiling t = tiling(m, n, k);
+    const bool by_rows = m > n;
+    const std::size_t tiles = by_rows ? (m + t.mb - 1) / t.mb : (n + t.nb - 1) / t.nb;
+    const int threads = std::min<int>(
+        static_cast<int>(tiles),
+        detail::threads_for(static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k), gemm_grain));
+    // Tiles [first, last) along the split dimension.
+    auto run = [&](std::size_t first, std::size_t last) {
+      if (by_rows) gemm_tiles(trans_a, trans_b, m, n, k, alpha, a, b, beta, c, t, first * t.mb, std::min(m, last * t.mb), 0, n);
+      else gemm_tiles(trans_a, trans_b, m, n, k, alpha, a, b, beta, c, t, 0, m, first * t.nb, std::min(n, last * t.nb));
+    };
+    if (threads <= 1) {
+      detail::single_threaded_eigen serial;
+      run(0, tiles);
+      return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+    {
+      detail::single_threaded_eigen serial;
+      const auto part = static_cast<std::size_t>(omp_get_thread_num()), parts = static_cast<std::size_t>(omp_get_num_threads());
+      const std::size_t first = tiles * part / parts, last = tiles * (part + 1) / parts;
+      if (first < last) run(first, last);
+    }
+#endif
+  }
+
+  // C[r0..r1, c0..c1] = alpha op(A) op(B) + beta C (C is m x n, row-major), tile by tile.
+  static void gemm_tiles(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                         const float* a, const float* b, float beta, float* c, gemm_tiling t, std::size_t r0,
+                         std::size_t r1, std::size_t c0, std::size_t c1) {
     using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     using Block = Eigen::Map<Matrix, 0, Eigen::OuterStride<>>;
     using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
     using Index = Eigen::Index;
     auto idx = [](std::size_t v) { return static_cast<Index>(v); };
-    {
-      Block C(c, idx(m), idx(n), Eigen::OuterStride<>(idx(n)));
-      if (beta == 0.0f) C.setZero();
-      else if (beta != 1.0f) C *= beta;
-    }
-    if (m == 0 || n == 0 || k == 0) return;
-    // Each panel (kc x mc of A, kc x nc of B) must fit in Eigen's stack limit: a depth of at most 512
-    // (about the depth of Eigen's own L1 blocks for float), then as many rows and columns as fit.
-    constexpr std::size_t panel = EIGEN_STACK_ALLOCATION_LIMIT / sizeof(float);
-    const std::size_t kb = panel >= 512 ? std::min<std::size_t>(k, 512) : k;
-    const std::size_t mb = panel >= 512 ? std::min(m, panel / kb) : m;
-    const std::size_t nb = panel >= 512 ? std::min(n, panel / kb) : n;
-    // Rows r0.., columns c0.. of the row-major matrix p with `cols` columns.
-    auto block = [&](const float* p, std::size_t cols, std::size_t r0, std::size_t c0, std::size_t rows,
-                     std::size_t ncols) {
-      return ConstBlock(p + r0 * cols + c0, idx(rows), idx(ncols), Eigen::OuterStride<>(idx(cols)));
+    // Rows r.., columns q.. of the row-major matrix p with `stride` columns.
+    auto block = [&](const float* p, std::size_t stride, std::size_t r, std::size_t q, std::size_t nr,
+                     std::size_t nq) {
+      return ConstBlock(p + r * stride + q, idx(nr), idx(nq), Eigen::OuterStride<>(idx(stride)));
     };
-    for (std::size_t i = 0; i < m; i += mb)
-      for (std::size_t j = 0; j < n; j += nb) {
-        const std::size_t mi = std::min(mb, m - i), nj = std::min(nb, n - j);
+    for (std::size_t i = r0; i < r1; i += t.mb)
+      for (std::size_t j = c0; j < c1; j += t.nb) {
+        const std::size_t mi = std::min(t.mb, r1 - i), nj = std::min(t.nb, c1 - j);
         Block C(c + i * n + j, idx(mi), idx(nj), Eigen::OuterStride<>(idx(n)));
-        for (std::size_t p = 0; p < k; p += kb) {
-          const std::size_t kp = std::min(kb, k - p);
+        if (beta == 0.0f) C.setZero();
+        else if (beta != 1.0f) C *= beta;
+        for (std::size_t p = 0; p < k; p += t.kb) {
+          const std::size_t kp = std::min(t.kb, k - p);
           // op(A)[i.., p..] and op(B)[p.., j..]; a transposed operand is stored [k, m] or [n, k].
           // Four spellings so that Eigen sees plain (transposed) maps and picks its GEMM kernel directly.
           if (!trans_a && !trans_b)
@@ -781,9 +923,95 @@ struct ops<eigen> : host_ops<float> {
   // shapes: no difference; for batch-32 products the packing of the weight operand is the cost, not the
   // tiling.)
 
+  // ---- elementwise work: split over threads when large (an item never depends on another) ----------
+  static constexpr double elementwise_grain = 1 << 15;  // values per thread, at least
+
+  template <class T>
+  static void fill(T* x, std::size_t n, T v) {
+    detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) { std::fill(x + lo, x + hi, v); });
+  }
+  template <class F>
+  static void map(std::size_t n, const float* x, float* y, F f) {
+    detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
+      if constexpr (requires(const Eigen::Map<const Eigen::ArrayXf>& a) { F::array_expression(a); }) {
+        const auto len = static_cast<Eigen::Index>(hi - lo);
+        Eigen::Map<Eigen::ArrayXf>(y + lo, len) = F::array_expression(Eigen::Map<const Eigen::ArrayXf>(x + lo, len));
+      } else {
+        host_ops<float>::map(hi - lo, x + lo, y + lo, f);
+      }
+    });
+  }
+  template <class F>
+  static void zip(std::size_t n, const float* a, const float* b, float* y, F f) {
+    detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
+      host_ops<float>::zip(hi - lo, a + lo, b + lo, y + lo, f);
+    });
+  }
+  // grad_bias[c] += sum over o, i of dy[o, c, i], each row summed in packets from its first value. (Not
+  // Eigen's .sum(): it starts its packets at the first aligned address, so the order of the additions,
+  // and the last bit of the result, would depend on where the buffer happens to lie.)
+  static void bias_grad(const float* dy, std::size_t outer, std::size_t channels, std::size_t inner, float* grad_bias) {
+    if (inner < 16) return host_ops<float>::bias_grad(dy, outer, channels, inner, grad_bias);
+    using namespace Eigen::internal;
+    for (std::size_t o = 0; o < outer; ++o)
+      for (std::size_t c = 0; c < channels; ++c) {
+        const float* row = dy + (o * channels + c) * inner;
+        const std::size_t whole = inner / lanes * lanes;
+        packet acc = pset1<packet>(0.0f);
+        for (std::size_t i = 0; i < whole; i += lanes) acc = padd(acc, ploadu<packet>(row + i));
+        float sum = predux(acc);
+        for (std::size_t i = whole; i < inner; ++i) sum += row[i];
+        grad_bias[c] += sum;
+      }
+  }
+
+  // ---- max pooling: planes split over threads; 2x2 windows of stride 2 without a scalar search -----
+  static void maxpool_forward(const float* x, std::size_t planes, std::size_t H, std::size_t W, std::size_t K,
+                              std::size_t stride, std::size_t pad, std::size_t Ho, std::size_t Wo, float* y,
+                              std::int32_t* argmax) {
+    const bool two_by_two = K == 2 && stride == 2 && pad == 0 && Ho == H / 2 && Wo == W / 2;
+    detail::parallel_chunks(planes, elementwise_grain / static_cast<double>(H * W), 1, [&](std::size_t lo, std::size_t hi) {
+      if (two_by_two) return maxpool2x2(x + lo * H * W, hi - lo, W, Ho, Wo, y + lo * Ho * Wo, argmax + lo * Ho * Wo);
+      host_ops<float>::maxpool_forward(x + lo * H * W, hi - lo, H, W, K, stride, pad, Ho, Wo, y + lo * Ho * Wo,
+                                       argmax + lo * Ho * Wo);
+    });
+  }
+  static void maxpool_backward(const float* dy, const std::int32_t* argmax, std::size_t planes, std::size_t in_plane,
+                               std::size_t out_plane, float* dx) {
+    detail::parallel_chunks(planes, elementwise_grain / static_cast<double>(in_plane), 1, [&](std::size_t lo, std::size_t hi) {
+      host_ops<float>::maxpool_backward(dy + lo * out_plane, argmax + lo * out_plane, hi - lo, in_plane, out_plane,
+                                        dx + lo * in_plane);
+    });
+  }
+
+  // Dropout masks: the counter-based stream makes each value a function of its index, so the parts can
+  // be drawn by different threads and the mask is the one host_ops draws.
+  static void fill_bernoulli(float* x, std::size_t n, double keep, float value, Generator& g) {
+    const std::uint64_t seed = g.seed(), first = g.advance(n);
+    detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
+      for (std::size_t i = lo; i < hi; ++i) x[i] = rng::uniform(seed, first + i) < keep ? value : 0.0f;
+    });
+  }
+
   // ---- optimizer updates: host_ops' formulas as Eigen array expressions (vectorised, sqrt included) --
   static void sgd_update(std::size_t n, float* param, const float* grad, float* momentum_buffer, float lr,
                          float momentum, float dampening, float weight_decay, bool nesterov, bool first_step) {
+    detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
+      sgd_range(hi - lo, param + lo, grad + lo, momentum_buffer ? momentum_buffer + lo : nullptr, lr, momentum,
+                dampening, weight_decay, nesterov, first_step);
+    });
+  }
+  static void adam_update(std::size_t n, float* param, const float* grad, float* m, float* v, float beta1, float beta2,
+                          float eps, float weight_decay, float step_size, float bias_correction2_sqrt) {
+    detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
+      adam_range(hi - lo, param + lo, grad + lo, m + lo, v + lo, beta1, beta2, eps, weight_decay, step_size,
+                 bias_correction2_sqrt);
+    });
+  }
+
+ private:
+  static void sgd_range(std::size_t n, float* param, const float* grad, float* momentum_buffer, float lr,
+                        float momentum, float dampening, float weight_decay, bool nesterov, bool first_step) {
     using Array = Eigen::Map<Eigen::ArrayXf>;
     using ConstArray = Eigen::Map<const Eigen::ArrayXf>;
     const auto len = static_cast<Eigen::Index>(n);
@@ -809,8 +1037,8 @@ struct ops<eigen> : host_ops<float> {
       else p -= lr * buf;
     }
   }
-  static void adam_update(std::size_t n, float* param, const float* grad, float* m, float* v, float beta1, float beta2,
-                          float eps, float weight_decay, float step_size, float bias_correction2_sqrt) {
+  static void adam_range(std::size_t n, float* param, const float* grad, float* m, float* v, float beta1, float beta2,
+                         float eps, float weight_decay, float step_size, float bias_correction2_sqrt) {
     const float one_minus_beta1 = 1.0f - beta1, one_minus_beta2 = 1.0f - beta2;
     const auto len = static_cast<Eigen::Index>(n);
     Eigen::Map<Eigen::ArrayXf> p(param, len), mm(m, len), vv(v, len);
@@ -825,14 +1053,113 @@ struct ops<eigen> : host_ops<float> {
     p -= step_size * (mm / (vv.sqrt() / bias_correction2_sqrt + eps));
   }
 
+  // ---- products whose C has few rows (at most `skinny`) ---------------------------------------------
+  static constexpr std::size_t skinny = 16;
+
+  // C[m, n] = alpha A[k, m]^T B[k, n] + beta C with m <= 16 (a weight gradient dY^T X of a layer with few
+  // outputs): M rows of C by Q packets of columns at a time, the k rank-1 updates in order.
+  template <int M, int Q>
+  static void skinny_outer_block(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+                                 const float* b, float beta, float* c) {
+    using namespace Eigen::internal;
+    packet acc[M][Q];
+    CTNN_UNROLL
+    for (int r = 0; r < M; ++r)
+      CTNN_UNROLL
+      for (int q = 0; q < Q; ++q) acc[r][q] = pset1<packet>(0.0f);
+    for (std::size_t p = 0; p < k; ++p) {
+      packet bv[Q];
+      CTNN_UNROLL
+      for (int q = 0; q < Q; ++q) bv[q] = ploadu<packet>(b + p * n + static_cast<std::size_t>(q) * lanes);
+      CTNN_UNROLL
+      for (int r = 0; r < M; ++r) {
+        const packet av = pset1<packet>(a[p * m + static_cast<std::size_t>(r)]);
+        CTNN_UNROLL
+        for (int q = 0; q < Q; ++q) acc[r][q] = pmadd(av, bv[q], acc[r][q]);
+      }
+    }
+    const packet alpha_v = pset1<packet>(alpha), beta_v = pset1<packet>(beta);
+    CTNN_UNROLL
+    for (int r = 0; r < M; ++r)
+      CTNN_UNROLL
+      for (int q = 0; q < Q; ++q) {
+        float* out = c + static_cast<std::size_t>(r) * n + static_cast<std::size_t>(q) * lanes;
+        const packet scaled = pmul(alpha_v, acc[r][q]);
+        pstoreu(out, beta == 0.0f ? scaled : pmadd(beta_v, ploadu<packet>(out), scaled));
+      }
+  }
+  template <int M>
+  static void skinny_outer_rows(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+                                const float* b, float beta, float* c, std::size_t i0, std::size_t j0, std::size_t j1) {
+    std::size_t j = j0;
+    for (; j + 2 * lanes <= j1; j += 2 * lanes) skinny_outer_block<M, 2>(m, n, k, alpha, a + i0, b + j, beta, c + i0 * n + j);
+    for (; j + lanes <= j1; j += lanes) skinny_outer_block<M, 1>(m, n, k, alpha, a + i0, b + j, beta, c + i0 * n + j);
+    for (; j < j1; ++j)  // the last columns, one at a time
+      for (int r = 0; r < M; ++r) {
+        const std::size_t i = i0 + static_cast<std::size_t>(r);
+        float sum = 0.0f;
+        for (std::size_t p = 0; p < k; ++p) sum += a[p * m + i] * b[p * n + j];
+        float& out = c[i * n + j];
+        out = beta == 0.0f ? alpha * sum : beta * out + alpha * sum;
+      }
+  }
+  static void skinny_outer(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, const float* b,
+                           float beta, float* c) {
+    const std::size_t groups = (m + 7) / 8;
+    const std::size_t packets = (n + lanes - 1) / lanes;
+    detail::parallel_chunks(packets, gemm_grain / static_cast<double>(m * k * lanes), 1, [&](std::size_t lo, std::size_t hi) {
+      const std::size_t j0 = lo * lanes, j1 = std::min(n, hi * lanes);
+      for (std::size_t g = 0, i = 0; g < groups; ++g) {
+        const std::size_t rows = (m - i) / (groups - g);
+        switch (rows) {
+          case 8: skinny_outer_rows<8>(m, n, k, alpha, a, b, beta, c, i, j0, j1); break;
+          case 7: skinny_outer_rows<7>(m, n, k, alpha, a, b, beta, c, i, j0, j1); break;
+          case 6: skinny_outer_rows<6>(m, n, k, alpha, a, b, beta, c, i, j0, j1); break;
+          case 5: skinny_outer_rows<5>(m, n, k, alpha, a, b, beta, c, i, j0, j1); break;
+          case 4: skinny_outer_rows<4>(m, n, k, alpha, a, b, beta, c, i, j0, j1); break;
+          case 3: skinny_outer_rows<3>(m, n, k, alpha, a, b, beta, c, i, j0, j1); break;
+          case 2: skinny_outer_rows<2>(m, n, k, alpha, a, b, beta, c, i, j0, j1); break;
+          default: skinny_outer_rows<1>(m, n, k, alpha, a, b, beta, c, i, j0, j1); break;
+        }
+        i += rows;
+      }
+    });
+  }
+
+  // 2x2 windows, stride 2, no padding, over `planes` planes of width W: PyTorch's scan order (row by
+  // row, the first maximum wins, a NaN wins over every number and the first NaN over later ones),
+  // written as selects so that the loop vectorises.
+  static void maxpool2x2(const float* x, std::size_t planes, std::size_t W, std::size_t Ho, std::size_t Wo, float* y,
+                         std::int32_t* argmax) {
+    const std::size_t H = 2 * Ho;
+    for (std::size_t p = 0; p < planes; ++p)
+      for (std::size_t oh = 0; oh < Ho; ++oh) {
+        const float* r0 = x + (p * H + 2 * oh) * W;
+        const float* r1 = r0 + W;
+        float* yr = y + (p * Ho + oh) * Wo;
+        std::int32_t* ar = argmax + (p * Ho + oh) * Wo;
+        const auto base = static_cast<std::int32_t>(2 * oh * W), below = static_cast<std::int32_t>(W);
+        for (std::size_t ow = 0; ow < Wo; ++ow) {
+          const auto col = static_cast<std::int32_t>(2 * ow);
+          float best = r0[2 * ow];
+          std::int32_t at = base + col;
+          auto consider = [&](float v, std::int32_t where) {
+            const bool take = v > best || (v != v && best == best);
+            best = take ? v : best;
+            at = take ? where : at;
+          };
+          consider(r0[2 * ow + 1], base + col + 1);
+          consider(r1[2 * ow], base + below + col);
+          consider(r1[2 * ow + 1], base + below + col + 1);
+          yr[ow] = best;
+          ar[ow] = at;
+        }
+      }
+  }
+
+ public:
+
   using packet = Eigen::internal::packet_traits<float>::type;
-  // The register-blocked loops must be unrolled for the accumulators to live in registers (-O2 does not
-  // unroll them by itself).
-#if defined(__CUDACC__)  // nvcc's front end does not know GCC's pragma; host speed in .cu files is secondary
-#define CTNN_UNROLL
-#else
-#define CTNN_UNROLL _Pragma("GCC unroll 16")
-#endif
   static constexpr std::size_t lanes = static_cast<std::size_t>(Eigen::internal::packet_traits<float>::size);
 
   struct conv3_layout {
@@ -907,10 +1234,12 @@ struct ops<eigen> : host_ops<float> {
       pad_planes(dy_i, g.OC, g.Ho, g.Wo, 0, dyr + i * g.OC * g.Ho * l.wpo, g.Ho, l.wpo);
       pad_planes(dy_i, g.OC, g.Ho, g.Wo, edge, dyp + i * g.OC * dyp_plane, l.hd, l.wxd);
     }
-    // Weight gradient: one task per (block of up to 4 output channels, input channel, kernel row).
+    // Weight gradient: one task per (block of up to 4 output channels, input channel, kernel row). Tasks
+    // differ in size (the last block may be smaller), so they are handed out dynamically; each sums over
+    // the whole batch in order, so the result does not depend on which thread ran it.
     const std::size_t blocks = (g.OC + 3) / 4, tasks = blocks * g.C * 3;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (n > 1)
+#pragma omp parallel for schedule(dynamic) if (n > 1)
 #endif
     for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(tasks); ++t) {
       const auto task = static_cast<std::size_t>(t);
@@ -928,6 +1257,7 @@ struct ops<eigen> : host_ops<float> {
       }
     }
     bias_grad(dy, n, g.OC, out_plane, grad_bias);
+    if (!dx) return;
     // Input gradient: the forward kernel on the padded output gradient, C and OC swapped.
     const std::size_t wpo_dx = round_up(g.W);
 #ifdef _OPENMP
@@ -942,12 +1272,23 @@ struct ops<eigen> : host_ops<float> {
 
  private:
   // dst[p] = src[p] placed at (pad, pad) in planes of hd x wd zeros.
+  // Only the border is zeroed (the interior is overwritten), and by plain loops: the rows are a few
+  // dozen values, too short for a call to memset/memcpy to pay.
   static void pad_planes(const float* src, std::size_t planes, std::size_t h, std::size_t w, std::size_t pad,
                          float* dst, std::size_t hd, std::size_t wd) {
-    std::fill_n(dst, planes * hd * wd, 0.0f);
-    for (std::size_t p = 0; p < planes; ++p)
-      for (std::size_t r = 0; r < h; ++r)
-        std::copy_n(src + (p * h + r) * w, w, dst + (p * hd + r + pad) * wd + pad);
+    for (std::size_t p = 0; p < planes; ++p) {
+      float* d = dst + p * hd * wd;
+      for (std::size_t i = 0; i < pad * wd; ++i) d[i] = 0.0f;
+      for (std::size_t r = 0; r < h; ++r) {
+        float* row = d + (r + pad) * wd;
+        const float* s = src + (p * h + r) * w;
+        for (std::size_t i = 0; i < pad; ++i) row[i] = 0.0f;
+        CTNN_IVDEP
+        for (std::size_t i = 0; i < w; ++i) row[pad + i] = s[i];
+        for (std::size_t i = pad + w; i < wd; ++i) row[i] = 0.0f;
+      }
+      for (std::size_t i = (h + pad) * wd; i < hd * wd; ++i) d[i] = 0.0f;
+    }
   }
 
   // y[o][r][col] (+ bias[o]) for OB output channels from o (weights w[o][c][3][3]), rows 0..ho and columns
@@ -2055,6 +2396,7 @@ class CIFAR10 : public dataset_ops<CIFAR10> {
 // other buffer (double buffering). Samples are loaded in exactly the same order as without prefetch,
 // one batch after the other, so the batches are identical (random transforms included). Errors of a
 // background load are rethrown when the loop reaches that batch. One iteration at a time per loader.
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <iterator>
@@ -2321,7 +2663,8 @@ class DataLoader {
     std::thread worker;
     std::mutex mutex;
     std::condition_variable cv;
-    std::size_t submitted = 0, finished = 0;
+    // Changed under the mutex; atomic so that either side can spin on them before sleeping.
+    std::atomic<std::size_t> submitted{0}, finished{0};
     std::size_t job_slot = 0, job_batch = 0;
     bool stop = false;
     std::exception_ptr failure;
@@ -2390,9 +2733,24 @@ class DataLoader {
     s.cv.notify_all();
   }
 
+  // Spins up to ~50 microseconds for `done()` before the caller blocks on the condition variable. A small
+  // model's step (V0: ~20 us) is shorter than a sleep/wake-up pair through the kernel, so both sides
+  // would otherwise spend their time in futex calls; a longer step costs at most this bounded spin.
+  template <class Done>
+  static void spin_until(Done done) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+    for (unsigned i = 1; !done(); ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      if (i % 64 == 0 && std::chrono::steady_clock::now() > give_up) return;
+    }
+  }
+
   // Waits for the job in flight; rethrows its error.
   void wait() {
     state& s = *st_;
+    spin_until([&] { return s.finished.load(std::memory_order_acquire) == s.submitted.load(std::memory_order_relaxed); });
     std::unique_lock lock(s.mutex);
     s.cv.wait(lock, [&] { return s.finished == s.submitted; });
     if (s.failure) {
@@ -2413,6 +2771,11 @@ class DataLoader {
   static void run(state& s) {
     std::unique_lock lock(s.mutex);
     for (;;) {
+      if (!s.stop && s.submitted == s.finished) {
+        lock.unlock();
+        spin_until([&] { return s.submitted.load(std::memory_order_acquire) != s.finished.load(std::memory_order_relaxed); });
+        lock.lock();
+      }
       s.cv.wait(lock, [&] { return s.stop || s.submitted > s.finished; });
       if (s.stop) return;
       const std::size_t slot_index = s.job_slot, k = s.job_batch;
@@ -2425,7 +2788,7 @@ class DataLoader {
       }
       lock.lock();
       s.failure = e;
-      s.finished = s.submitted;
+      s.finished.store(s.submitted.load(), std::memory_order_release);
       s.cv.notify_all();
     }
   }
@@ -2967,7 +3330,6 @@ inline InMemoryDataset<Shape<1>, Shape<1>> make_linear_regression(LinearRegressi
 // <path> is left exactly as it was.
 #include <bit>
 #include <cerrno>
-#include <chrono>
 
 
 // ---- ctnn/nn/sequential.hpp ----
@@ -2980,6 +3342,7 @@ inline InMemoryDataset<Shape<1>, Shape<1>> make_linear_regression(LinearRegressi
 //   const auto& logits = model.forward(x);     // x: Batch<Shape<1, 28, 28>>
 //   model.zero_grad();
 //   model.backward(loss.grad());               // returns the gradient w.r.t. x
+//   model.backward(loss.grad(), InputGrad::skip);  // parameter gradients only (a training step)
 //
 // Every shape is checked when the type is formed; at run time only the batch size varies.
 #include <iomanip>
@@ -3007,6 +3370,11 @@ inline InMemoryDataset<Shape<1>, Shape<1>> make_linear_regression(LinearRegressi
 // from layer to layer and nothing is copied or allocated once the buffers have their size:
 //   const Batch<Out, B>& forward(const Batch<In, B>& x, bool training)
 //   const Batch<In, B>&  backward(const Batch<In, B>& x, const scalar* dy)   (accumulates parameter grads)
+// and, for a layer with parameters, optionally
+//   const Batch<In, B>&  backward(const Batch<In, B>& x, const scalar* dy, bool input_grad)
+// which with input_grad == false accumulates the parameter gradients only and leaves the returned
+// buffer unspecified: a network's first layers need no dL/dx in training (PyTorch's requires_grad=False
+// input), and for Linear<784, 256> in a batch of 64 that product is a third of the layer's work.
 //   const Batch<Out, B>& output() const
 //   void visit_parameters(F f)                                              f(Parameter<B>&)
 //   static constexpr std::size_t parameter_count
@@ -3063,6 +3431,11 @@ struct Parameter {
   std::vector<scalar> values_to_host() const {
     std::vector<scalar> out(size());
     ops::to_host(value.data(), size(), out.data());
+    return out;
+  }
+  std::vector<scalar> grad_to_host() const {
+    std::vector<scalar> out(size());
+    ops::to_host(grad.data(), size(), out.data());
     return out;
   }
 };
@@ -3255,7 +3628,11 @@ struct Block {
     explicit bound(Generator& g) : children_(make_children(g, std::make_index_sequence<count>{})) {}
 
     const Batch<output_shape, B>& forward(const Batch<S, B>& x, bool training) { return forward_from<0>(x, training); }
-    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) { return backward_from<count - 1>(x, dy); }
+    // input_grad == false: parameter gradients only (see layer.hpp); the layers below the lowest one
+    // with parameters are not run at all.
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy, bool input_grad = true) {
+      return backward_from<count - 1>(x, dy, input_grad);
+    }
     const Batch<output_shape, B>& output() const { return std::get<count - 1>(children_).output(); }
 
     template <class F>
@@ -3290,14 +3667,30 @@ struct Block {
       else return forward_from<I + 1>(y, training);
     }
 
+    // Parameters of the children before child I.
     template <std::size_t I>
-    const Batch<S, B>& backward_from(const Batch<S, B>& x, const scalar* dy) {
+    static constexpr std::size_t parameters_before = []<std::size_t... J>(std::index_sequence<J...>) {
+      return (std::size_t{0} + ... + child<J>::parameter_count);
+    }(std::make_index_sequence<I>{});
+
+    template <std::size_t I>
+    const Batch<S, B>& backward_from(const Batch<S, B>& x, const scalar* dy, bool input_grad) {
+      // Child I must produce its input gradient if the caller wants ours or a child below has parameters.
+      const bool need = input_grad || parameters_before<I> > 0;
+      if (!need && child<I>::parameter_count == 0) return no_input_grad_;
+      auto& c = std::get<I>(children_);
       if constexpr (I == 0) {
-        return std::get<0>(children_).backward(x, dy);
+        return backward_child(c, x, dy, need);
       } else {
-        const auto& dx = std::get<I>(children_).backward(std::get<I - 1>(children_).output(), dy);
-        return backward_from<I - 1>(x, dx.data());
+        const auto& dx = backward_child(c, std::get<I - 1>(children_).output(), dy, need);
+        if (!need) return no_input_grad_;
+        return backward_from<I - 1>(x, dx.data(), input_grad);
       }
+    }
+    template <class C, class X>
+    static decltype(auto) backward_child(C& c, const X& x, const scalar* dy, bool input_grad) {
+      if constexpr (requires { c.backward(x, dy, input_grad); }) return c.backward(x, dy, input_grad);
+      else return c.backward(x, dy);
     }
 
     template <std::size_t... I>
@@ -3326,6 +3719,7 @@ struct Block {
     }
 
     children_type children_;
+    Batch<S, B> no_input_grad_;  // what backward returns when no input gradient was computed (empty)
   };
 };
 
@@ -3338,6 +3732,10 @@ template <std::size_t... Dims>
 struct Input {
   using shape = Shape<Dims...>;
 };
+
+// Whether Sequential::backward computes dL/d(input). A training step does not need it (PyTorch's input
+// has requires_grad=False), and skipping it saves the first layer's largest product.
+enum class InputGrad { compute, skip };
 
 template <class T>
 struct is_input : std::false_type {};
@@ -3406,11 +3804,11 @@ class Sequential {
   }
 
   // Back-propagates dL/d(output) of the last forward, accumulates parameter gradients and returns
-  // dL/d(input).
-  const input_batch& backward(const output_batch& dy) {
-    return backward(GradientView<B>{dy.data(), dy.batch_size(), output_shape::size});
+  // dL/d(input) (with InputGrad::skip: not computed, and an empty batch is returned).
+  const input_batch& backward(const output_batch& dy, InputGrad input_grad = InputGrad::compute) {
+    return backward(GradientView<B>{dy.data(), dy.batch_size(), output_shape::size}, input_grad);
   }
-  const input_batch& backward(const GradientView<B>& dy) {
+  const input_batch& backward(const GradientView<B>& dy, InputGrad input_grad = InputGrad::compute) {
     if (!input_) throw error("Sequential::backward: called before forward");
     if (dy.per_sample != output_shape::size)
       throw error(cat("Sequential::backward: the gradient has ", dy.per_sample, " values per sample but the output ",
@@ -3418,7 +3816,11 @@ class Sequential {
     if (dy.batch_size != input_->batch_size())
       throw error(cat("Sequential::backward: the gradient is for a batch of ", dy.batch_size,
                       " but the last forward saw a batch of ", input_->batch_size()));
-    return body_.backward(*input_, dy.data);
+    if (input_grad == InputGrad::skip) {
+      body_.backward(*input_, dy.data, false);
+      return no_input_grad_;
+    }
+    return body_.backward(*input_, dy.data, true);
   }
 
   const output_batch& output() const { return body_.output(); }
@@ -3537,6 +3939,7 @@ class Sequential {
 
   body_type body_;
   const input_batch* input_ = nullptr;
+  input_batch no_input_grad_;  // backward's result with InputGrad::skip (empty)
   bool training_ = true;
 };
 
@@ -4164,6 +4567,9 @@ namespace detail {
 
 // An activation is described by two functors: value(x) and derivative expressed through the output,
 // grad(y, dy) (all three activations here have derivatives that are functions of their output).
+// value may also offer array_expression(a): the same function on a whole Eigen array, which the
+// Eigen backend uses because Eigen vectorises exp and tanh (std::exp and std::tanh are scalar calls,
+// 10-20 ns a value). It is a template, so headers that never call it need no Eigen.
 template <class Functions, fixed_string Name>
 struct elementwise_activation {
   static constexpr std::string_view type_name = Name.view();
@@ -4211,6 +4617,8 @@ struct sigmoid_functions {
   struct value {
     template <class T>
     CTNN_HD T operator()(T x) const { return T(1) / (T(1) + std::exp(-x)); }
+    template <class A>
+    static auto array_expression(const A& x) { return x.logistic(); }
   };
   struct grad {
     template <class T>
@@ -4221,6 +4629,8 @@ struct tanh_functions {
   struct value {
     template <class T>
     CTNN_HD T operator()(T x) const { return std::tanh(x); }
+    template <class A>
+    static auto array_expression(const A& x) { return x.tanh(); }
   };
   struct grad {
     template <class T>
@@ -4345,9 +4755,10 @@ struct Conv2d {
     }
 
     // Follows the forward of the same batch (the backend may keep what it prepared in the workspace).
-    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy, bool input_grad = true) {
       const std::size_t n = this->prepare_input_grad(x);
-      ops::conv2d_backward(geometry, n, x.data(), dy, weight_.value.data(), this->dx_.data(), weight_.grad.data(),
+      ops::conv2d_backward(geometry, n, x.data(), dy, weight_.value.data(), input_grad ? this->dx_.data() : nullptr,
+                           weight_.grad.data(),
                            bias_.grad.data(), workspace_.data());
       return this->dx_;
     }
@@ -4537,11 +4948,11 @@ struct Linear {
       return this->y_;
     }
 
-    const Batch<Shape<In>, B>& backward(const Batch<Shape<In>, B>& x, const scalar* dy) {
+    const Batch<Shape<In>, B>& backward(const Batch<Shape<In>, B>& x, const scalar* dy, bool input_grad = true) {
       const std::size_t n = this->prepare_input_grad(x);
       ops::gemm(true, false, Out, In, n, 1, dy, x.data(), 1, weight_.grad.data());
       if constexpr (Bias) ops::bias_grad(dy, n, Out, 1, bias_.grad.data());
-      ops::gemm(false, false, n, In, Out, 1, dy, weight_.value.data(), 0, this->dx_.data());
+      if (input_grad) ops::gemm(false, false, n, In, Out, 1, dy, weight_.value.data(), 0, this->dx_.data());
       return this->dx_;
     }
 
@@ -6757,7 +7168,7 @@ EpochMetrics train_step(Model& model, Loader& loader, Loss& loss_fn, Optimizer& 
     m.loss += loss;
     m.acc += 100.0 * static_cast<double>(accuracy.correct(prediction, batch.y)) / static_cast<double>(accuracy.total(prediction));
     optimizer.zero_grad();
-    model.backward(loss_fn.grad());
+    model.backward(loss_fn.grad(), InputGrad::skip);
     optimizer.step();
     ++batches;
     if (options.progress) {

@@ -133,7 +133,7 @@ struct ops<cuda> {
                               float* /*workspace*/) {
     launch(g.OC * g.C * g.K * g.K, kernels::conv_weight_grad_kernel{g, n, x, dy, grad_weight});
     bias_grad(dy, n, g.OC, g.Ho * g.Wo, grad_bias);
-    launch(n * g.C * g.H * g.W, kernels::conv_input_grad_kernel{g, dy, weight, dx});
+    if (dx) launch(n * g.C * g.H * g.W, kernels::conv_input_grad_kernel{g, dy, weight, dx});
   }
 
   // ---- max pooling ---------------------------------------------------------------------------------

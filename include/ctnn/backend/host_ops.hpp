@@ -243,7 +243,7 @@ struct host_ops {
     }
     add_bias(y, bias, n, g.OC, positions);
   }
-  // dx = dL/dx (overwritten), grad_weight += dL/dW, grad_bias += dL/db.
+  // dx = dL/dx (overwritten; skipped when dx is null), grad_weight += dL/dW, grad_bias += dL/db.
   static void conv2d_backward(const conv_geometry& g, std::size_t n, const S* x, const S* dy, const S* weight, S* dx,
                               S* grad_weight, S* grad_bias, S* workspace) {
     const std::size_t patch = g.C * g.K * g.K, positions = g.Ho * g.Wo, in_size = g.C * g.H * g.W;
@@ -251,6 +251,7 @@ struct host_ops {
       const S* dy_i = dy + i * g.OC * positions;
       im2col(x + i * in_size, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, workspace);
       gemm(false, true, g.OC, patch, positions, S(1), dy_i, workspace, S(1), grad_weight);
+      if (!dx) continue;
       gemm(true, false, patch, positions, g.OC, S(1), weight, dy_i, S(0), workspace);
       std::fill_n(dx + i * in_size, in_size, S(0));
       col2im(workspace, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, dx + i * in_size);

@@ -13,6 +13,9 @@ namespace detail {
 
 // An activation is described by two functors: value(x) and derivative expressed through the output,
 // grad(y, dy) (all three activations here have derivatives that are functions of their output).
+// value may also offer array_expression(a): the same function on a whole Eigen array, which the
+// Eigen backend uses because Eigen vectorises exp and tanh (std::exp and std::tanh are scalar calls,
+// 10-20 ns a value). It is a template, so headers that never call it need no Eigen.
 template <class Functions, fixed_string Name>
 struct elementwise_activation {
   static constexpr std::string_view type_name = Name.view();
@@ -60,6 +63,8 @@ struct sigmoid_functions {
   struct value {
     template <class T>
     CTNN_HD T operator()(T x) const { return T(1) / (T(1) + std::exp(-x)); }
+    template <class A>
+    static auto array_expression(const A& x) { return x.logistic(); }
   };
   struct grad {
     template <class T>
@@ -70,6 +75,8 @@ struct tanh_functions {
   struct value {
     template <class T>
     CTNN_HD T operator()(T x) const { return std::tanh(x); }
+    template <class A>
+    static auto array_expression(const A& x) { return x.tanh(); }
   };
   struct grad {
     template <class T>

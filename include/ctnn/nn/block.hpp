@@ -156,7 +156,11 @@ struct Block {
     explicit bound(Generator& g) : children_(make_children(g, std::make_index_sequence<count>{})) {}
 
     const Batch<output_shape, B>& forward(const Batch<S, B>& x, bool training) { return forward_from<0>(x, training); }
-    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) { return backward_from<count - 1>(x, dy); }
+    // input_grad == false: parameter gradients only (see layer.hpp); the layers below the lowest one
+    // with parameters are not run at all.
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy, bool input_grad = true) {
+      return backward_from<count - 1>(x, dy, input_grad);
+    }
     const Batch<output_shape, B>& output() const { return std::get<count - 1>(children_).output(); }
 
     template <class F>
@@ -191,14 +195,30 @@ struct Block {
       else return forward_from<I + 1>(y, training);
     }
 
+    // Parameters of the children before child I.
     template <std::size_t I>
-    const Batch<S, B>& backward_from(const Batch<S, B>& x, const scalar* dy) {
+    static constexpr std::size_t parameters_before = []<std::size_t... J>(std::index_sequence<J...>) {
+      return (std::size_t{0} + ... + child<J>::parameter_count);
+    }(std::make_index_sequence<I>{});
+
+    template <std::size_t I>
+    const Batch<S, B>& backward_from(const Batch<S, B>& x, const scalar* dy, bool input_grad) {
+      // Child I must produce its input gradient if the caller wants ours or a child below has parameters.
+      const bool need = input_grad || parameters_before<I> > 0;
+      if (!need && child<I>::parameter_count == 0) return no_input_grad_;
+      auto& c = std::get<I>(children_);
       if constexpr (I == 0) {
-        return std::get<0>(children_).backward(x, dy);
+        return backward_child(c, x, dy, need);
       } else {
-        const auto& dx = std::get<I>(children_).backward(std::get<I - 1>(children_).output(), dy);
-        return backward_from<I - 1>(x, dx.data());
+        const auto& dx = backward_child(c, std::get<I - 1>(children_).output(), dy, need);
+        if (!need) return no_input_grad_;
+        return backward_from<I - 1>(x, dx.data(), input_grad);
       }
+    }
+    template <class C, class X>
+    static decltype(auto) backward_child(C& c, const X& x, const scalar* dy, bool input_grad) {
+      if constexpr (requires { c.backward(x, dy, input_grad); }) return c.backward(x, dy, input_grad);
+      else return c.backward(x, dy);
     }
 
     template <std::size_t... I>
@@ -227,6 +247,7 @@ struct Block {
     }
 
     children_type children_;
+    Batch<S, B> no_input_grad_;  // what backward returns when no input gradient was computed (empty)
   };
 };
 

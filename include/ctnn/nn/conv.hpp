@@ -73,9 +73,10 @@ struct Conv2d {
     }
 
     // Follows the forward of the same batch (the backend may keep what it prepared in the workspace).
-    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy, bool input_grad = true) {
       const std::size_t n = this->prepare_input_grad(x);
-      ops::conv2d_backward(geometry, n, x.data(), dy, weight_.value.data(), this->dx_.data(), weight_.grad.data(),
+      ops::conv2d_backward(geometry, n, x.data(), dy, weight_.value.data(), input_grad ? this->dx_.data() : nullptr,
+                           weight_.grad.data(),
                            bias_.grad.data(), workspace_.data());
       return this->dx_;
     }

@@ -42,11 +42,11 @@ struct Linear {
       return this->y_;
     }
 
-    const Batch<Shape<In>, B>& backward(const Batch<Shape<In>, B>& x, const scalar* dy) {
+    const Batch<Shape<In>, B>& backward(const Batch<Shape<In>, B>& x, const scalar* dy, bool input_grad = true) {
       const std::size_t n = this->prepare_input_grad(x);
       ops::gemm(true, false, Out, In, n, 1, dy, x.data(), 1, weight_.grad.data());
       if constexpr (Bias) ops::bias_grad(dy, n, Out, 1, bias_.grad.data());
-      ops::gemm(false, false, n, In, Out, 1, dy, weight_.value.data(), 0, this->dx_.data());
+      if (input_grad) ops::gemm(false, false, n, In, Out, 1, dy, weight_.value.data(), 0, this->dx_.data());
       return this->dx_;
     }
 

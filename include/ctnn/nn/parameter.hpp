@@ -59,6 +59,11 @@ struct Parameter {
     ops::to_host(value.data(), size(), out.data());
     return out;
   }
+  std::vector<scalar> grad_to_host() const {
+    std::vector<scalar> out(size());
+    ops::to_host(grad.data(), size(), out.data());
+    return out;
+  }
 };
 
 // "prefix.leaf", or "leaf" at the top level.

@@ -8,6 +8,7 @@
 //   const auto& logits = model.forward(x);     // x: Batch<Shape<1, 28, 28>>
 //   model.zero_grad();
 //   model.backward(loss.grad());               // returns the gradient w.r.t. x
+//   model.backward(loss.grad(), InputGrad::skip);  // parameter gradients only (a training step)
 //
 // Every shape is checked when the type is formed; at run time only the batch size varies.
 #include <cstddef>
@@ -26,6 +27,10 @@ template <std::size_t... Dims>
 struct Input {
   using shape = Shape<Dims...>;
 };
+
+// Whether Sequential::backward computes dL/d(input). A training step does not need it (PyTorch's input
+// has requires_grad=False), and skipping it saves the first layer's largest product.
+enum class InputGrad { compute, skip };
 
 template <class T>
 struct is_input : std::false_type {};
@@ -94,11 +99,11 @@ class Sequential {
   }
 
   // Back-propagates dL/d(output) of the last forward, accumulates parameter gradients and returns
-  // dL/d(input).
-  const input_batch& backward(const output_batch& dy) {
-    return backward(GradientView<B>{dy.data(), dy.batch_size(), output_shape::size});
+  // dL/d(input) (with InputGrad::skip: not computed, and an empty batch is returned).
+  const input_batch& backward(const output_batch& dy, InputGrad input_grad = InputGrad::compute) {
+    return backward(GradientView<B>{dy.data(), dy.batch_size(), output_shape::size}, input_grad);
   }
-  const input_batch& backward(const GradientView<B>& dy) {
+  const input_batch& backward(const GradientView<B>& dy, InputGrad input_grad = InputGrad::compute) {
     if (!input_) throw error("Sequential::backward: called before forward");
     if (dy.per_sample != output_shape::size)
       throw error(cat("Sequential::backward: the gradient has ", dy.per_sample, " values per sample but the output ",
@@ -106,7 +111,11 @@ class Sequential {
     if (dy.batch_size != input_->batch_size())
       throw error(cat("Sequential::backward: the gradient is for a batch of ", dy.batch_size,
                       " but the last forward saw a batch of ", input_->batch_size()));
-    return body_.backward(*input_, dy.data);
+    if (input_grad == InputGrad::skip) {
+      body_.backward(*input_, dy.data, false);
+      return no_input_grad_;
+    }
+    return body_.backward(*input_, dy.data, true);
   }
 
   const output_batch& output() const { return body_.output(); }
@@ -225,6 +234,7 @@ class Sequential {
 
   body_type body_;
   const input_batch* input_ = nullptr;
+  input_batch no_input_grad_;  // backward's result with InputGrad::skip (empty)
   bool training_ = true;
 };
 

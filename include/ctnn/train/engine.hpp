@@ -82,7 +82,7 @@ EpochMetrics train_step(Model& model, Loader& loader, Loss& loss_fn, Optimizer& 
     m.loss += loss;
     m.acc += 100.0 * static_cast<double>(accuracy.correct(prediction, batch.y)) / static_cast<double>(accuracy.total(prediction));
     optimizer.zero_grad();
-    model.backward(loss_fn.grad());
+    model.backward(loss_fn.grad(), InputGrad::skip);
     optimizer.step();
     ++batches;
     if (options.progress) {
