@@ -10,6 +10,8 @@
 //                                into y (one int64, or target_shape::size floats), allocating
 //                                nothing; thread-safe against other const calls
 //   target(i) (optional)         the target of sample i without loading the sample (fast filtering)
+//   prefetch(i) (optional)       a hint that sample i is loaded next: starts its memory traffic early
+//                                (a shuffled epoch reads samples at random; see data::prefetch)
 // Views and helpers work on any data set: subset(), filter(), select_classes(), float_targets(),
 // map_targets(), materialize(); random_split() and train_test_split().
 #include <algorithm>
@@ -31,6 +33,12 @@
 #include "../core/shape.hpp"
 
 namespace ctnn::data {
+
+// Hint for data sets that do not say how to prefetch: nothing to do.
+template <class D>
+void prefetch(const D& dataset, std::size_t i) {
+  if constexpr (requires { dataset.prefetch(i); }) dataset.prefetch(i);
+}
 
 // ---- targets -----------------------------------------------------------------------------------
 
@@ -247,6 +255,9 @@ class Subset : public dataset_ops<Subset<D>> {
 
   std::size_t size() const { return indices_->size(); }
   void load(std::size_t i, float* x, target_element_t<target_type>* y) const { base_.load(index(i), x, y); }
+  void prefetch(std::size_t i) const {
+    if (i < indices_->size()) data::prefetch(base_, (*indices_)[i]);
+  }
   target_value_t<target_type> target(std::size_t i) const { return target_of(base_, index(i)); }
   std::vector<std::string> classes() const
     requires HasClasses<D>
@@ -280,6 +291,7 @@ class TargetMap : public dataset_ops<TargetMap<D, NewTarget, F>> {
       : base_(std::move(base)), f_(std::move(f)), classes_(std::move(classes)) {}
 
   std::size_t size() const { return base_.size(); }
+  void prefetch(std::size_t i) const { data::prefetch(base_, i); }
   void load(std::size_t i, float* x, target_element_t<target_type>* y) const {
     std::array<target_element_t<old_target>, target_size_v<old_target>> old{};
     base_.load(i, x, old.data());
