@@ -80,6 +80,8 @@ void parallel_chunks(std::size_t n, double grain, std::size_t align, F&& f) {
     const std::size_t lo = bound(part), hi = bound(part + 1);
     if (lo < hi) f(lo, hi);
   }
+#else
+  (void)align;
 #endif
 }
 
