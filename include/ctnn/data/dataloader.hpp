@@ -211,7 +211,7 @@ class DataLoader {
 
   batch current() const { return {st_->slots[st_->current].x, st_->slots[st_->current].y}; }
 
-  static constexpr std::size_t prefetch_distance = 4;  // samples ahead (a few hundred ns of memory latency)
+  static constexpr std::size_t prefetch_distance = 8;  // samples ahead (covers a few hundred ns of memory latency)
 
   // Loads batch k of the current order into host memory of slot s (worker or main thread).
   static void fill(const state& st, slot& s, std::size_t k) {
@@ -224,6 +224,7 @@ class DataLoader {
     else s.x_stage.resize(n * xs);
     if constexpr (direct_y) s.y.resize(n);
     else s.y_stage.resize(n * ys);
+    for (std::size_t j = 0; j < std::min(n, prefetch_distance); ++j) data::prefetch(st.dataset, st.order[first + j]);
     for (std::size_t j = 0; j < n; ++j) {
       float* x;
       y_element* y;

@@ -75,7 +75,7 @@ class FashionMNIST : public dataset_ops<FashionMNIST> {
   void prefetch(std::size_t i) const {
     if (i >= size()) return;
     const std::uint8_t* p = data_->images.data() + i * sample_shape::size;
-    for (std::size_t b = 0; b < sample_shape::size; b += 64) __builtin_prefetch(p + b);
+    for (std::size_t b = 0; b < sample_shape::size; b += 64) detail::prefetch_line(p + b);
   }
   std::int64_t target(std::size_t i) const {
     detail::check_index(i, size(), "FashionMNIST");
