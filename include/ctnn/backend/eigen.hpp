@@ -3,6 +3,7 @@
 // convolutions, via im2col); the simple elementwise loops are shared with the reference backend and
 // vectorise as they are.
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 
 #include <Eigen/Core>
@@ -186,6 +187,36 @@ struct ops<eigen> : host_ops<float> {
       host_ops<float>::maxpool_backward(dy + lo * out_plane, argmax + lo * out_plane, hi - lo, in_plane, out_plane,
                                         dx + lo * in_plane);
     });
+  }
+
+  // Cross-entropy from logits: each row's exp(x - max) computed once, by one vectorised exp over the whole
+  // block (the loss needs their sum, the gradient the values), instead of two scalar std::exp per value.
+  // Rows with an infinite or NaN maximum take host_ops' path, which handles them.
+  static double cross_entropy(const float* logits, const std::int64_t* labels, std::size_t rows, std::size_t cols,
+                              float* grad, float grad_scale) {
+    const std::size_t n = rows * cols;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const float* xr = logits + r * cols;
+      const float mx = *std::max_element(xr, xr + cols);
+      if (!std::isfinite(mx)) return host_ops<float>::cross_entropy(logits, labels, rows, cols, grad, grad_scale);
+      for (std::size_t c = 0; c < cols; ++c) grad[r * cols + c] = xr[c] - mx;
+    }
+    Eigen::Map<Eigen::ArrayXf> e(grad, static_cast<Eigen::Index>(n));
+    e = e.exp();
+    double loss = 0;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const std::int64_t label = checked_label(labels[r], r, cols);
+      const float* xr = logits + r * cols;
+      float* gr = grad + r * cols;
+      float total = 0;
+      for (std::size_t c = 0; c < cols; ++c) total += gr[c];
+      const float lse = *std::max_element(xr, xr + cols) + std::log(total);
+      loss += static_cast<double>(lse - xr[label]);
+      const float scale = grad_scale / total;
+      for (std::size_t c = 0; c < cols; ++c) gr[c] *= scale;
+      gr[label] -= grad_scale;
+    }
+    return loss;
   }
 
   // Dropout masks: the counter-based stream makes each value a function of its index, so the parts can
