@@ -89,9 +89,23 @@ def discriminator():
 
 
 # ---- loops --------------------------------------------------------------------------------------------
-def batches(x, y, batch_size, shuffle):
+def dataloader_order(n):
+    """The order torch.utils.data.DataLoader(shuffle=True) gives one epoch (PyTorch 1.13): the iterator draws
+    its base seed, RandomSampler a seed for its own generator, then randperm. ctnn's DataLoader with
+    torch_order draws the same, so both sides train on the same batches from the same initial weights."""
+    torch.empty((), dtype=torch.int64).random_()
+    seed = int(torch.empty((), dtype=torch.int64).random_().item())
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return torch.randperm(n, generator=g)
+
+
+def batches(x, y, batch_size, shuffle, torch_order=False):
     n = x.shape[0]
-    idx = torch.randperm(n) if shuffle else torch.arange(n)
+    if torch_order and shuffle:
+        idx = dataloader_order(n)
+    else:
+        idx = torch.randperm(n) if shuffle else torch.arange(n)
     for i in range(0, n, batch_size):
         j = idx[i:i + batch_size]
         yield x[j], y[j]
@@ -105,11 +119,11 @@ def binary_accuracy(pred, y):
     return ((pred > 0.5).float() == y).sum().item() * 100.0 / y.shape[0]
 
 
-def train_epoch(model, x, y, batch_size, loss_fn, optimizer, accuracy):
+def train_epoch(model, x, y, batch_size, loss_fn, optimizer, accuracy, torch_order=False):
     model.train()
     loss_sum = acc_sum = 0.0
     n = 0
-    for xb, yb in batches(x, y, batch_size, shuffle=True):
+    for xb, yb in batches(x, y, batch_size, shuffle=True, torch_order=torch_order):
         pred = model(xb)
         loss = loss_fn(pred, yb)
         loss_sum += loss.item()
@@ -147,10 +161,11 @@ def run_classifier(args):
     model = MODELS[args.workload]()
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    torch.manual_seed(42)  # as the tutorial, before its loop; then the DataLoader's draws
     seconds = 0.0
     for _ in range(args.epochs):
         t = time.perf_counter()
-        train_epoch(model, xtr, ytr, 32, loss_fn, optimizer, classifier_accuracy)
+        train_epoch(model, xtr, ytr, 32, loss_fn, optimizer, classifier_accuracy, torch_order=True)
         seconds += time.perf_counter() - t
     acc = test_epoch(model, xte, yte, 32, loss_fn, classifier_accuracy)
     return seconds / args.epochs * full / xtr.shape[0], acc
