@@ -5,8 +5,6 @@
 #include <ctnn/nn.hpp>
 #include <ctnn/backend/eigen.hpp>
 
-#include <Eigen/Core>
-
 #include "models.hpp"
 
 using namespace ctnn;

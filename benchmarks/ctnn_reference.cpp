@@ -14,8 +14,6 @@
 
 #include <sys/resource.h>
 
-#include <Eigen/Core>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -79,7 +77,7 @@ template <class Model>
 Result classifier(const Options& o) {
   const data::FashionMNIST train_data(o.data, true), test_data(o.data, false);
   const auto train_subset = train_data.subset(first(o.train_limit, train_data.size()));
-  const bool prefetch = o.threads > 1 && !std::getenv("CTNN_NO_PREFETCH");
+  const bool prefetch = o.threads > 1;
   // The tutorial's initial weights and DataLoader shuffles (torch_order), as pytorch_reference.py draws
   // them: the two sides train on the same batches, so their accuracies differ only by float rounding.
   Model model{manual_seed(42)};
@@ -106,7 +104,7 @@ Result binary(const Options& o) {
   const auto binary_train = train_set.select_classes({0, 9}).float_targets();
   const auto binary_test = test_set.select_classes({0, 9}).float_targets();
   const auto train_subset = binary_train.subset(first(o.train_limit, binary_train.size()));
-  const bool prefetch = o.threads > 1 && !std::getenv("CTNN_NO_PREFETCH");
+  const bool prefetch = o.threads > 1;
   manual_seed(42);
   data::DataLoader train_loader(train_subset, {.batch_size = 64, .shuffle = true, .prefetch = prefetch});
   data::DataLoader test_loader(binary_test, {.batch_size = 64, .shuffle = true, .prefetch = prefetch});

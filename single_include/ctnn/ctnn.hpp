@@ -13,12 +13,13 @@
 //   io/       checkpoints in the safetensors format (save, load)
 
 // ---- ctnn/backend/eigen.hpp ----
-// The Eigen backend: float on the CPU. GEMM goes through Eigen's blocked kernels (which also run the
-// convolutions, via im2col); the simple elementwise loops are shared with the reference backend and
-// vectorise as they are.
+// The Eigen backend: float on the CPU. GEMM goes through Eigen's blocked kernels, except products with a
+// small side (hand-written skinny kernels); 3x3 stride-1 convolutions are direct register-blocked kernels
+// (others use host_ops' im2col). host_ops' loops are reused for the rest, split over threads when large.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 
 #include <Eigen/Core>
 
@@ -835,7 +836,7 @@ struct ops<eigen> : host_ops<float> {
   // Threads: a product of at least `gemm_grain` multiply-adds per thread is split over threads by whole
   // tiles (column tiles, or row tiles when C is taller than wide), each computed by Eigen's kernel
   // single-threaded. The tiles do not depend on the thread count, so neither does the result: one and
-  // two threads give the same bits (tests/backend/test_threads.cpp).
+  // two threads give the same bits (tests/parallel/test_threads.cpp).
   static constexpr double gemm_grain = 1 << 19;
 
   struct gemm_tiling {
@@ -959,17 +960,17 @@ struct ops<eigen> : host_ops<float> {
     using namespace Eigen::internal;
     // Channels split over threads; each still adds its rows in batch order.
     const double per_channel = static_cast<double>(outer * inner);
+    const std::size_t whole = inner / lanes * lanes;
     detail::parallel_chunks(channels, elementwise_grain / per_channel, 1, [&](std::size_t c0, std::size_t c1) {
-    for (std::size_t o = 0; o < outer; ++o)
-      for (std::size_t c = c0; c < c1; ++c) {
-        const float* row = dy + (o * channels + c) * inner;
-        const std::size_t whole = inner / lanes * lanes;
-        packet acc = pset1<packet>(0.0f);
-        for (std::size_t i = 0; i < whole; i += lanes) acc = padd(acc, ploadu<packet>(row + i));
-        float sum = predux(acc);
-        for (std::size_t i = whole; i < inner; ++i) sum += row[i];
-        grad_bias[c] += sum;
-      }
+      for (std::size_t o = 0; o < outer; ++o)
+        for (std::size_t c = c0; c < c1; ++c) {
+          const float* row = dy + (o * channels + c) * inner;
+          packet acc = pset1<packet>(0.0f);
+          for (std::size_t i = 0; i < whole; i += lanes) acc = padd(acc, ploadu<packet>(row + i));
+          float sum = predux(acc);
+          for (std::size_t i = whole; i < inner; ++i) sum += row[i];
+          grad_bias[c] += sum;
+        }
     });
   }
 
@@ -1091,6 +1092,16 @@ struct ops<eigen> : host_ops<float> {
     p -= step_size * (mm / (vv.sqrt() / bias_correction2_sqrt + eps));
   }
 
+  // Calls f(std::integral_constant<int, N>{}) with N == n, for 1 <= n <= Max: a run-time count (of output
+  // channels, rows, columns) as the template argument that sizes a register block.
+  template <int Max, int N = 1, class F>
+  static void with_count(std::size_t n, F&& f) {
+    if constexpr (N < Max) {
+      if (n != static_cast<std::size_t>(N)) return with_count<Max, N + 1>(n, f);
+    }
+    f(std::integral_constant<int, N>{});
+  }
+
   // ---- products whose C has few columns (at most `skinny_columns`) or rows (at most `skinny`) ------
   static constexpr std::size_t skinny_columns = 12, skinny = 16;
 
@@ -1122,18 +1133,11 @@ struct ops<eigen> : host_ops<float> {
       }
     }
   }
-  template <int N = 1>
-  static void skinny_dot_dispatch(std::size_t n, std::size_t rows, std::size_t k, float alpha, const float* a,
-                                  const float* b, float beta, float* c) {
-    if constexpr (N < static_cast<int>(skinny_columns)) {
-      if (n != static_cast<std::size_t>(N)) return skinny_dot_dispatch<N + 1>(n, rows, k, alpha, a, b, beta, c);
-    }
-    skinny_dot_rows<N>(rows, k, alpha, a, b, beta, c);
-  }
   static void skinny_dot(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, const float* b,
                          float beta, float* c) {
     detail::parallel_chunks(m, gemm_grain / static_cast<double>(n * k), 1, [&](std::size_t lo, std::size_t hi) {
-      skinny_dot_dispatch(n, hi - lo, k, alpha, a + lo * k, b, beta, c + lo * n);
+      with_count<static_cast<int>(skinny_columns)>(
+          n, [&](auto N) { skinny_dot_rows<N()>(hi - lo, k, alpha, a + lo * k, b, beta, c + lo * n); });
     });
   }
 
@@ -1191,17 +1195,8 @@ struct ops<eigen> : host_ops<float> {
     detail::parallel_chunks(packets, gemm_grain / static_cast<double>(m * k * lanes), 1, [&](std::size_t lo, std::size_t hi) {
       const std::size_t j0 = lo * lanes, j1 = std::min(n, hi * lanes);
       for (std::size_t g = 0, i = 0; g < groups; ++g) {
-        const std::size_t rows = (m - i) / (groups - g);
-        switch (rows) {
-          case 8: skinny_outer_rows<8>(m, n, k, alpha, a, b, beta, c, i, j0, j1); break;
-          case 7: skinny_outer_rows<7>(m, n, k, alpha, a, b, beta, c, i, j0, j1); break;
-          case 6: skinny_outer_rows<6>(m, n, k, alpha, a, b, beta, c, i, j0, j1); break;
-          case 5: skinny_outer_rows<5>(m, n, k, alpha, a, b, beta, c, i, j0, j1); break;
-          case 4: skinny_outer_rows<4>(m, n, k, alpha, a, b, beta, c, i, j0, j1); break;
-          case 3: skinny_outer_rows<3>(m, n, k, alpha, a, b, beta, c, i, j0, j1); break;
-          case 2: skinny_outer_rows<2>(m, n, k, alpha, a, b, beta, c, i, j0, j1); break;
-          default: skinny_outer_rows<1>(m, n, k, alpha, a, b, beta, c, i, j0, j1); break;
-        }
+        const std::size_t rows = (m - i) / (groups - g);  // near-equal groups of at most 8 rows
+        with_count<8>(rows, [&](auto M) { skinny_outer_rows<M()>(m, n, k, alpha, a, b, beta, c, i, j0, j1); });
         i += rows;
       }
     });
@@ -1330,12 +1325,9 @@ struct ops<eigen> : host_ops<float> {
       const float* ds = dyr + o0 * g.Ho * l.wpo;
       float* dw = grad_weight + (o0 * g.C + c) * 9 + ki * 3;
       const std::size_t x_sample = g.C * in_plane, d_sample = g.OC * g.Ho * l.wpo, d_plane = g.Ho * l.wpo;
-      switch (ob) {
-        case 4: conv3_wgrad<4>(xs, x_sample, l.wx, ds, d_sample, d_plane, l.wpo, n, g.Ho, dw, g.C * 9); break;
-        case 3: conv3_wgrad<3>(xs, x_sample, l.wx, ds, d_sample, d_plane, l.wpo, n, g.Ho, dw, g.C * 9); break;
-        case 2: conv3_wgrad<2>(xs, x_sample, l.wx, ds, d_sample, d_plane, l.wpo, n, g.Ho, dw, g.C * 9); break;
-        default: conv3_wgrad<1>(xs, x_sample, l.wx, ds, d_sample, d_plane, l.wpo, n, g.Ho, dw, g.C * 9); break;
-      }
+      with_count<4>(ob, [&](auto OB) {
+        conv3_wgrad<OB()>(xs, x_sample, l.wx, ds, d_sample, d_plane, l.wpo, n, g.Ho, dw, g.C * 9);
+      });
     }
     bias_grad(dy, n, g.OC, out_plane, grad_bias);
     if (!dx) return;
@@ -1433,16 +1425,8 @@ struct ops<eigen> : host_ops<float> {
       const float* wo_ = w + o * C * 9;
       const float* bo = bias ? bias + o : nullptr;
       float* yo = y + o * ho * wo;
-      switch (ob) {
-        case 8: if constexpr (max_ob >= 8) conv3_block<8, NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); break;
-        case 7: if constexpr (max_ob >= 7) conv3_block<7, NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); break;
-        case 6: if constexpr (max_ob >= 6) conv3_block<6, NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); break;
-        case 5: conv3_block<5, NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); break;
-        case 4: conv3_block<4, NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); break;
-        case 3: conv3_block<3, NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); break;
-        case 2: conv3_block<2, NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); break;
-        default: conv3_block<1, NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); break;
-      }
+      with_count<static_cast<int>(max_ob)>(
+          ob, [&](auto OB) { conv3_block<OB(), NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); });
     }
   }
   // One sample: y [OC, ho, wo] from the padded planes xp [C][.. x wx]; wpo = wo rounded up to packets.
@@ -1619,7 +1603,6 @@ constexpr std::array<std::size_t, S::rank> strides() {
 // Views and helpers work on any data set: subset(), filter(), select_classes(), float_targets(),
 // map_targets(), materialize(); random_split() and train_test_split().
 #include <numeric>
-#include <type_traits>
 
 
 namespace ctnn::data {
