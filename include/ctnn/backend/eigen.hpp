@@ -132,12 +132,24 @@ struct ops<eigen> : host_ops<float> {
   static void fill(T* x, std::size_t n, T v) {
     detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) { std::fill(x + lo, x + hi, v); });
   }
+  // y[i] = expr(x[i]) in whole packets from x[0] (fixed-size maps, unaligned loads), the last n % lanes
+  // values after. Not one Eigen expression over the whole buffer: Eigen starts its packets at the first
+  // aligned address, and its vectorised exp/tanh round differently from the scalar ones, so the result
+  // would depend on where the buffer happens to lie (and so on the thread count).
+  template <class Expr>
+  static void packetwise(std::size_t n, const float* x, float* y, Expr expr) {
+    using Packet = Eigen::Array<float, static_cast<int>(lanes), 1>;
+    using One = Eigen::Array<float, 1, 1>;
+    std::size_t i = 0;
+    for (; i + lanes <= n; i += lanes) Eigen::Map<Packet>(y + i) = expr(Eigen::Map<const Packet>(x + i));
+    for (; i < n; ++i) Eigen::Map<One>(y + i) = expr(Eigen::Map<const One>(x + i));
+  }
+
   template <class F>
   static void map(std::size_t n, const float* x, float* y, F f) {
     detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
       if constexpr (requires(const Eigen::Map<const Eigen::ArrayXf>& a) { F::array_expression(a); }) {
-        const auto len = static_cast<Eigen::Index>(hi - lo);
-        Eigen::Map<Eigen::ArrayXf>(y + lo, len) = F::array_expression(Eigen::Map<const Eigen::ArrayXf>(x + lo, len));
+        packetwise(hi - lo, x + lo, y + lo, [](const auto& a) { return F::array_expression(a); });
       } else {
         host_ops<float>::map(hi - lo, x + lo, y + lo, f);
       }
@@ -202,8 +214,7 @@ struct ops<eigen> : host_ops<float> {
       if (!std::isfinite(mx)) return host_ops<float>::cross_entropy(logits, labels, rows, cols, grad, grad_scale);
       for (std::size_t c = 0; c < cols; ++c) grad[r * cols + c] = xr[c] - mx;
     }
-    Eigen::Map<Eigen::ArrayXf> e(grad, static_cast<Eigen::Index>(n));
-    e = e.exp();
+    packetwise(n, grad, grad, [](const auto& a) { return a.exp(); });
     double loss = 0;
     for (std::size_t r = 0; r < rows; ++r) {
       const std::int64_t label = checked_label(labels[r], r, cols);
