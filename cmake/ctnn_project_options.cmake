@@ -3,10 +3,20 @@
 add_library(ctnn_project_options INTERFACE)
 target_compile_options(ctnn_project_options INTERFACE
   $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion -Werror>)
+# CTNN_SANITIZE=address,undefined (the asan-ubsan preset): every target linking ctnn_project_options is
+# instrumented and gets cmake/ctnn_sanitizer_defaults.cpp, which sets the runtime options CI uses
+# (leak detection, abort on the first report, stack traces, and tests/sanitizers/ubsan.supp when that
+# file exists). UBSan stays recoverable at compile time so that suppressions work; halt_on_error=1 makes
+# each unsuppressed report fatal at run time.
 if(CTNN_SANITIZE)
-  target_compile_options(ctnn_project_options INTERFACE -fsanitize=${CTNN_SANITIZE} -fno-omit-frame-pointer
-                         -fno-sanitize-recover=all)
+  target_compile_options(ctnn_project_options INTERFACE -fsanitize=${CTNN_SANITIZE} -fno-omit-frame-pointer)
   target_link_options(ctnn_project_options INTERFACE -fsanitize=${CTNN_SANITIZE})
+  target_sources(ctnn_project_options INTERFACE ${CMAKE_CURRENT_LIST_DIR}/ctnn_sanitizer_defaults.cpp)
+  set(ctnn_ubsan_suppressions ${PROJECT_SOURCE_DIR}/tests/sanitizers/ubsan.supp)
+  if(EXISTS ${ctnn_ubsan_suppressions})
+    message(STATUS "ctnn: UBSan suppressions from ${ctnn_ubsan_suppressions}")
+    target_compile_definitions(ctnn_project_options INTERFACE CTNN_UBSAN_SUPPRESSIONS="${ctnn_ubsan_suppressions}")
+  endif()
 endif()
 # Eigen's kernels are 2-3x faster with AVX2/FMA than with the baseline SSE2 (85 vs 33 GFLOP/s for a
 # large sgemm on one core here; -march=native is no faster on these Zen 4 cores and trips g++ 12
