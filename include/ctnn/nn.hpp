@@ -1,6 +1,7 @@
 #pragma once
 // Layers, composition and losses.
 #include "nn/activation.hpp"
+#include "nn/anomaly.hpp"
 #include "nn/block.hpp"
 #include "nn/conv.hpp"
 #include "nn/dropout.hpp"

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "anomaly.hpp"
 #include "layer.hpp"
 
 namespace ctnn {
@@ -155,11 +156,21 @@ struct Block {
     // Children are constructed in order, so parameters are initialised in PyTorch's order.
     explicit bound(Generator& g) : children_(make_children(g, std::make_index_sequence<count>{})) {}
 
-    const Batch<output_shape, B>& forward(const Batch<S, B>& x, bool training) { return forward_from<0>(x, training); }
+    const Batch<output_shape, B>& forward(const Batch<S, B>& x, bool training) {
+      return forward_from<0, false>(x, training, 0);
+    }
     // input_grad == false: parameter gradients only (see layer.hpp); the layers below the lowest one
     // with parameters are not run at all.
     const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy, bool input_grad = true) {
-      return backward_from<count - 1>(x, dy, input_grad);
+      return backward_from<count - 1, false>(x, dy, input_grad, 0);
+    }
+    // The same walks in anomaly mode (anomaly.hpp): each child's output, parameter gradients and input
+    // gradient are checked for NaN and infinity as soon as they are computed; `step` is for the message.
+    const Batch<output_shape, B>& forward_checked(const Batch<S, B>& x, bool training, std::size_t step) {
+      return forward_from<0, true>(x, training, step);
+    }
+    const Batch<S, B>& backward_checked(const Batch<S, B>& x, const scalar* dy, bool input_grad, std::size_t step) {
+      return backward_from<count - 1, true>(x, dy, input_grad, step);
     }
     const Batch<output_shape, B>& output() const { return std::get<count - 1>(children_).output(); }
 
@@ -188,11 +199,23 @@ struct Block {
       return children_type{child<I>(g)...};
     }
 
-    template <std::size_t I, class X>
-    decltype(auto) forward_from(const X& x, bool training) {
-      const auto& y = std::get<I>(children_).forward(x, training);
+    template <std::size_t I, bool Check, class X>
+    decltype(auto) forward_from(const X& x, bool training, std::size_t step) {
+      const auto& y = forward_child<Check>(std::get<I>(children_), x, training, step);
       if constexpr (I + 1 == count) return (y);
-      else return forward_from<I + 1>(y, training);
+      else return forward_from<I + 1, Check>(y, training, step);
+    }
+    template <bool Check, class C, class X>
+    static decltype(auto) forward_child(C& c, const X& x, bool training, std::size_t step) {
+      if constexpr (!Check) {
+        return c.forward(x, training);
+      } else if constexpr (requires { c.forward_checked(x, training, step); }) {
+        return c.forward_checked(x, training, step);  // a Block checks its own children
+      } else {
+        const auto& y = c.forward(x, training);
+        detail::check_output<C>(y, step);
+        return (y);
+      }
     }
 
     // Parameters of the children before child I.
@@ -201,22 +224,35 @@ struct Block {
       return (std::size_t{0} + ... + child<J>::parameter_count);
     }(std::make_index_sequence<I>{});
 
-    template <std::size_t I>
-    const Batch<S, B>& backward_from(const Batch<S, B>& x, const scalar* dy, bool input_grad) {
+    template <std::size_t I, bool Check>
+    const Batch<S, B>& backward_from(const Batch<S, B>& x, const scalar* dy, bool input_grad, std::size_t step) {
       // Child I must produce its input gradient if the caller wants ours or a child below has parameters.
       const bool need = input_grad || parameters_before<I> > 0;
       if (!need && child<I>::parameter_count == 0) return no_input_grad_;
       auto& c = std::get<I>(children_);
       if constexpr (I == 0) {
-        return backward_child(c, x, dy, need);
+        return backward_child<Check>(c, x, dy, need, step);
       } else {
-        const auto& dx = backward_child(c, std::get<I - 1>(children_).output(), dy, need);
+        const auto& dx = backward_child<Check>(c, std::get<I - 1>(children_).output(), dy, need, step);
         if (!need) return no_input_grad_;
-        return backward_from<I - 1>(x, dx.data(), input_grad);
+        return backward_from<I - 1, Check>(x, dx.data(), input_grad, step);
+      }
+    }
+    template <bool Check, class C, class X>
+    static decltype(auto) backward_child(C& c, const X& x, const scalar* dy, bool input_grad, std::size_t step) {
+      if constexpr (Check && requires { c.backward_checked(x, dy, input_grad, step); }) {
+        return c.backward_checked(x, dy, input_grad, step);  // a Block checks its own children
+      } else if constexpr (!Check) {
+        return backward_leaf(c, x, dy, input_grad);
+      } else {
+        const auto& dx = backward_leaf(c, x, dy, input_grad);
+        detail::check_parameter_grads(c, step);
+        if (input_grad) detail::check_input_grad<C>(dx, step);
+        return (dx);
       }
     }
     template <class C, class X>
-    static decltype(auto) backward_child(C& c, const X& x, const scalar* dy, bool input_grad) {
+    static decltype(auto) backward_leaf(C& c, const X& x, const scalar* dy, bool input_grad) {
       if constexpr (requires { c.backward(x, dy, input_grad); }) return c.backward(x, dy, input_grad);
       else return c.backward(x, dy);
     }

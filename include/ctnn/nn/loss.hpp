@@ -5,13 +5,37 @@
 //   auto loss = loss_fn(logits, labels);
 //   model.backward(loss_fn.grad());
 // Gradient buffers are reused between calls: a training loop does not allocate here.
-// A NaN loss throws (it means the inputs already hold NaN or infinity; training on would be wasted).
+//
+// Bad values. The rule: where PyTorch raises, or where its loss would be NaN, ctnn throws a ctnn::error
+// that names the loss, the offending element's index and its value; where PyTorch's loss is a number
+// (finite or infinite), ctnn returns the same number and gradient. In detail:
+//   BCELoss            an input outside [0, 1] or NaN throws, as PyTorch does ("all elements of input
+//                      should be between 0 and 1"); exact 0 and 1 stay finite through PyTorch's -100
+//                      clamp of the logs (loss 100 for the wrong class). Targets are not range-checked
+//                      (PyTorch does not: t = 1.1 is a number there too); a NaN or infinite target
+//                      makes PyTorch's loss NaN and throws here.
+//   BCEWithLogitsLoss  a NaN or infinite logit throws. PyTorch gives NaN for -inf (any target) and for
+//                      +inf with target 1, and inf for +inf otherwise; an infinite logit never has a
+//                      finite loss there, so ctnn refuses them all rather than return inf for some.
+//   CrossEntropyLoss   a NaN or +inf logit, or a row whose logits are all -inf, throws (PyTorch: NaN loss
+//                      and NaN gradient for the whole batch). Other -inf logits (a mask) are PyTorch's
+//                      numbers: a finite loss, and inf where the label's own logit is -inf; the gradient
+//                      stays finite (softmax - onehot).
+//   NLLLoss, MSELoss, L1Loss  a NaN loss throws, naming the element that made it; an infinite loss is
+//                      returned, as PyTorch returns it.
+// The checks cost no extra pass: the elementwise value functors turn a value outside the domain into a
+// NaN term and the loss's sum (which the reduction needs anyway) is then NaN; the fused cross-entropy
+// is non-finite exactly when a logit is NaN or infinite. Only then are the inputs copied to the host
+// to find the culprit. With anomaly mode on (anomaly.hpp) an infinite loss throws too; train_step
+// (train/engine.hpp) refuses to train on a NaN or infinite loss in any case.
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "../core/config.hpp"
 #include "../tensor/batch.hpp"
+#include "anomaly.hpp"
 
 namespace ctnn {
 
@@ -39,9 +63,17 @@ class loss_base {
     if (grad_.size() < batch * per_sample) grad_.resize(batch * per_sample);
     if (work_.size() < batch * per_sample) work_.resize(batch * per_sample);
   }
-  scalar finish(double total, std::size_t count, std::string_view name) const {
+  // The reduced loss. When the total is not finite, diagnose(total) looks at the inputs and throws
+  // where they are outside the loss's domain; a NaN that survives it throws here, an infinity is
+  // returned (as PyTorch returns it) unless anomaly mode is on.
+  template <class Diagnose>
+  scalar finish(double total, std::size_t count, std::string_view name, Diagnose&& diagnose) const {
     const double value = reduction_ == Reduction::mean ? total / static_cast<double>(count) : total;
-    if (std::isnan(value)) throw error(cat(name, ": the loss is NaN (the predictions or targets contain NaN or infinity)"));
+    if (!std::isfinite(value)) {
+      diagnose(total);
+      if (std::isnan(value)) throw error(cat(name, ": the loss is nan (the predictions or targets contain NaN or infinity)"));
+      if (is_anomaly_enabled()) throw error(cat("detect_anomaly: ", name, ": the loss is ", value));
+    }
     return static_cast<scalar>(value);
   }
   scalar scale(std::size_t count) const {
@@ -69,6 +101,8 @@ class elementwise_loss : public loss_base<B> {
   using typename base::scalar;
   explicit elementwise_loss(Reduction reduction = Reduction::mean) : base(reduction) {}
 
+  static constexpr std::string_view name = Name.view();
+
   template <class S>
   scalar operator()(const Batch<S, B>& prediction, const Batch<S, B>& target) {
     base::check_batches(prediction, target, Name.view());
@@ -77,9 +111,31 @@ class elementwise_loss : public loss_base<B> {
     ops::zip(n, prediction.data(), target.data(), this->work_.data(), typename Functions::value{});
     const scalar k = this->scale(n);
     ops::zip(n, prediction.data(), target.data(), this->grad_.data(), typename Functions::grad{k});
-    return this->finish(ops::sum(n, this->work_.data()), n, Name.view());
+    return this->finish(ops::sum(n, this->work_.data()), n, Name.view(), [&](double) { diagnose(prediction, target); });
+  }
+
+ private:
+  // The first element whose term is NaN, and why (off the training path: host copies are fine here).
+  template <class S>
+  void diagnose(const Batch<S, B>& prediction, const Batch<S, B>& target) const {
+    const std::size_t n = prediction.size();
+    const auto terms = host_copy<B>(this->work_.data(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!std::isnan(terms[i])) continue;
+      scalar p{}, t{};
+      ops::to_host(prediction.data() + i, 1, &p);
+      ops::to_host(target.data() + i, 1, &t);
+      const std::string at = index_string(i, batch_dims<S>(prediction.batch_size()));
+      Functions::diagnose(Name.view(), at, static_cast<double>(p), static_cast<double>(t));
+      throw error(cat(Name.view(), ": the loss is nan: input", at, " is ", p, ", target", at, " is ", t));
+    }
   }
 };
+
+// Common diagnosis: a NaN or infinite target (the element's term is NaN although its input is fine).
+inline void diagnose_target(std::string_view name, const std::string& at, double t) {
+  if (!std::isfinite(t)) throw error(cat(name, ": target", at, " is ", t, ": the loss would be nan"));
+}
 
 struct mse_functions {
   struct value {
@@ -91,6 +147,7 @@ struct mse_functions {
     template <class T>
     CTNN_HD T operator()(T p, T t) const { return T(2) * (p - t) * static_cast<T>(k); }
   };
+  static void diagnose(std::string_view, const std::string&, double, double) {}  // the generic message
 };
 struct l1_functions {
   struct value {
@@ -102,13 +159,16 @@ struct l1_functions {
     template <class T>
     CTNN_HD T operator()(T p, T t) const { return p > t ? static_cast<T>(k) : (p < t ? -static_cast<T>(k) : T(0)); }
   };
+  static void diagnose(std::string_view, const std::string&, double, double) {}  // the generic message
 };
 // PyTorch clamps each log at -100 so that p = 0 or 1 gives a finite loss, and divides the gradient
-// by max(p (1 - p), 1e-12f).
+// by max(p (1 - p), 1e-12f). An input outside [0, 1] (or NaN) makes its term NaN, which the loss
+// reports as PyTorch does.
 struct bce_functions {
   struct value {
     template <class T>
     CTNN_HD T operator()(T p, T t) const {
+      if (!(p >= T(0) && p <= T(1))) return std::sqrt(T(-1));  // NaN: outside the domain, see diagnose
       const T log_p = std::log(p) > T(-100) ? std::log(p) : T(-100);
       const T log_q = std::log(T(1) - p) > T(-100) ? std::log(T(1) - p) : T(-100);
       return -(t * log_p + (T(1) - t) * log_q);
@@ -123,14 +183,21 @@ struct bce_functions {
       return (p - t) / denom * static_cast<T>(k);
     }
   };
+  static void diagnose(std::string_view name, const std::string& at, double p, double t) {
+    if (!(p >= 0 && p <= 1))
+      throw error(cat(name, ": all elements of input should be between 0 and 1 (as in PyTorch), but input", at,
+                      " is ", p));
+    diagnose_target(name, at, t);
+  }
 };
-// Stable form: max(x, 0) - x t + log(1 + exp(-|x|)).
+// Stable form: max(x, 0) - x t + log(1 + exp(-|x|)). A NaN or infinite logit makes its term NaN
+// (x - x), which the loss reports.
 struct bce_logits_functions {
   struct value {
     template <class T>
     CTNN_HD T operator()(T x, T t) const {
       const T abs_x = x > T(0) ? x : -x;
-      return (x > T(0) ? x : T(0)) - x * t + std::log1p(std::exp(-abs_x));
+      return (x > T(0) ? x : T(0)) - x * t + std::log1p(std::exp(-abs_x)) + (x - x);
     }
   };
   struct grad {
@@ -138,6 +205,13 @@ struct bce_logits_functions {
     template <class T>
     CTNN_HD T operator()(T x, T t) const { return (T(1) / (T(1) + std::exp(-x)) - t) * static_cast<T>(k); }
   };
+  static void diagnose(std::string_view name, const std::string& at, double x, double t) {
+    if (!std::isfinite(x))
+      throw error(cat(name, ": input", at, " is ", x,
+                      ": an infinite or NaN logit has no finite loss (PyTorch gives inf or nan); ctnn requires finite "
+                      "logits"));
+    diagnose_target(name, at, t);
+  }
 };
 
 // Losses over class indices: fused in one backend op with their gradient.
@@ -150,6 +224,8 @@ class class_index_loss : public loss_base<B> {
   using typename base::scalar;
   explicit class_index_loss(Reduction reduction = Reduction::mean) : base(reduction) {}
 
+  static constexpr std::string_view name = Name.view();
+
   template <std::size_t Classes>
   scalar operator()(const Batch<Shape<Classes>, B>& prediction, const Labels<B>& target) {
     base::check_batches(prediction, target, Name.view());
@@ -161,7 +237,38 @@ class class_index_loss : public loss_base<B> {
       total = ops::cross_entropy(prediction.data(), target.data(), n, Classes, this->grad_.data(), k);
     else
       total = ops::nll(prediction.data(), target.data(), n, Classes, this->grad_.data(), k);
-    return this->finish(total, n, Name.view());
+    return this->finish(total, n, Name.view(), [&](double) { diagnose(prediction, target); });
+  }
+
+ private:
+  // Where a non-finite total came from (off the training path: host copies are fine here).
+  template <std::size_t Classes>
+  static void diagnose(const Batch<Shape<Classes>, B>& prediction, const Labels<B>& target) {
+    const std::size_t n = prediction.batch_size();
+    const auto x = host_copy<B>(prediction.data(), n * Classes);
+    const std::vector<std::size_t> dims{n, Classes};
+    if constexpr (FromLogits) {
+      for (std::size_t r = 0; r < n; ++r) {
+        bool any_finite = false;
+        for (std::size_t c = 0; c < Classes; ++c) {
+          const scalar v = x[r * Classes + c];
+          if (std::isnan(v) || (std::isinf(v) && v > 0))
+            throw error(cat(Name.view(), ": input", index_string(r * Classes + c, dims), " is ", v,
+                            ": PyTorch's loss would be nan (a logit must be finite or -inf)"));
+          any_finite = any_finite || std::isfinite(v);
+        }
+        if (!any_finite)
+          throw error(cat(Name.view(), ": every logit of sample ", r,
+                          " is -inf: its softmax is undefined (PyTorch's loss would be nan)"));
+      }
+    } else {
+      const auto labels = host_copy<B>(target.data(), n);
+      for (std::size_t r = 0; r < n; ++r) {
+        const std::size_t i = r * Classes + static_cast<std::size_t>(labels[r]);  // labels were checked
+        if (std::isnan(x[i]))
+          throw error(cat(Name.view(), ": the loss is nan: input", index_string(i, dims), " (the label's log-probability) is nan"));
+      }
+    }
   }
 };
 

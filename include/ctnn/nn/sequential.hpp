@@ -10,6 +10,9 @@
 //   model.backward(loss.grad());               // returns the gradient w.r.t. x
 //   model.backward(loss.grad(), InputGrad::skip);  // parameter gradients only (a training step)
 //
+// With ctnn::set_detect_anomaly(true) (anomaly.hpp) forward and backward check every layer's output and
+// gradients for NaN and infinity and throw at the first, naming the layer's path and the step.
+//
 // Every shape is checked when the type is formed; at run time only the batch size varies.
 #include <cstddef>
 #include <iomanip>
@@ -80,6 +83,7 @@ class Sequential {
   const output_batch& forward(const input_batch& x) {
     if (x.batch_size() == 0) throw error("Sequential::forward: the batch is empty");
     input_ = &x;
+    if (is_anomaly_enabled()) return forward_checked(x);
     return body_.forward(x, training_);
   }
   const output_batch& operator()(const input_batch& x) { return forward(x); }
@@ -111,6 +115,8 @@ class Sequential {
     if (dy.batch_size != input_->batch_size())
       throw error(cat("Sequential::backward: the gradient is for a batch of ", dy.batch_size,
                       " but the last forward saw a batch of ", input_->batch_size()));
+    ++steps_;
+    if (is_anomaly_enabled()) return backward_checked(dy, input_grad);
     if (input_grad == InputGrad::skip) {
       body_.backward(*input_, dy.data, false);
       return no_input_grad_;
@@ -119,6 +125,10 @@ class Sequential {
   }
 
   const output_batch& output() const { return body_.output(); }
+
+  // Backward calls so far: the training step that anomaly mode's messages name (the forward of step k
+  // is the one after k - 1 backward calls; see anomaly.hpp).
+  std::size_t steps() const { return steps_; }
 
   void zero_grad() {
     visit_parameters([](Parameter<B>& p) { p.zero_grad(); });
@@ -232,8 +242,28 @@ class Sequential {
     return os.str();
   }
 
+  // Anomaly mode (set_detect_anomaly): the model's input, then every layer on the way.
+  const output_batch& forward_checked(const input_batch& x) {
+    const std::size_t step = steps_ + 1;
+    detail::check_batch(x, step, "forward", [] { return std::string("the model's input"); });
+    return body_.forward_checked(x, training_, step);
+  }
+  const input_batch& backward_checked(const GradientView<B>& dy, InputGrad input_grad) {
+    const std::size_t n = dy.batch_size * dy.per_sample;
+    if (const std::size_t i = detail::first_non_finite<B>(dy.data, n); i != n)
+      detail::throw_anomaly(steps_, "backward", "the gradient handed to backward (dL/d output, from the loss)",
+                            detail::value_at<B>(dy.data, i),
+                            detail::index_string(i, detail::batch_dims<output_shape>(dy.batch_size)));
+    if (input_grad == InputGrad::skip) {
+      body_.backward_checked(*input_, dy.data, false, steps_);
+      return no_input_grad_;
+    }
+    return body_.backward_checked(*input_, dy.data, true, steps_);
+  }
+
   body_type body_;
   const input_batch* input_ = nullptr;
+  std::size_t steps_ = 0;  // backward calls
   input_batch no_input_grad_;  // backward's result with InputGrad::skip (empty)
   bool training_ = true;
 };

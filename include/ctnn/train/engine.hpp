@@ -6,6 +6,7 @@
 // Loss and accuracy per epoch are the mean of the per-batch values, exactly as the tutorials
 // compute them (so the smaller last batch weighs as much as the others, as there).
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -13,6 +14,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -53,6 +55,21 @@ template <class Target>
 struct is_labels : std::false_type {};
 template <Backend B>
 struct is_labels<Labels<B>> : std::true_type {};
+
+template <class Loss>
+std::string_view loss_name() {
+  if constexpr (requires { std::string_view(Loss::name); }) return Loss::name;
+  else return "the loss";
+}
+// The step a train_step batch is: the model's backward count + 1 (Sequential::steps), else the batch.
+template <class Model>
+std::size_t training_step(const Model& model, std::size_t batch) {
+  if constexpr (requires { model.steps(); }) return model.steps() + 1;
+  else return batch;
+}
+inline std::string_view without_ctnn_prefix(std::string_view what) {
+  return what.substr(0, 6) == "ctnn: " ? what.substr(6) : what;
+}
 }  // namespace detail
 
 // Accuracy that fits a loss and target: argmax for class indices, a threshold at 0.5 for
@@ -67,6 +84,11 @@ template <class Loader>
 using loader_target_t = std::remove_cvref_t<decltype((*std::declval<Loader&>().begin()).y)>;
 
 // One epoch of training: forward, loss, zero_grad, backward, step for every batch.
+// A loss that is NaN or infinite stops it before backward with a ctnn::error naming the loss and the
+// step ("train_step: step 17 (batch 17 of the epoch): the loss is inf (CrossEntropyLoss); the
+// parameters were not updated"), and so does an error of the loss itself (a NaN input, see loss.hpp):
+// PyTorch would go on and fill every parameter with NaN. Anomaly mode (set_detect_anomaly) checks
+// every layer's output and gradient as well.
 template <class Model, class Loader, class Loss, class Optimizer,
           class Accuracy = decltype(default_accuracy<Loss, loader_target_t<Loader>>())>
 EpochMetrics train_step(Model& model, Loader& loader, Loss& loss_fn, Optimizer& optimizer,
@@ -78,7 +100,17 @@ EpochMetrics train_step(Model& model, Loader& loader, Loss& loss_fn, Optimizer& 
   ProgressBar bar(loader.size(), options.description.empty() ? "train" : options.description, std::cerr);
   for (const auto& batch : loader) {
     const auto& prediction = model.forward(batch.x);
-    const double loss = loss_fn(prediction, batch.y);
+    double loss = 0;
+    try {
+      loss = loss_fn(prediction, batch.y);
+    } catch (const error& e) {
+      throw error(cat("train_step: step ", detail::training_step(model, batches + 1), " (batch ", batches + 1,
+                      " of the epoch), the parameters were not updated: ", detail::without_ctnn_prefix(e.what())));
+    }
+    if (!std::isfinite(loss))
+      throw error(cat("train_step: step ", detail::training_step(model, batches + 1), " (batch ", batches + 1,
+                      " of the epoch): the loss is ", loss, " (", detail::loss_name<Loss>(),
+                      "); the parameters were not updated"));
     m.loss += loss;
     m.acc += 100.0 * static_cast<double>(accuracy.correct(prediction, batch.y)) / static_cast<double>(accuracy.total(prediction));
     optimizer.zero_grad();
