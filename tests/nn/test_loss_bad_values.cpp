@@ -175,14 +175,14 @@ TEMPLATE_TEST_CASE("CrossEntropyLoss: -inf logits (a mask) give PyTorch's number
   const S pinf = std::numeric_limits<S>::infinity(), qnan = std::numeric_limits<S>::quiet_NaN();
   for (std::int64_t label : {0, 1}) {
     CHECK_THAT(message_of([&] { loss(Batch<Shape<3>, B>::from_host({0, 1, 2, pinf, 0, 0}), Labels<B>::from_host({0, label})); }),
-               Catch::Equals("ctnn: CrossEntropyLoss: input[1, 0] is inf: PyTorch's loss would be nan "
+               Catch::Equals("ctnn: CrossEntropyLoss: input[1, 0] is inf: PyTorch's loss would be NaN "
                              "(a logit must be finite or -inf)"));
     CHECK_THAT(message_of([&] { loss(Batch<Shape<3>, B>::from_host({0, 1, 2, 0, qnan, 0}), Labels<B>::from_host({0, label})); }),
                Catch::StartsWith("ctnn: CrossEntropyLoss: input[1, 1] is nan"));
   }
   CHECK_THAT(message_of([&] { loss(Batch<Shape<3>, B>::from_host({0, 1, 2, ninf, ninf, ninf}), Labels<B>::from_host({0, 2})); }),
              Catch::Equals("ctnn: CrossEntropyLoss: every logit of sample 1 is -inf: its softmax is undefined "
-                           "(PyTorch's loss would be nan)"));
+                           "(PyTorch's loss would be NaN)"));
 }
 
 TEMPLATE_TEST_CASE("NLLLoss, MSELoss and L1Loss name the element that made the loss NaN", "[loss][bad-values]",
@@ -194,15 +194,15 @@ TEMPLATE_TEST_CASE("NLLLoss, MSELoss and L1Loss name the element that made the l
   // F.nll_loss(torch.tensor([[nan, 0., 0.]]), torch.tensor([1])) -> 0.0: only the label's entry counts.
   CHECK(nll(Batch<Shape<3>, B>::from_host({qnan, -1, -2}), Labels<B>::from_host({1})) == 1.0);
   CHECK_THAT(message_of([&] { nll(Batch<Shape<3>, B>::from_host({-1, -2, -3, -1, qnan, -3}), Labels<B>::from_host({0, 1})); }),
-             Catch::StartsWith("ctnn: NLLLoss: the loss is nan: input[1, 1]"));
+             Catch::StartsWith("ctnn: NLLLoss: the loss is NaN: input[1, 1]"));
   MSELoss<B> mse;
   CHECK_THAT(message_of([&] { mse(column<B, 2>({1, 2, 3, kNaN}), column<B, 2>({1, 2, 3, 4})); }),
-             Catch::Equals("ctnn: MSELoss: the loss is nan: input[1, 1] is nan, target[1, 1] is 4"));
+             Catch::Equals("ctnn: MSELoss: the loss is NaN: input[1, 1] is nan, target[1, 1] is 4"));
   // F.mse_loss(torch.tensor([inf]), torch.tensor([0.])) -> inf: returned as PyTorch returns it.
   CHECK(mse(column<B>({kInf}), column<B>({0})) == kInf);
   L1Loss<B> l1;
   CHECK_THAT(message_of([&] { l1(column<B>({1, 2}), column<B>({kNaN, 4})); }),
-             Catch::Equals("ctnn: L1Loss: the loss is nan: input[0, 0] is 1, target[0, 0] is nan"));
+             Catch::Equals("ctnn: L1Loss: the loss is NaN: input[0, 0] is 1, target[0, 0] is nan"));
 }
 
 TEST_CASE("BCELoss and BCEWithLogitsLoss gradients near the clamps match central differences", "[loss][gradcheck]") {

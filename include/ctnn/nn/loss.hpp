@@ -71,7 +71,7 @@ class loss_base {
     const double value = reduction_ == Reduction::mean ? total / static_cast<double>(count) : total;
     if (!std::isfinite(value)) {
       diagnose(total);
-      if (std::isnan(value)) throw error(cat(name, ": the loss is nan (the predictions or targets contain NaN or infinity)"));
+      if (std::isnan(value)) throw error(cat(name, ": the loss is NaN (the predictions or targets contain NaN or infinity)"));
       if (is_anomaly_enabled()) throw error(cat("detect_anomaly: ", name, ": the loss is ", value));
     }
     return static_cast<scalar>(value);
@@ -127,14 +127,14 @@ class elementwise_loss : public loss_base<B> {
       ops::to_host(target.data() + i, 1, &t);
       const std::string at = index_string(i, batch_dims<S>(prediction.batch_size()));
       Functions::diagnose(Name.view(), at, static_cast<double>(p), static_cast<double>(t));
-      throw error(cat(Name.view(), ": the loss is nan: input", at, " is ", p, ", target", at, " is ", t));
+      throw error(cat(Name.view(), ": the loss is NaN: input", at, " is ", p, ", target", at, " is ", t));
     }
   }
 };
 
 // Common diagnosis: a NaN or infinite target (the element's term is NaN although its input is fine).
 inline void diagnose_target(std::string_view name, const std::string& at, double t) {
-  if (!std::isfinite(t)) throw error(cat(name, ": target", at, " is ", t, ": the loss would be nan"));
+  if (!std::isfinite(t)) throw error(cat(name, ": target", at, " is ", t, ": the loss would be NaN"));
 }
 
 struct mse_functions {
@@ -208,7 +208,7 @@ struct bce_logits_functions {
   static void diagnose(std::string_view name, const std::string& at, double x, double t) {
     if (!std::isfinite(x))
       throw error(cat(name, ": input", at, " is ", x,
-                      ": an infinite or NaN logit has no finite loss (PyTorch gives inf or nan); ctnn requires finite "
+                      ": an infinite or NaN logit has no finite loss (PyTorch gives inf or NaN); ctnn requires finite "
                       "logits"));
     diagnose_target(name, at, t);
   }
@@ -254,19 +254,19 @@ class class_index_loss : public loss_base<B> {
           const scalar v = x[r * Classes + c];
           if (std::isnan(v) || (std::isinf(v) && v > 0))
             throw error(cat(Name.view(), ": input", index_string(r * Classes + c, dims), " is ", v,
-                            ": PyTorch's loss would be nan (a logit must be finite or -inf)"));
+                            ": PyTorch's loss would be NaN (a logit must be finite or -inf)"));
           any_finite = any_finite || std::isfinite(v);
         }
         if (!any_finite)
           throw error(cat(Name.view(), ": every logit of sample ", r,
-                          " is -inf: its softmax is undefined (PyTorch's loss would be nan)"));
+                          " is -inf: its softmax is undefined (PyTorch's loss would be NaN)"));
       }
     } else {
       const auto labels = host_copy<B>(target.data(), n);
       for (std::size_t r = 0; r < n; ++r) {
         const std::size_t i = r * Classes + static_cast<std::size_t>(labels[r]);  // labels were checked
         if (std::isnan(x[i]))
-          throw error(cat(Name.view(), ": the loss is nan: input", index_string(i, dims), " (the label's log-probability) is nan"));
+          throw error(cat(Name.view(), ": the loss is NaN: input", index_string(i, dims), " (the label's log-probability) is nan"));
       }
     }
   }
