@@ -1,5 +1,8 @@
-// ImageFolder on PNG and JPEG files written into a temporary directory with stb_image_write.
+// ImageFolder on PNG and JPEG files written into a temporary directory with stb_image_write (and
+// decoded by libpng and libjpeg-turbo: tests/data/test_image_decode.cpp tests the decoders).
 #include <catch2/catch.hpp>
+
+#include <sys/stat.h>
 
 #include <stb/stb_image_write.h>
 
@@ -128,11 +131,83 @@ TEST_CASE("ImageFolder: errors name the folder or the file", "[data][image_folde
   Folder8 ds(dir.path());
   REQUIRE(ds.size() == 2);
   CHECK(ds[0].y == 0);
-  CHECK_THROWS_WITH(ds[1], Contains((dir / "dogs" / "broken.png").string()) && Contains("cannot decode image"));
+  CHECK_THROWS_WITH(ds[1], Contains(cat((dir / "dogs" / "broken.png").string(),
+                                        ": not a PNG or JPEG file (it starts with 6e 6f 74 20 70 6e 67)")));
   // The error of a background load reaches the loop.
   DataLoader loader(ds, {.batch_size = 1, .prefetch = true});
   auto run = [&] {
     for (const auto& b : loader) (void)b;
   };
   CHECK_THROWS_WITH(run(), Contains("broken.png"));
+}
+
+TEST_CASE("ImageFolder: untrusted files: limits, other formats, directories and FIFOs", "[data][image_folder]") {
+  TempDir dir;
+  png(dir / "cats" / "1.png", 8, 6, 0);
+  png(dir / "cats" / "2.png", 20, 10, 0);
+  using Folder = ImageFolder<Shape<3, 6, 8>>;
+  // The default limits, and a smaller max_pixels: the 20 x 10 image is refused by its header.
+  Folder plain(dir.path());
+  CHECK(plain.limits().max_pixels == (std::uint64_t{1} << 26));
+  CHECK(plain.limits().max_side == 65535u);
+  CHECK(plain.limits().max_file_bytes == (std::uint64_t{1} << 28));
+  Folder strict(dir.path(), {}, {.max_pixels = 100});
+  CHECK(strict[0].y == 0);
+  CHECK_THROWS_WITH(strict[1], Contains(cat((dir / "cats" / "2.png").string(),
+                                            ": PNG: 20 x 10 = 200 pixels is more than the limit of 100 pixels "
+                                            "(DecodeLimits::max_pixels)")));
+  Folder small_files(dir.path(), {}, {.max_file_bytes = 10});
+  CHECK_THROWS_WITH(small_files[0], Contains(cat((dir / "cats" / "1.png").string(), ": the file is ")) &&
+                                        Contains("more than the limit of 10 bytes (DecodeLimits::max_file_bytes)"));
+
+  // A directory named like an image is no image (an empty one is left out of the listing).
+  std::filesystem::create_directories(dir / "cats" / "folder.png");
+  CHECK(Folder(dir.path()).size() == 2);
+
+  // A file replaced by a FIFO after the listing: refused at once, not waited on.
+  Folder before(dir.path());
+  std::filesystem::remove(dir / "cats" / "2.png");
+  REQUIRE(::mkfifo((dir / "cats" / "2.png").c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(before[1], Contains(cat((dir / "cats" / "2.png").string(), ": is a FIFO (named pipe), not a regular file")));
+  // FIFOs are no regular files: the listing leaves them out.
+  CHECK(Folder(dir.path()).size() == 1);
+
+  // A TGA header bomb (16000 x 8000) named .png: refused by its bytes, before any decoding.
+  ctnn_test::write_bytes(dir / "cats" / "3.png", {0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x3e, 0x40, 0x1f, 0x18, 0});
+  Folder with_tga(dir.path());
+  REQUIRE(with_tga.size() == 2);
+  CHECK_THROWS_WITH(with_tga[1], Contains(cat((dir / "cats" / "3.png").string(),
+                                              ": not a PNG or JPEG file (it starts with 00 00 02 00 00 00 00 00)")));
+  // An empty file.
+  ctnn_test::write_bytes(dir / "cats" / "4.jpg", {});
+  CHECK_THROWS_WITH(Folder(dir.path())[2], Contains(cat((dir / "cats" / "4.jpg").string(), ": empty file (0 bytes)")));
+
+  // Files of formats ImageFolder no longer decodes are an error when the folder is read, not left out.
+  ctnn_test::write_bytes(dir / "cats" / "old.bmp", {'B', 'M'});
+  ctnn_test::write_bytes(dir / "cats" / "bomb.TGA", {0, 0, 2, 0});
+  CHECK_THROWS_WITH(Folder(dir.path()),
+                    Contains(cat("ImageFolder: ", dir.path().string(), ": 2 image file(s) in a format ImageFolder does "
+                                 "not decode (PNG and JPEG only: .png .jpg .jpeg): ")) &&
+                        Contains((dir / "cats" / "bomb.TGA").string()) && Contains((dir / "cats" / "old.bmp").string()));
+}
+
+TEST_CASE("ImageFolder: grey, palette and 16-bit PNGs and progressive JPEGs load like PIL's convert(\"RGB\")",
+          "[data][image_folder]") {
+  // Fixtures made by tests/fixtures/images/make_images.py; their pixels are checked exactly against
+  // PIL in test_image_decode.cpp. Here: the same bytes arrive as ImageFolder's floats.
+  TempDir dir;
+  const auto fixtures = std::filesystem::path(CTNN_FIXTURES_DIR) / "images";
+  std::filesystem::create_directories(dir / "a");
+  for (const char* f : {"g4.png", "p8_trns.png", "rgb16.png", "rgba16_adam7.png"})
+    std::filesystem::copy_file(fixtures / f, dir / "a" / f);
+  ImageFolder<Shape<3, 7, 13>> ds(dir.path());
+  REQUIRE(ds.size() == 4);
+  for (std::size_t i = 0; i < ds.size(); ++i) {
+    INFO(ds.path(i));
+    const auto rgb = read_image(ds.path(i), 3);
+    const auto sample = ds[i];
+    for (std::size_t c = 0; c < 3; ++c)
+      for (std::size_t p = 0; p < 7 * 13; ++p)
+        REQUIRE(sample.x[c * 91 + p] == static_cast<float>(rgb.pixels[p * 3 + c]) * (1.0f / 255.0f));
+  }
 }

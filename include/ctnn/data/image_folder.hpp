@@ -2,13 +2,20 @@
 // ImageFolder<Shape<C, H, W>> (torchvision.datasets.ImageFolder): images in one folder per class,
 //   root/pizza/1.jpg, root/steak/a.png, ...
 // The classes are the sorted folder names (class index = position); files are sorted within each
-// class. Images are decoded on load() with stb_image (PNG, JPEG, BMP, GIF, TGA, PPM/PGM, PSD, HDR),
-// converted to C channels (1: grey, 3: RGB, 4: RGBA), to float in [0, 1] and resized to H x W with
-// antialiased bilinear resampling (Resize((H, W))), then the transform applies (e.g.
-// RandomHorizontalFlip).
-// Link with -lstb (Debian's libstb-dev holds the implementation in libstb.so).
-#include <stb/stb_image.h>
-
+// class. Images are PNG or JPEG files (.png, .jpg, .jpeg, any case), decoded on load() by libpng and
+// libjpeg-turbo (data/image_decode.hpp, chosen by the file's signature, not its name), converted to C
+// channels as PIL's Image.convert does (1: grey, 2: grey + alpha, 3: RGB, 4: RGBA), to float in
+// [0, 1] and resized to H x W with antialiased bilinear resampling (Resize((H, W))), then the
+// transform applies (e.g. RandomHorizontalFlip).
+// Files are untrusted: the third constructor argument, a DecodeLimits, caps the file size and the
+// decoded size, checked from the header before anything is allocated (defaults: 2^26 pixels, 65535
+// pixels a side, 256 MiB a file; ImageFolder<...>(root, {}, {.max_pixels = 1 << 22}) for less). A
+// malformed, truncated or oversized image, or one in another format (a .png holding a TGA, say), is a
+// ctnn::error naming the file and the fault, raised by load() (and through a DataLoader's loop).
+// Files with the extension of another image format (.bmp, .gif, .tga, .tif, .webp, ...) in a class
+// folder are an error at construction rather than silently left out: convert them to PNG or move
+// them away.
+// Link with -lpng -ljpeg (ctnn::ctnn from CMake does).
 #include <algorithm>
 #include <cctype>
 #include <cstddef>
@@ -25,14 +32,20 @@
 #include "../core/error.hpp"
 #include "../core/shape.hpp"
 #include "dataset.hpp"
+#include "image_decode.hpp"
 #include "transforms.hpp"
 
 namespace ctnn::data {
 
 // Extensions ImageFolder takes (lower case; matched case-insensitively).
 inline const std::vector<std::string>& image_extensions() {
-  static const std::vector<std::string> ext = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga",
-                                               ".ppm", ".pgm", ".pnm", ".psd", ".hdr"};
+  static const std::vector<std::string> ext = {".png", ".jpg", ".jpeg"};
+  return ext;
+}
+// Extensions of image formats ImageFolder does not decode; a class folder holding one is an error.
+inline const std::vector<std::string>& unsupported_image_extensions() {
+  static const std::vector<std::string> ext = {".bmp", ".gif", ".tga", ".ppm", ".pgm", ".pbm", ".pnm",
+                                               ".psd", ".hdr", ".tif", ".tiff", ".webp"};
   return ext;
 }
 
@@ -46,7 +59,8 @@ class ImageFolder : public dataset_ops<ImageFolder<S>> {
   using target_type = std::int64_t;
   static constexpr std::size_t channels = S::dims[0], height = S::dims[1], width = S::dims[2];
 
-  explicit ImageFolder(const std::filesystem::path& root, Transform transform = {}) : transform_(std::move(transform)) {
+  explicit ImageFolder(const std::filesystem::path& root, Transform transform = {}, DecodeLimits limits = {})
+      : transform_(std::move(transform)), limits_(limits) {
     namespace fs = std::filesystem;
     std::error_code ec;
     if (!fs::exists(root, ec)) throw error(cat("ImageFolder: ", root.string(), ": no such directory"));
@@ -59,10 +73,14 @@ class ImageFolder : public dataset_ops<ImageFolder<S>> {
     std::sort(d->classes.begin(), d->classes.end());
     if (d->classes.empty()) throw error(cat("ImageFolder: ", root.string(), ": no class folders in it"));
     std::vector<std::string> empty;
+    std::vector<fs::path> unsupported;
     for (std::size_t c = 0; c < d->classes.size(); ++c) {
       std::vector<fs::path> files;
-      for (const auto& entry : fs::recursive_directory_iterator(root / d->classes[c], ec))
-        if (entry.is_regular_file() && is_image(entry.path())) files.push_back(entry.path());
+      for (const auto& entry : fs::recursive_directory_iterator(root / d->classes[c], ec)) {
+        if (!entry.is_regular_file()) continue;
+        if (has_extension(entry.path(), image_extensions())) files.push_back(entry.path());
+        else if (has_extension(entry.path(), unsupported_image_extensions())) unsupported.push_back(entry.path());
+      }
       if (ec) throw error(cat("ImageFolder: ", (root / d->classes[c]).string(), ": cannot list: ", ec.message()));
       std::sort(files.begin(), files.end());
       if (files.empty()) empty.push_back(d->classes[c]);
@@ -70,6 +88,15 @@ class ImageFolder : public dataset_ops<ImageFolder<S>> {
         d->files.push_back(std::move(f));
         d->labels.push_back(static_cast<std::int64_t>(c));
       }
+    }
+    if (!unsupported.empty()) {
+      std::sort(unsupported.begin(), unsupported.end());
+      std::string names;
+      for (std::size_t k = 0; k < unsupported.size() && k < 5; ++k) names += (k ? ", " : "") + unsupported[k].string();
+      if (unsupported.size() > 5) names += cat(" and ", unsupported.size() - 5, " more");
+      throw error(cat("ImageFolder: ", root.string(), ": ", unsupported.size(),
+                      " image file(s) in a format ImageFolder does not decode (PNG and JPEG only: ", image_list(),
+                      "): ", names, ": convert them to PNG or move them out of the class folders"));
     }
     if (!empty.empty()) {
       std::string names;
@@ -84,21 +111,18 @@ class ImageFolder : public dataset_ops<ImageFolder<S>> {
 
   void load(std::size_t i, float* x, std::int64_t* y) const {
     detail::check_index(i, size(), "ImageFolder");
-    const std::string file = data_->files[i].string();
-    int w = 0, h = 0, n = 0;
-    std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load(file.c_str(), &w, &h, &n, static_cast<int>(channels)),
-                                                     stbi_image_free);
-    if (!pixels) {
-      const char* why = stbi_failure_reason();
-      throw error(cat(file, ": cannot decode image: ", why ? why : "unknown reason"));
-    }
-    const auto sh = static_cast<std::size_t>(h), sw = static_cast<std::size_t>(w);
+    const DecodedImage image = read_image(data_->files[i], channels, limits_);
+    const std::size_t sh = image.height, sw = image.width;
     if (sh == height && sw == width) {
-      ToTensor::convert_hwc(pixels.get(), sh, sw, channels, x);
+      ToTensor::convert_hwc(image.pixels.data(), sh, sw, channels, x);
     } else {
-      std::vector<float> full(channels * sh * sw);
-      ToTensor::convert_hwc(pixels.get(), sh, sw, channels, full.data());
-      resize_bilinear(full.data(), channels, sh, sw, x, height, width);
+      // One channel plane at a time: a large image needs one float plane, not C of them.
+      std::vector<float> plane(sh * sw);
+      for (std::size_t c = 0; c < channels; ++c) {
+        for (std::size_t p = 0; p < sh * sw; ++p)
+          plane[p] = static_cast<float>(image.pixels[p * channels + c]) * (1.0f / 255.0f);
+        resize_bilinear(plane.data(), 1, sh, sw, x + c * height * width, height, width);
+      }
     }
     if (transform_) transform_(ImageView{x, channels, height, width});
     *y = data_->labels[i];
@@ -119,6 +143,8 @@ class ImageFolder : public dataset_ops<ImageFolder<S>> {
     return data_->files[i];
   }
   std::span<const std::int64_t> targets() const { return data_->labels; }
+  // The limits every load() decodes under.
+  const DecodeLimits& limits() const { return limits_; }
   const std::filesystem::path& root() const { return data_->root; }
 
  private:
@@ -129,11 +155,10 @@ class ImageFolder : public dataset_ops<ImageFolder<S>> {
     std::vector<std::int64_t> labels;
   };
 
-  static bool is_image(const std::filesystem::path& p) {
+  static bool has_extension(const std::filesystem::path& p, const std::vector<std::string>& extensions) {
     std::string ext = p.extension().string();
     for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    const auto& all = image_extensions();
-    return std::find(all.begin(), all.end(), ext) != all.end();
+    return std::find(extensions.begin(), extensions.end(), ext) != extensions.end();
   }
   static std::string image_list() {
     std::string s;
@@ -143,6 +168,7 @@ class ImageFolder : public dataset_ops<ImageFolder<S>> {
 
   std::shared_ptr<const storage> data_;
   Transform transform_;
+  DecodeLimits limits_;
 };
 
 }  // namespace ctnn::data
