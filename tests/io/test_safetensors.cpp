@@ -421,8 +421,8 @@ void crash_midway(const fs::path& temporary) {
   throw simulated_crash();
 }
 struct HookGuard {
-  explicit HookGuard(void (*hook)(const fs::path&)) { safetensors::detail::after_partial_write_hook = hook; }
-  ~HookGuard() { safetensors::detail::after_partial_write_hook = nullptr; }
+  explicit HookGuard(void (*hook)(const fs::path&)) { io::detail::after_partial_write_hook = hook; }
+  ~HookGuard() { io::detail::after_partial_write_hook = nullptr; }
 };
 }  // namespace
 
@@ -460,13 +460,15 @@ TEST_CASE("a save that cannot complete is an error naming the path", "[io][safet
   Tiny<backend::eigen> model{manual_seed(1)};
   SECTION("the directory does not exist") {
     const fs::path path = dir / "no_such_dir" / "model.safetensors";
-    CHECK_THROWS_WITH(save(model, path), Contains(path.string()) && Contains("cannot create the temporary file"));
+    CHECK_THROWS_WITH(save(model, path), Contains(path.string()) && Contains("cannot save") &&
+                                             Contains("the directory " + (dir / "no_such_dir").string() + " does not exist"));
     CHECK_FALSE(fs::exists(dir / "no_such_dir"));
   }
-  SECTION("the target is a non-empty directory (the rename fails)") {
+  SECTION("the target is a directory (refused before anything is written)") {
     const fs::path path = dir / "occupied";
     fs::create_directories(path / "inside");
-    CHECK_THROWS_WITH(save(model, path), Contains(path.string()) && Contains("cannot rename"));
+    CHECK_THROWS_WITH(save(model, path), Contains(path.string()) &&
+                                             Contains("is a directory, not a regular file; refusing to replace it"));
     CHECK(fs::is_directory(path / "inside"));
     CHECK(dir.files() == std::vector<std::string>{"occupied"});  // the temporary file is gone
   }

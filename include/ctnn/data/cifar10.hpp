@@ -3,7 +3,8 @@
 // data_batch_5.bin (training) and test_batch.bin (test), each a sequence of 3073-byte records
 // (1 label byte, then 3072 bytes of a 32 x 32 image, channel-major: R plane, G plane, B plane).
 // Searched for in root, root/cifar-10-batches-bin, $CTNN_DATA, $CTNN_DATA/cifar-10-batches-bin.
-// Files may be gzip-compressed (.bin.gz). Images become float [3, 32, 32] in [0, 1], then the
+// Files may be gzip-compressed (.bin.gz). Only regular files are read (a FIFO or a device is an error)
+// and a file may yield at most max_decompressed_bytes. Images become float [3, 32, 32] in [0, 1], then the
 // transform applies (e.g. Normalize({0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616})).
 #include <cstddef>
 #include <cstdint>
@@ -53,6 +54,35 @@ class CIFAR10 : public dataset_ops<CIFAR10> {
 
   std::size_t size() const { return data_->labels.size(); }
 
+  // Appends the records of one batch (a regular file or bytes in memory, plain or gzip) to images
+  // (3072 bytes each) and labels. Memory grows only with the bytes the input yields; the batch must be
+  // a whole, non-zero number of records with labels 0..9.
+  static void read_batch(gz_reader& in, std::vector<std::uint8_t>& images, std::vector<std::int64_t>& labels) {
+    const std::string name = in.file().string();
+    const std::vector<std::uint8_t> bytes = read_all(in);
+    if (bytes.empty()) throw error(cat(name, ": empty: expected records of ", record_size, " bytes"));
+    if (bytes.size() % record_size != 0) {
+      const std::string zmsg = in.zlib_message();
+      throw error(cat(name, ": truncated: ", bytes.size(), " bytes are not a whole number of ", record_size,
+                      "-byte records (", bytes.size() / record_size, " records and ", bytes.size() % record_size,
+                      " bytes)", zmsg.empty() ? "" : " (zlib: " + zmsg + ")"));
+    }
+    const std::size_t n = bytes.size() / record_size;
+    for (std::size_t r = 0; r < n; ++r) {
+      const std::uint8_t label = bytes[r * record_size];
+      if (label >= num_classes)
+        throw error(cat(name, ": label ", static_cast<unsigned>(label), " of record ", r,
+                        " is out of range: expected 0 to ", num_classes - 1));
+    }
+    images.reserve(images.size() + n * sample_shape::size);
+    labels.reserve(labels.size() + n);
+    for (std::size_t r = 0; r < n; ++r) {
+      const std::uint8_t* rec = bytes.data() + r * record_size;
+      labels.push_back(rec[0]);
+      images.insert(images.end(), rec + 1, rec + record_size);
+    }
+  }
+
   void load(std::size_t i, float* x, std::int64_t* y) const {
     detail::check_index(i, size(), "CIFAR10");
     ToTensor::convert(data_->images.data() + i * sample_shape::size, sample_shape::size, x);
@@ -81,32 +111,7 @@ class CIFAR10 : public dataset_ops<CIFAR10> {
 
   static void read_batch(const std::filesystem::path& file, storage& d) {
     gz_reader in(file);
-    std::vector<std::uint8_t> bytes;
-    constexpr std::size_t chunk = std::size_t{1} << 22;
-    for (;;) {
-      const std::size_t at = bytes.size();
-      bytes.resize(at + chunk);
-      const std::size_t got = in.read(bytes.data() + at, chunk);
-      bytes.resize(at + got);
-      if (got < chunk) break;
-    }
-    if (bytes.empty()) throw error(cat(file.string(), ": empty: expected records of ", record_size, " bytes"));
-    if (bytes.size() % record_size != 0) {
-      const std::string zmsg = in.zlib_message();
-      throw error(cat(file.string(), ": truncated: ", bytes.size(), " bytes are not a whole number of ", record_size,
-                      "-byte records (", bytes.size() / record_size, " records and ", bytes.size() % record_size,
-                      " bytes)", zmsg.empty() ? "" : " (zlib: " + zmsg + ")"));
-    }
-    const std::size_t n = bytes.size() / record_size;
-    d.images.reserve(d.images.size() + n * sample_shape::size);
-    for (std::size_t r = 0; r < n; ++r) {
-      const std::uint8_t* rec = bytes.data() + r * record_size;
-      if (rec[0] >= num_classes)
-        throw error(cat(file.string(), ": label ", static_cast<unsigned>(rec[0]), " of record ", r,
-                        " is out of range: expected 0 to ", num_classes - 1));
-      d.labels.push_back(rec[0]);
-      d.images.insert(d.images.end(), rec + 1, rec + record_size);
-    }
+    read_batch(in, d.images, d.labels);
   }
 
   std::shared_ptr<const storage> data_;

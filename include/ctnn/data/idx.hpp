@@ -4,12 +4,15 @@
 //   dims    one big-endian uint32 per dimension
 //   data    the product of the dims, in bytes, row-major
 // Images are 0x00000803 (n, rows, cols), labels 0x00000801 (n). The reader checks the magic, that
-// the data is complete and that nothing follows it; each error names the file and the problem.
+// the data is complete and that nothing follows it; each error names the file and the problem. Only
+// regular files are read (a FIFO or a device is an error), and no header can make the reader allocate
+// more than the file could hold.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -45,10 +48,12 @@ inline std::string describe_magic(std::uint32_t magic) {
 }
 }  // namespace detail
 
-// Reads an IDX file whose magic must be `magic` (images_magic, labels_magic, or any 0x000008nn).
-inline Array read(const std::filesystem::path& file, std::uint32_t magic) {
-  gz_reader in(file);
-  const std::string name = file.string();
+// Reads IDX data from `in` whose magic must be `magic` (images_magic, labels_magic, or any 0x000008nn).
+// Before anything is allocated for the data, the size the header declares is checked against what the
+// input could hold (the rest of a plain file; what the rest of a gzip file could decompress to, and
+// max_decompressed_bytes): a 100-byte file claiming 2^31 images is an error, not a 47 GB allocation.
+inline Array read(gz_reader& in, std::uint32_t magic) {
+  const std::string name = in.file().string();
   unsigned char head[4];
   if (const std::size_t got = in.read(head, 4); got < 4)
     throw error(cat(name, ": truncated: ", got, " bytes, not even the 4-byte magic number"));
@@ -57,38 +62,76 @@ inline Array read(const std::filesystem::path& file, std::uint32_t magic) {
     throw error(cat(name, ": wrong magic number ", hex32(found), " (", detail::describe_magic(found), "), expected ",
                     hex32(magic), " (", detail::describe_magic(magic), ")"));
   Array a;
-  a.file = file;
+  a.file = in.file();
   const std::size_t rank = magic & 0xff;
-  std::size_t total = 1;
+  std::uint64_t total = 1;
+  bool overflow = false;
   for (std::size_t d = 0; d < rank; ++d) {
     unsigned char b[4];
     if (in.read(b, 4) < 4)
       throw error(cat(name, ": truncated: the header declares ", rank, " dimensions but ends after ", d));
-    const std::size_t dim = detail::big_endian32(b);
+    const std::uint32_t dim = detail::big_endian32(b);
     a.dims.push_back(dim);
-    if (dim != 0 && total > std::numeric_limits<std::size_t>::max() / dim)
-      throw error(cat(name, ": corrupt header: the dimensions overflow"));
+    if (dim != 0 && total > std::numeric_limits<std::uint64_t>::max() / dim) overflow = true;
     total *= dim;
   }
-  // Read in chunks so that a corrupt header declaring terabytes reports truncation, not bad_alloc.
-  constexpr std::size_t chunk = std::size_t{1} << 24;
-  a.data.reserve(std::min(total, chunk));
-  while (a.data.size() < total) {
+  auto dims_string = [&] {
+    std::string dims;
+    for (std::size_t d = 0; d < a.dims.size(); ++d) dims += (d ? " x " : "") + std::to_string(a.dims[d]);
+    return dims;
+  };
+  bool zero = false;
+  for (std::size_t dim : a.dims) zero = zero || dim == 0;
+  if (overflow && !zero) throw error(cat(name, ": corrupt header: the dimensions ", dims_string(), " overflow"));
+  if (zero) total = 0;
+  const std::uint64_t room = in.max_remaining();
+  if (total > room) {
+    if (!in.compressed())
+      throw error(cat(name, ": truncated: the header declares ", dims_string(), " = ", total,
+                      " bytes of data, the file holds ", room));
+    throw error(cat(name, ": corrupt header or truncated: the header declares ", dims_string(), " = ", total,
+                    " bytes of data, more than the ", in.input_size(), "-byte gzip file can hold (at most ", room,
+                    " bytes: deflate's largest ratio, within ctnn::data::max_decompressed_bytes)"));
+  }
+  if (total > std::numeric_limits<std::size_t>::max()) throw error(cat(name, ": too large for this machine"));
+  const auto size = static_cast<std::size_t>(total);
+  // Plain files: the size is known to be there. Gzip: grow with what decompression yields.
+  std::size_t step = in.compressed() ? std::min<std::size_t>(size, std::size_t{1} << 20) : size;
+  while (a.data.size() < size) {
     const std::size_t at = a.data.size();
-    const std::size_t want = std::min(total - at, chunk);
+    const std::size_t want = std::min(size - at, step);
     a.data.resize(at + want);
     const std::size_t got = in.read(a.data.data() + at, want);
     if (got < want) {
       a.data.resize(at + got);
-      std::string dims;
-      for (std::size_t d = 0; d < a.dims.size(); ++d) dims += (d ? " x " : "") + std::to_string(a.dims[d]);
       const std::string zmsg = in.zlib_message();
-      throw error(cat(name, ": truncated: the header declares ", dims, " = ", total, " bytes of data, the file holds ",
-                      a.data.size(), zmsg.empty() ? "" : " (zlib: " + zmsg + ")"));
+      throw error(cat(name, ": truncated: the header declares ", dims_string(), " = ", total,
+                      " bytes of data, the file holds ", a.data.size(), zmsg.empty() ? "" : " (zlib: " + zmsg + ")"));
     }
+    step = std::min<std::size_t>(std::max(step, a.data.size()), std::size_t{1} << 26);
   }
   if (!in.at_end()) throw error(cat(name, ": has bytes after the ", total, " bytes of data its header declares"));
   return a;
+}
+
+// Reads an IDX file (plain or gzip) whose magic must be `magic`.
+inline Array read(const std::filesystem::path& file, std::uint32_t magic) {
+  gz_reader in(file);
+  return read(in, magic);
+}
+
+// Reads IDX bytes in memory (plain or gzip); `name` stands for the file in errors.
+inline Array read(std::span<const std::uint8_t> bytes, const std::string& name, std::uint32_t magic) {
+  gz_reader in(bytes.data(), bytes.size(), name);
+  return read(in, magic);
+}
+
+// Every label of a labels file is below num_classes.
+inline void check_labels(const Array& a, std::size_t num_classes) {
+  for (std::size_t i = 0; i < a.data.size(); ++i)
+    if (a.data[i] >= num_classes)
+      throw error(cat(a.file.string(), ": label ", static_cast<unsigned>(a.data[i]), " of sample ", i,
+                      " is out of range: expected 0 to ", num_classes - 1));
 }
 
 // An images file: (n, rows, cols) unsigned bytes.
@@ -97,10 +140,7 @@ inline Array read_images(const std::filesystem::path& file) { return read(file, 
 // A labels file: n unsigned bytes, each below num_classes.
 inline Array read_labels(const std::filesystem::path& file, std::size_t num_classes) {
   Array a = read(file, labels_magic);
-  for (std::size_t i = 0; i < a.data.size(); ++i)
-    if (a.data[i] >= num_classes)
-      throw error(cat(file.string(), ": label ", static_cast<unsigned>(a.data[i]), " of sample ", i,
-                      " is out of range: expected 0 to ", num_classes - 1));
+  check_labels(a, num_classes);
   return a;
 }
 

@@ -16,38 +16,36 @@
 // unknown or unsupported dtype, a checkpoint of another architecture) throws ctnn::error with the file's
 // path, and loading changes nothing in the model unless the whole file is good.
 //
-// Writes are atomic: the file is written to "<path>.tmp-<random>" in the same directory, flushed and
-// fsync'ed, then renamed over <path>. If anything fails the temporary file is removed and an existing
-// <path> is left exactly as it was.
+// Limits (safetensors::Limits, checked before anything is allocated for them): a header of at most
+// 100 000 000 bytes (the limit of the reference implementation) and at most 1 000 000 tensors. The
+// JSON has a fixed depth (the top object, a tensor's or __metadata__'s object, a shape array): nothing
+// nests deeper, so no input can recurse. Strings must be valid UTF-8 (no overlong forms, no encoded
+// surrogates, nothing above U+10FFFF) and \u escapes must pair surrogates. Duplicate names are found
+// by sorting (O(N log N)). Only regular files are read (io/regular_file.hpp): a FIFO, a device such
+// as /dev/zero or a directory is an error, not a hang or an endless read.
+//
+// Writes are atomic (io/atomic_file.hpp, shared with the PNG writer): the bytes go to
+// "<name>.tmp-<16 hex digits>" beside the target, are fsync'ed and renamed over it; a symbolic link is
+// written through (the link stays, its target is replaced), the target's mode is kept, stale
+// temporaries of killed saves are removed by the next save, and on any failure (a full disk
+// included) the temporary file is removed and an existing <path> is left exactly as it was.
 #include <algorithm>
-#include <atomic>
 #include <bit>
-#include <cerrno>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <map>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "../core/error.hpp"
-#include "../core/random.hpp"
 #include "../nn/sequential.hpp"
-
-#if __has_include(<unistd.h>)
-#include <fcntl.h>
-#include <unistd.h>
-#define CTNN_HAS_POSIX_IO 1
-#else
-#define CTNN_HAS_POSIX_IO 0
-#endif
+#include "atomic_file.hpp"
+#include "regular_file.hpp"
 
 namespace ctnn {
 
@@ -65,6 +63,12 @@ struct TensorInfo {
 };
 
 // A parsed and validated header.
+// What a header may hold; read_header and the loaders use the defaults.
+struct Limits {
+  std::uint64_t max_header_bytes = 100'000'000;
+  std::size_t max_tensors = 1'000'000;
+};
+
 struct Header {
   std::vector<TensorInfo> tensors;  // in header order
   Metadata metadata;
@@ -103,14 +107,14 @@ inline std::string in_quotes(std::string_view s) { return cat("'", s, "'"); }
 // ---- JSON: exactly the header's form -----------------------------------------------------------
 class header_parser {
  public:
-  header_parser(std::string_view text, const std::filesystem::path& path) : s_(text), path_(path) {}
+  header_parser(std::string_view text, const std::filesystem::path& path, const Limits& limits = {})
+      : s_(text), path_(path), limits_(limits) {}
 
   Header parse() {
     Header h;
     skip_ws();
     expect('{', "the header must be a JSON object");
     skip_ws();
-    std::vector<std::string> seen;
     bool seen_metadata = false;
     if (!consume('}')) {
       while (true) {
@@ -124,8 +128,8 @@ class header_parser {
           seen_metadata = true;
           h.metadata = parse_metadata();
         } else {
-          for (const auto& t : h.tensors)
-            if (t.name == key) invalid(cat("tensor ", in_quotes(key), " appears twice"));
+          if (h.tensors.size() == limits_.max_tensors)
+            invalid(cat("more than ", limits_.max_tensors, " tensors (safetensors::Limits::max_tensors)"));
           h.tensors.push_back(parse_tensor(key));
         }
         skip_ws();
@@ -136,6 +140,14 @@ class header_parser {
     }
     skip_ws();
     if (pos_ != s_.size()) invalid("unexpected characters after the header object");
+    // Duplicate names, by sorting: O(N log N) (80 000 names take milliseconds, not the 28 s of pairs).
+    std::vector<const TensorInfo*> by_name;
+    by_name.reserve(h.tensors.size());
+    for (const auto& t : h.tensors) by_name.push_back(&t);
+    std::sort(by_name.begin(), by_name.end(), [](const TensorInfo* a, const TensorInfo* b) { return a->name < b->name; });
+    for (std::size_t i = 1; i < by_name.size(); ++i)
+      if (by_name[i]->name == by_name[i - 1]->name)
+        fail(path_, cat("the header is not valid safetensors JSON: tensor ", in_quotes(by_name[i]->name), " appears twice"));
     return h;
   }
 
@@ -175,6 +187,31 @@ class header_parser {
       out += static_cast<char>(0x80 | (cp & 0x3F));
     }
   }
+  // The rest of a multi-byte UTF-8 sequence whose lead byte (already consumed) is `lead`; anything but
+  // well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF) is an error.
+  void copy_utf8_sequence(unsigned char lead, std::string& out) {
+    std::size_t extra = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
+    if (lead >= 0xC2 && lead <= 0xDF) extra = 1;
+    else if (lead == 0xE0) extra = 2, lo = 0xA0;
+    else if (lead == 0xED) extra = 2, hi = 0x9F;
+    else if (lead >= 0xE1 && lead <= 0xEF) extra = 2;
+    else if (lead == 0xF0) extra = 3, lo = 0x90;
+    else if (lead >= 0xF1 && lead <= 0xF3) extra = 3;
+    else if (lead == 0xF4) extra = 3, hi = 0x8F;
+    else {
+      --pos_;
+      invalid("a string is not valid UTF-8");
+    }
+    out += static_cast<char>(lead);
+    for (std::size_t i = 0; i < extra; ++i) {
+      const auto b = pos_ < s_.size() ? static_cast<unsigned char>(s_[pos_]) : 0;
+      if (b < (i == 0 ? lo : 0x80) || b > (i == 0 ? hi : 0xBF)) invalid("a string is not valid UTF-8");
+      out += static_cast<char>(b);
+      ++pos_;
+    }
+  }
+
   std::uint32_t parse_hex4() {
     if (s_.size() - pos_ < 4) invalid("a \\u escape needs 4 hex digits");
     std::uint32_t v = 0;
@@ -196,7 +233,12 @@ class header_parser {
       if (pos_ >= s_.size()) invalid("unterminated string");
       const char c = s_[pos_++];
       if (c == '"') return out;
-      if (static_cast<unsigned char>(c) < 0x20) invalid("control character inside a string");
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20) invalid("control character inside a string");
+      if (u >= 0x80) {
+        copy_utf8_sequence(u, out);
+        continue;
+      }
       if (c != '\\') {
         out += c;
         continue;
@@ -329,6 +371,7 @@ class header_parser {
   std::string_view s_;
   std::size_t pos_ = 0;
   const std::filesystem::path& path_;
+  Limits limits_;
 };
 
 inline std::string offsets_string(const TensorInfo& t) { return cat("[", t.begin, ", ", t.end, "]"); }
@@ -389,124 +432,25 @@ template <class T>
 using bits_of = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
 
 // ---- files -----------------------------------------------------------------------------------------
-inline std::string read_whole_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (!std::filesystem::exists(status)) fail(path, "no such file");
-  if (std::filesystem::is_directory(status)) fail(path, "is a directory, not a safetensors file");
-  std::FILE* f = std::fopen(path.string().c_str(), "rb");
-  if (!f) fail(path, cat("cannot open the file (", std::generic_category().message(errno), ")"));
-  std::string bytes;
-  char chunk[1 << 16];
-  std::size_t got;
-  while ((got = std::fread(chunk, 1, sizeof chunk, f)) > 0) bytes.append(chunk, got);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) fail(path, "cannot read the file");
-  return bytes;
-}
+// A regular file only (a FIFO, /dev/zero or a directory is an error, see io/regular_file.hpp).
+inline std::string read_whole_file(const std::filesystem::path& path) { return io::read_file(path); }
 
 // Parses and validates the header of a whole file's bytes.
-inline Header parse_file(std::string_view bytes, const std::filesystem::path& path) {
+inline Header parse_file(std::string_view bytes, const std::filesystem::path& path, const Limits& limits = {}) {
   if (bytes.size() < 8)
     fail(path, cat("the file is ", bytes.size(),
                    " bytes long, too short for a safetensors file (which starts with an 8-byte header length)"));
   const auto n = load_le<std::uint64_t>(reinterpret_cast<const unsigned char*>(bytes.data()));
   if (n > bytes.size() - 8)
     fail(path, cat("the header length ", n, " is beyond the file size (", bytes.size(), " bytes)"));
+  if (n > limits.max_header_bytes)
+    fail(path, cat("the header length ", n, " is more than the limit of ", limits.max_header_bytes,
+                   " bytes (safetensors::Limits::max_header_bytes)"));
   const auto header_size = static_cast<std::size_t>(n);
-  Header h = header_parser(bytes.substr(8, header_size), path).parse();
+  Header h = header_parser(bytes.substr(8, header_size), path, limits).parse();
   h.data_start = 8 + header_size;
   validate(h, bytes.size() - h.data_start, path);
   return h;
-}
-
-// A name for the temporary file that no other writer (thread or process) picks.
-inline std::filesystem::path temporary_path(const std::filesystem::path& path) {
-  static std::atomic<std::uint64_t> counter{0};
-  const auto now = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  const auto here = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&now));
-  std::uint64_t r = rng::mix(now ^ rng::mix(here + counter.fetch_add(1)));
-#if CTNN_HAS_POSIX_IO
-  r = rng::mix(r ^ static_cast<std::uint64_t>(::getpid()));
-#endif
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string suffix = ".tmp-";
-  for (int i = 0; i < 16; ++i) suffix += hex[(r >> (4 * i)) & 0xF];
-  std::filesystem::path temp = path;
-  temp += suffix;
-  return temp;
-}
-
-// Test hook: called with the temporary file's path after half of the bytes are written, before the
-// flush and rename. A test makes it throw to simulate a crash in the middle of a save.
-inline void (*after_partial_write_hook)(const std::filesystem::path& temporary) = nullptr;
-
-inline void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
-  const std::filesystem::path temp = temporary_path(path);
-  auto problem = [&](std::string_view what) {
-    return error(cat(path.string(), ": cannot save: ", what, " (temporary file ", temp.string(), ")"));
-  };
-  const std::size_t half = bytes.size() / 2;
-#if CTNN_HAS_POSIX_IO
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0) throw problem(cat("cannot create the temporary file: ", std::generic_category().message(errno)));
-  try {
-    auto write_all = [&](std::string_view part) {
-      while (!part.empty()) {
-        const ::ssize_t w = ::write(fd, part.data(), part.size());
-        if (w < 0) {
-          if (errno == EINTR) continue;
-          throw problem(cat("write failed: ", std::generic_category().message(errno)));
-        }
-        part.remove_prefix(static_cast<std::size_t>(w));
-      }
-    };
-    write_all(bytes.substr(0, half));
-    if (after_partial_write_hook) after_partial_write_hook(temp);
-    write_all(bytes.substr(half));
-    if (::fsync(fd) != 0) throw problem(cat("fsync failed: ", std::generic_category().message(errno)));
-    const int closed = ::close(fd);
-    fd = -1;
-    if (closed != 0) throw problem(cat("close failed: ", std::generic_category().message(errno)));
-    std::error_code ec;
-    std::filesystem::rename(temp, path, ec);
-    if (ec) throw problem(cat("cannot rename the temporary file over the target: ", ec.message()));
-  } catch (...) {
-    if (fd >= 0) ::close(fd);
-    std::error_code ignored;
-    std::filesystem::remove(temp, ignored);
-    throw;
-  }
-  // Make the rename itself durable (best effort: some file systems refuse to fsync a directory).
-  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    (void)::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-#else
-  std::FILE* f = std::fopen(temp.string().c_str(), "wb");
-  if (!f) throw problem("cannot create the temporary file");
-  try {
-    if (std::fwrite(bytes.data(), 1, half, f) != half) throw problem("write failed");
-    if (after_partial_write_hook) after_partial_write_hook(temp);
-    const std::size_t rest = bytes.size() - half;
-    if (std::fwrite(bytes.data() + half, 1, rest, f) != rest) throw problem("write failed");
-    if (std::fflush(f) != 0) throw problem("flush failed");
-    const int closed = std::fclose(f);
-    f = nullptr;
-    if (closed != 0) throw problem("close failed");
-    std::error_code ec;
-    std::filesystem::rename(temp, path, ec);
-    if (ec) throw problem(cat("cannot rename the temporary file over the target: ", ec.message()));
-  } catch (...) {
-    if (f) std::fclose(f);
-    std::error_code ignored;
-    std::filesystem::remove(temp, ignored);
-    throw;
-  }
-#endif
 }
 
 inline void append_json_string(std::string& out, std::string_view s) {
@@ -535,9 +479,13 @@ inline std::string_view message_of(const error& e) {
 }  // namespace detail
 
 // The validated header of a safetensors file: its tensors (names, dtypes, shapes, offsets) and metadata.
-inline Header read_header(const std::filesystem::path& path) {
+inline Header read_header(const std::filesystem::path& path, const Limits& limits = {}) {
   const std::string bytes = detail::read_whole_file(path);
-  return detail::parse_file(bytes, path);
+  return detail::parse_file(bytes, path, limits);
+}
+// The same from a whole file's bytes in memory; `name` names them in errors.
+inline Header parse_header(std::string_view bytes, const std::filesystem::path& name, const Limits& limits = {}) {
+  return detail::parse_file(bytes, name, limits);
 }
 
 }  // namespace safetensors
@@ -560,15 +508,26 @@ void save_state_dict(const StateDict<T>& state, const std::filesystem::path& pat
     }
     header += "}";
   }
+  {
+    std::vector<const std::string*> names;
+    names.reserve(state.size());
+    for (const auto& t : state) names.push_back(&t.name);
+    std::sort(names.begin(), names.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
+    for (std::size_t i = 1; i < names.size(); ++i)
+      if (*names[i] == *names[i - 1])
+        safetensors::detail::fail(path, cat("cannot save: tensor '", *names[i], "' appears twice in the state_dict"));
+  }
   std::size_t offset = 0;
   for (std::size_t i = 0; i < state.size(); ++i) {
     const auto& t = state[i];
     if (t.name == "__metadata__") safetensors::detail::fail(path, "cannot save: a tensor may not be named '__metadata__'");
-    for (std::size_t j = 0; j < i; ++j)
-      if (state[j].name == t.name)
-        safetensors::detail::fail(path, cat("cannot save: tensor '", t.name, "' appears twice in the state_dict"));
     std::size_t count = 1;
-    for (std::size_t d : t.shape) count *= d;
+    for (std::size_t d : t.shape) {
+      if (d != 0 && count > std::numeric_limits<std::size_t>::max() / d)
+        safetensors::detail::fail(path, cat("cannot save: tensor '", t.name, "' has an impossibly large shape ",
+                                            shape_string(t.shape)));
+      count *= d;
+    }
     if (count != t.values.size())
       safetensors::detail::fail(path, cat("cannot save: tensor '", t.name, "' of shape ", shape_string(t.shape),
                                           " holds ", t.values.size(), " values"));
@@ -589,16 +548,17 @@ void save_state_dict(const StateDict<T>& state, const std::filesystem::path& pat
   file += header;
   for (const auto& t : state)
     for (const T v : t.values) safetensors::detail::store_le(std::bit_cast<safetensors::detail::bits_of<T>>(v), file);
-  safetensors::detail::write_file_atomically(path, file);
+  io::write_file_atomically(path, file);
 }
 
 // Reads every tensor of a safetensors file into a state_dict of T (float or double), in header order.
 // F32 and F64 tensors convert to T; any other dtype is an error naming the tensor.
+// load_state_dict_bytes reads the same from a file's bytes in memory (`name` names them in errors).
 template <class T = double>
-StateDict<T> load_state_dict_file(const std::filesystem::path& path) {
+StateDict<T> load_state_dict_bytes(std::string_view bytes, const std::filesystem::path& name) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
                 "ctnn: load_state_dict_file<T> reads into float or double");
-  const std::string bytes = safetensors::detail::read_whole_file(path);
+  const std::filesystem::path& path = name;
   const safetensors::Header header = safetensors::detail::parse_file(bytes, path);
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data()) + header.data_start;
   StateDict<T> out;
@@ -626,6 +586,11 @@ StateDict<T> load_state_dict_file(const std::filesystem::path& path) {
   }
   return out;
 }
+template <class T = double>
+StateDict<T> load_state_dict_file(const std::filesystem::path& path) {
+  const std::string bytes = safetensors::detail::read_whole_file(path);
+  return load_state_dict_bytes<T>(bytes, path);
+}
 
 // Saves model.state_dict() (PyTorch names and layouts) to a safetensors file, atomically.
 template <class Model>
@@ -634,17 +599,25 @@ void save(Model& model, const std::filesystem::path& path, const safetensors::Me
   save_state_dict(model.state_dict(), path, metadata);
 }
 
+// load() from a checkpoint's bytes in memory; `name` names them in errors.
+template <class Model>
+  requires requires(Model& m, const StateDict<typename Model::scalar>& s) { m.load_state_dict(s); }
+void load_bytes(Model& model, std::string_view bytes, const std::filesystem::path& name) {
+  const auto state = load_state_dict_bytes<typename Model::scalar>(bytes, name);
+  try {
+    model.load_state_dict(state);
+  } catch (const error& e) {
+    safetensors::detail::fail(name, safetensors::detail::message_of(e));
+  }
+}
+
 // Loads a safetensors checkpoint into model. The whole file is read and checked, and every name and
 // shape matched, before any parameter changes: on any error the model is left as it was.
 template <class Model>
   requires requires(Model& m, const StateDict<typename Model::scalar>& s) { m.load_state_dict(s); }
 void load(Model& model, const std::filesystem::path& path) {
-  const auto state = load_state_dict_file<typename Model::scalar>(path);
-  try {
-    model.load_state_dict(state);
-  } catch (const error& e) {
-    safetensors::detail::fail(path, safetensors::detail::message_of(e));
-  }
+  const std::string bytes = safetensors::detail::read_whole_file(path);
+  load_bytes(model, bytes, path);
 }
 
 }  // namespace ctnn

@@ -1,38 +1,21 @@
 #pragma once
 // PNG files through stb_image_write (Debian's libstb: link with -lstb, or use ctnn::ctnn from CMake).
-// Writes are atomic: the image is encoded in memory, written to a temporary file beside the target
-// and renamed over it, so a failure never leaves a half-written picture.
+// Writes are atomic: the image is encoded in memory and written by the same code as checkpoints
+// (io/atomic_file.hpp): a temporary file beside the target, fsync'ed and renamed over it, so a failure
+// or a kill never leaves a half-written picture; symbolic links are written through and modes kept.
 #include <stb/stb_image_write.h>
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../core/error.hpp"
+#include "../io/atomic_file.hpp"
 #include "canvas.hpp"
 
 namespace ctnn::viz {
-
-inline void write_file_atomically(const std::filesystem::path& path, const std::vector<std::uint8_t>& bytes) {
-  const std::filesystem::path temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw error(cat("cannot write '", path.string(), "': cannot create ", temporary.string()));
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (!out.flush()) {
-      std::filesystem::remove(temporary);
-      throw error(cat("cannot write '", path.string(), "': write failed"));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) {
-    std::filesystem::remove(temporary);
-    throw error(cat("cannot write '", path.string(), "': ", ec.message()));
-  }
-}
 
 // Writes 8-bit pixels (channels = 1 gray, 3 RGB, 4 RGBA), row-major, as a PNG file.
 inline void write_png(const std::filesystem::path& path, int width, int height, int channels, const std::uint8_t* pixels) {
@@ -44,7 +27,8 @@ inline void write_png(const std::filesystem::path& path, int width, int height, 
   };
   if (!stbi_write_png_to_func(append, &encoded, width, height, channels, pixels, width * channels))
     throw error(cat("cannot encode '", path.string(), "' as PNG (", width, "x", height, "x", channels, ")"));
-  write_file_atomically(path, encoded);
+  io::write_file_atomically(
+      path, std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
 }
 
 inline void write_png(const std::filesystem::path& path, const Canvas& canvas) {

@@ -1,0 +1,110 @@
+// Fault test: a child process saves a checkpoint in a loop, alternating two distinguishable models,
+// and is killed with SIGKILL at random moments (60 times, after random delays of 0 to 4 ms). After
+// every kill the checkpoint must load and be one of the two models, never unreadable or mixed; at the
+// end, one more save leaves no temporary file behind (a killed save leaves its temporary, which the
+// next save removes).
+//
+// The test process may have threads (OpenMP, Catch2): the forked child only runs the save loop on the
+// reference backend (no threads of its own) and leaves with _exit.
+#include <catch2/catch.hpp>
+
+#include <ctnn/ctnn.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../data/temp_dir.hpp"
+
+using namespace ctnn;
+namespace fs = std::filesystem;
+
+namespace {
+
+// 130 KB of F64: a save takes long enough (write, fsync, rename) to be killed in every phase.
+using Net = Sequential<backend::reference, Input<1, 8, 8>, Conv2d<1, 8, 3, 1, 1>, ReLU, Flatten, Linear<512, 32>>;
+
+bool same(const StateDict<double>& a, const StateDict<double>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i].name != b[i].name || a[i].values != b[i].values) return false;
+  return true;
+}
+
+std::size_t temporaries_in(const fs::path& dir, const std::string& name) {
+  std::size_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (io::is_temporary_name(e.path().filename().string(), name)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("SIGKILL during saves never leaves an unreadable checkpoint, and stale temporaries are removed",
+          "[io][atomic][crash]") {
+  ctnn_test::TempDir dir;
+  const fs::path path = dir / "model.safetensors";
+  Net a{manual_seed(1)}, b{manual_seed(2)};
+  const auto state_a = a.state_dict(), state_b = b.state_dict();
+  REQUIRE_FALSE(same(state_a, state_b));
+  save(a, path);
+
+  std::mt19937 rng(20261201);
+  std::uniform_int_distribution<int> delay_us(0, 4000);
+  constexpr int kills = 60;
+  int found_a = 0, found_b = 0, unreadable = 0, left_temporaries = 0;
+  for (int k = 0; k < kills; ++k) {
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      // Only the save loop, then _exit (never returns into Catch2).
+      for (unsigned i = 0;; ++i) {
+        try {
+          save((i % 2) ? a : b, path);  // B first: the first completed save is a change
+        } catch (...) {
+          ::_exit(3);
+        }
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
+    REQUIRE(::kill(child, SIGKILL) == 0);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    // Killed by our signal, not ended by an error of its own.
+    CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
+    if (temporaries_in(dir.path(), "model.safetensors") > 0) ++left_temporaries;
+    Net check{manual_seed(3)};
+    try {
+      load(check, path);
+      const auto state = check.state_dict();
+      if (same(state, state_a)) ++found_a;
+      else if (same(state, state_b)) ++found_b;
+      else ++unreadable;
+    } catch (const ctnn::error& e) {
+      UNSCOPED_INFO("after kill " << k << ": " << e.what());
+      ++unreadable;
+    }
+  }
+  WARN(kills << " kills: the checkpoint held model A " << found_a << " times, model B " << found_b << " times, was "
+             << "unreadable or mixed " << unreadable << " times; a temporary file was left after " << left_temporaries
+             << " kills");
+  CHECK(unreadable == 0);
+  CHECK(found_a + found_b == kills);
+  CHECK(found_b > 0);  // the child did get saves done between the kills
+
+  // One more save removes whatever temporaries the killed saves left.
+  save(a, path);
+  CHECK(temporaries_in(dir.path(), "model.safetensors") == 0);
+  CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 1);
+  Net check{manual_seed(3)};
+  load(check, path);
+  CHECK(same(check.state_dict(), state_a));
+}
