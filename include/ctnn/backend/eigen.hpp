@@ -23,6 +23,14 @@
 
 namespace ctnn::backend {
 
+namespace eigen_detail {
+// An Eigen expression of logistic() (see ops<eigen>::map).
+template <class E>
+inline constexpr bool is_logistic = false;
+template <class Arg>
+inline constexpr bool is_logistic<Eigen::CwiseUnaryOp<Eigen::internal::scalar_logistic_op<float>, Arg>> = true;
+}  // namespace eigen_detail
+
 template <>
 struct ops<eigen> : host_ops<float> {
   // Eigen packs the panels of A and B it multiplies into temporaries: on the stack when one holds at
@@ -52,6 +60,10 @@ struct ops<eigen> : host_ops<float> {
   static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
                    const float* a, const float* b, float beta, float* c) {
     if (m == 0 || n == 0) return;
+    if (k == 0) {  // C = beta C (an empty batch's weight gradient); tiling() would divide by a depth of 0
+      for (std::size_t i = 0; i < m * n; ++i) c[i] = beta == 0.0f ? 0.0f : beta * c[i];
+      return;
+    }
     // A Linear layer with few outputs (Linear<784, 10>): its forward X W^T has few columns, its weight
     // gradient dY^T X few rows, and for both, packing panels for Eigen's kernel costs more than the
     // product. By hand, for a batch of 32 here: 82-92 against 45-50 GFLOP/s (forward, 32 x 10 x 784)
@@ -145,11 +157,22 @@ struct ops<eigen> : host_ops<float> {
     for (; i < n; ++i) Eigen::Map<One>(y + i) = expr(Eigen::Map<const One>(x + i));
   }
 
+  // Eigen's float logistic() is a rational fit of logistic(x) - 0.5 (and exp(x) below -9): within an ulp
+  // of 0.5, so off by up to 5e-4 RELATIVE where the result is small (x < -7; 1.0e-4 for 1.035e-4 at
+  // x = -9.2: tests/differential). 1 / (1 + exp(-x)) through Eigen's vectorised exp is within a few ulp
+  // everywhere, as PyTorch's sigmoid is; an activation asking for logistic() gets that instead.
+  template <class A>
+  static auto accurate(const A& a, auto expression) {
+    if constexpr (eigen_detail::is_logistic<decltype(expression(a))>) return (1.0f + (-a).exp()).inverse();
+    else return expression(a);
+  }
+
   template <class F>
   static void map(std::size_t n, const float* x, float* y, F f) {
     detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
       if constexpr (requires(const Eigen::Map<const Eigen::ArrayXf>& a) { F::array_expression(a); }) {
-        packetwise(hi - lo, x + lo, y + lo, [](const auto& a) { return F::array_expression(a); });
+        packetwise(hi - lo, x + lo, y + lo,
+                   [](const auto& a) { return accurate(a, [](const auto& v) { return F::array_expression(v); }); });
       } else {
         host_ops<float>::map(hi - lo, x + lo, y + lo, f);
       }
@@ -187,9 +210,12 @@ struct ops<eigen> : host_ops<float> {
   static void maxpool_forward(const float* x, std::size_t planes, std::size_t H, std::size_t W, std::size_t K,
                               std::size_t stride, std::size_t pad, std::size_t Ho, std::size_t Wo, float* y,
                               std::int32_t* argmax) {
+    // 2x2 windows of stride 2 without padding: Ho = floor(H / 2), Wo = floor(W / 2), and for an odd H or W
+    // the last input row or column is in no window, so planes lie H * W apart, not 2 Ho * 2 Wo
+    // (issue 9: MaxPool2d<2> on a 3x3 map read the second plane from the first one's last row).
     const bool two_by_two = K == 2 && stride == 2 && pad == 0 && Ho == H / 2 && Wo == W / 2;
     detail::parallel_chunks(planes, elementwise_grain / static_cast<double>(H * W), 1, [&](std::size_t lo, std::size_t hi) {
-      if (two_by_two) return maxpool2x2(x + lo * H * W, hi - lo, W, Ho, Wo, y + lo * Ho * Wo, argmax + lo * Ho * Wo);
+      if (two_by_two) return maxpool2x2(x + lo * H * W, hi - lo, H, W, Ho, Wo, y + lo * Ho * Wo, argmax + lo * Ho * Wo);
       host_ops<float>::maxpool_forward(x + lo * H * W, hi - lo, H, W, K, stride, pad, Ho, Wo, y + lo * Ho * Wo,
                                        argmax + lo * Ho * Wo);
     });
@@ -257,47 +283,64 @@ struct ops<eigen> : host_ops<float> {
   }
 
  private:
+  // The optimizer formulas on N values at `i` (N = lanes: one packet; N = 1: the tail), as fixed-size
+  // Eigen arrays. Not one expression over a Map<ArrayXf> of the whole part: Eigen would start its packets
+  // at the first aligned address and do the values before it (and the last ones) in scalar code that the
+  // compiler contracts to FMAs, so the bits of a value would depend on where the buffer lies and where a
+  // thread's part starts (issue 9: adam_update differed on 1 and 2 threads at n = 16399, value 8194).
+  // Here every value is done by the packet code except the last n % lanes of the buffer, whatever the
+  // split (parts start at multiples of 16).
+  template <class Block>
+  static void packet_blocks(std::size_t n, Block block) {
+    std::size_t i = 0;
+    for (; i + lanes <= n; i += lanes) block(std::integral_constant<int, static_cast<int>(lanes)>{}, i);
+    for (; i < n; ++i) block(std::integral_constant<int, 1>{}, i);
+  }
   static void sgd_range(std::size_t n, float* param, const float* grad, float* momentum_buffer, float lr,
                         float momentum, float dampening, float weight_decay, bool nesterov, bool first_step) {
-    using Array = Eigen::Map<Eigen::ArrayXf>;
-    using ConstArray = Eigen::Map<const Eigen::ArrayXf>;
-    const auto len = static_cast<Eigen::Index>(n);
-    Array p(param, len);
-    ConstArray g0(grad, len);
-    if (momentum == 0.0f) {
-      if (weight_decay == 0.0f) p -= lr * g0;
-      else p -= lr * (g0 + weight_decay * p);
-      return;
-    }
-    // With momentum the buffer holds g (first step) or the running average; the step uses it.
-    Array buf(momentum_buffer, len);
     const float keep = 1.0f - dampening;
-    if (weight_decay == 0.0f) {
-      if (first_step) buf = g0;
-      else buf = momentum * buf + keep * g0;
-      if (nesterov) p -= lr * (g0 + momentum * buf);
-      else p -= lr * buf;
-    } else {
-      if (first_step) buf = g0 + weight_decay * p;
-      else buf = momentum * buf + keep * (g0 + weight_decay * p);
-      if (nesterov) p -= lr * ((g0 + weight_decay * p) + momentum * buf);
-      else p -= lr * buf;
-    }
+    packet_blocks(n, [&](auto size, std::size_t i) {
+      constexpr int N = decltype(size)::value;
+      using Array = Eigen::Map<Eigen::Array<float, N, 1>>;
+      using ConstArray = Eigen::Map<const Eigen::Array<float, N, 1>>;
+      Array p(param + i);
+      ConstArray g0(grad + i);
+      if (momentum == 0.0f) {
+        if (weight_decay == 0.0f) p -= lr * g0;
+        else p -= lr * (g0 + weight_decay * p);
+        return;
+      }
+      // With momentum the buffer holds g (first step) or the running average; the step uses it.
+      Array buf(momentum_buffer + i);
+      if (weight_decay == 0.0f) {
+        if (first_step) buf = g0;
+        else buf = momentum * buf + keep * g0;
+        if (nesterov) p -= lr * (g0 + momentum * buf);
+        else p -= lr * buf;
+      } else {
+        if (first_step) buf = g0 + weight_decay * p;
+        else buf = momentum * buf + keep * (g0 + weight_decay * p);
+        if (nesterov) p -= lr * ((g0 + weight_decay * p) + momentum * buf);
+        else p -= lr * buf;
+      }
+    });
   }
   static void adam_range(std::size_t n, float* param, const float* grad, float* m, float* v, float beta1, float beta2,
                          float eps, float weight_decay, float step_size, float bias_correction2_sqrt) {
     const float one_minus_beta1 = 1.0f - beta1, one_minus_beta2 = 1.0f - beta2;
-    const auto len = static_cast<Eigen::Index>(n);
-    Eigen::Map<Eigen::ArrayXf> p(param, len), mm(m, len), vv(v, len);
-    Eigen::Map<const Eigen::ArrayXf> g0(grad, len);
-    if (weight_decay == 0.0f) {
-      mm = mm * beta1 + one_minus_beta1 * g0;
-      vv = vv * beta2 + one_minus_beta2 * g0 * g0;
-    } else {
-      mm = mm * beta1 + one_minus_beta1 * (g0 + weight_decay * p);
-      vv = vv * beta2 + one_minus_beta2 * (g0 + weight_decay * p) * (g0 + weight_decay * p);
-    }
-    p -= step_size * (mm / (vv.sqrt() / bias_correction2_sqrt + eps));
+    packet_blocks(n, [&](auto size, std::size_t i) {
+      constexpr int N = decltype(size)::value;
+      Eigen::Map<Eigen::Array<float, N, 1>> p(param + i), mm(m + i), vv(v + i);
+      Eigen::Map<const Eigen::Array<float, N, 1>> g0(grad + i);
+      if (weight_decay == 0.0f) {
+        mm = mm * beta1 + one_minus_beta1 * g0;
+        vv = vv * beta2 + one_minus_beta2 * g0 * g0;
+      } else {
+        mm = mm * beta1 + one_minus_beta1 * (g0 + weight_decay * p);
+        vv = vv * beta2 + one_minus_beta2 * (g0 + weight_decay * p) * (g0 + weight_decay * p);
+      }
+      p -= step_size * (mm / (vv.sqrt() / bias_correction2_sqrt + eps));
+    });
   }
 
   // Calls f(std::integral_constant<int, N>{}) with N == n, for 1 <= n <= Max: a run-time count (of output
@@ -410,12 +453,11 @@ struct ops<eigen> : host_ops<float> {
     });
   }
 
-  // 2x2 windows, stride 2, no padding, over `planes` planes of width W: PyTorch's scan order (row by
-  // row, the first maximum wins, a NaN wins over every number and the first NaN over later ones),
-  // written as selects so that the loop vectorises.
-  static void maxpool2x2(const float* x, std::size_t planes, std::size_t W, std::size_t Ho, std::size_t Wo, float* y,
-                         std::int32_t* argmax) {
-    const std::size_t H = 2 * Ho;
+  // 2x2 windows, stride 2, no padding, over `planes` planes of H x W (H >= 2 Ho, W >= 2 Wo: an odd last row
+  // or column is in no window): PyTorch's scan order (row by row, the first maximum wins, a NaN wins over
+  // every number and the first NaN over later ones), written as selects so that the loop vectorises.
+  static void maxpool2x2(const float* x, std::size_t planes, std::size_t H, std::size_t W, std::size_t Ho,
+                         std::size_t Wo, float* y, std::int32_t* argmax) {
     for (std::size_t p = 0; p < planes; ++p)
       for (std::size_t oh = 0; oh < Ho; ++oh) {
         const float* r0 = x + (p * H + 2 * oh) * W;
