@@ -314,6 +314,16 @@ TEST_CASE("decode_image: PNG header bombs are refused before allocating", "[data
                       Contains("wide.png: PNG: 60000 x 60000 = 3600000000 pixels is more than the limit of 67108864 "
                                "pixels (DecodeLimits::max_pixels)"));
   });
+  // Within the limits, but more pixels than the file could hold at deflate's best ratio.
+  bytes deflated = png_header(4000, 4000);
+  put_chunk(deflated, "IDAT", bytes(20, 0));
+  put_chunk(deflated, "IEND", {});
+  t += seconds([&] {
+    CHECK_THROWS_WITH(decode_image(deflated, 3, {}, "ratio.png"),
+                      Contains("ratio.png: PNG: 4000 x 4000 pixels need at least 48004000 bytes of image data, more "
+                               "than 77 bytes of file can hold (deflate expands at most 1032:1): truncated or a "
+                               "decompression bomb"));
+  });
   track_largest = false;
   CHECK(t < 1.0);
   if (CTNN_TEST_TRACK_NEW) CHECK(largest < (1u << 20));

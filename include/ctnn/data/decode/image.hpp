@@ -24,7 +24,9 @@ namespace ctnn::data {
 struct DecodeLimits {
   // Pixels (width * height). 2^26 = 67,108,864: a 64-megapixel phone photograph (9248 x 6936) fits.
   // Decoding one image for ImageFolder then needs at most about pixels * (C + 4) bytes (448 MiB for
-  // RGB at the limit: the 8-bit pixels plus one float plane for the resize).
+  // RGB at the limit: the 8-bit pixels plus one float plane for the resize); a progressive JPEG adds
+  // libjpeg's coefficient buffers, 2 bytes a pixel per full-resolution component (up to 8 for CMYK).
+  // A PNG must also be large enough to hold its pixels at deflate's best ratio (1032:1).
   std::uint64_t max_pixels = std::uint64_t{1} << 26;
   // Width and height, each: 65535 is JPEG's own limit (PNG allows 2^31 - 1).
   std::uint32_t max_side = 65535;

@@ -13,8 +13,9 @@
 // small functions that call libjpeg (jpeg_header_step, jpeg_pixels_step), whose frames hold no C++
 // object with a destructor. Nothing is printed (output_message is ours too); every error is a
 // ctnn::error "<name>: JPEG: <libjpeg's words>".
+// jpeglib.h needs FILE and size_t declared before it.
 #include <cstddef>
-#include <cstdio>  // jpeglib.h needs FILE and size_t declared before it
+#include <cstdio>
 
 #include <jpeglib.h>
 #include <jerror.h>

@@ -108,12 +108,27 @@ inline DecodedImage decode_png(std::span<const std::uint8_t> bytes, const Decode
   } r;
   // IHDR is the first chunk (libpng checks that): its dimensions are checked here, before libpng reads
   // the chunks after it (it would read all of them up to the first IDAT before we could look).
-  if (bytes.size() >= 24 && bytes[12] == 'I' && bytes[13] == 'H' && bytes[14] == 'D' && bytes[15] == 'R') {
+  if (bytes.size() >= 26 && bytes[12] == 'I' && bytes[13] == 'H' && bytes[14] == 'D' && bytes[15] == 'R') {
     auto be32 = [&](std::size_t at) {
       return std::uint32_t{bytes[at]} << 24 | std::uint32_t{bytes[at + 1]} << 16 | std::uint32_t{bytes[at + 2]} << 8 |
              std::uint32_t{bytes[at + 3]};
     };
-    detail::check_image_size(name, "PNG", be32(16), be32(20), limits);
+    const std::uint32_t w = be32(16), h = be32(20);
+    detail::check_image_size(name, "PNG", w, h, limits);
+    // Deflate expands at most 1032:1, so a file of n bytes holds at most about 1032 n bytes of rows
+    // (height rows of a filter byte and width * bits per pixel bits): one claiming more is truncated
+    // or a bomb, refused before its pixels are allocated.
+    static constexpr std::uint8_t samples[7] = {1, 0, 3, 1, 2, 0, 4};  // per colour type 0..6
+    const std::uint8_t depth = bytes[24], type = bytes[25];
+    if (type <= 6 && samples[type] != 0 && depth >= 1 && depth <= 16) {
+      const std::uint64_t row_bits = std::uint64_t{w} * samples[type] * depth;
+      const std::uint64_t rows = std::uint64_t{h} * (1 + (row_bits + 7) / 8);
+      if (rows > 1032 * std::uint64_t{bytes.size()} + 4096)
+        detail::image_error(name, "PNG",
+                            cat(w, " x ", h, " pixels need at least ", rows, " bytes of image data, more than ",
+                                bytes.size(), " bytes of file can hold (deflate expands at most 1032:1): truncated "
+                                "or a decompression bomb"));
+    }
   }
   detail::png_state& st = r.st;
   st.data = bytes.data();
