@@ -1,6 +1,6 @@
 // Feeding a batch of one backend to a model of another is a type error, not a runtime crash
 // (PyTorch's "Expected all tensors to be on the same device").
-// expect-error: TENSORS_ON_DIFFERENT_BACKENDS<ctnn::diagnostic::lhs<ctnn::backend::eigen>, ctnn::diagnostic::rhs<ctnn::backend::reference> >
+// expect-error: TENSORS_ON_DIFFERENT_BACKENDS<ctnn::diagnostic::lhs<ctnn::backend::eigen>, ctnn::diagnostic::rhs<ctnn::backend::reference> ?>
 #include <ctnn/ctnn.hpp>
 using namespace ctnn;
 

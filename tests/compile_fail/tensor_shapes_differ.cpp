@@ -1,7 +1,7 @@
 // Elementwise arithmetic needs tensors of one shape (there is no broadcasting but for numbers and
 // 0-dim tensors): [3] + [4] names both shapes instead of PyTorch's run-time "The size of tensor a (3)
 // must match the size of tensor b (4) at non-singleton dimension 0".
-// expect-error: ELEMENTWISE_SHAPES_DIFFER<ctnn::diagnostic::lhs<ctnn::Shape<3> >, ctnn::diagnostic::rhs<ctnn::Shape<4> > >
+// expect-error: ELEMENTWISE_SHAPES_DIFFER<ctnn::diagnostic::lhs<ctnn::Shape<3> ?>, ctnn::diagnostic::rhs<ctnn::Shape<4> ?> ?>
 #include <ctnn/ctnn.hpp>
 using namespace ctnn;
 
