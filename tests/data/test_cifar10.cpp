@@ -6,6 +6,8 @@
 
 #include <ctnn/ctnn.hpp>
 
+#include <sys/stat.h>
+
 #include "temp_dir.hpp"
 
 using namespace ctnn;
@@ -120,5 +122,47 @@ TEST_CASE("CIFAR10: broken files are errors naming the file", "[data][cifar10]")
                                                  Contains((empty / "data" / "cifar-10-batches-bin").string()));
     if (saved) ::setenv("CTNN_DATA", saved->c_str(), 1);
     else ::unsetenv("CTNN_DATA");
+  }
+}
+
+TEST_CASE("CIFAR10: untrusted batches: FIFOs and devices, decompression bombs, bytes in memory", "[data][cifar10][untrusted]") {
+  TempDir dir;
+  write_fake_cifar(dir.path(), 2);
+  auto batch_error = [](data::gz_reader& in) {
+    std::vector<std::uint8_t> images;
+    std::vector<std::int64_t> labels;
+    try {
+      CIFAR10::read_batch(in, images, labels);
+    } catch (const ctnn::error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  SECTION("a FIFO in place of a batch is skipped by the search, and refused when opened") {
+    std::filesystem::remove(dir / "data_batch_4.bin");
+    REQUIRE(::mkfifo((dir / "data_batch_4.bin").c_str(), 0600) == 0);
+    CHECK_THROWS_WITH(CIFAR10(dir.path()), Contains("but not data_batch_4.bin"));
+    CHECK_THROWS_WITH(data::gz_reader(dir / "data_batch_4.bin"), Contains("is a FIFO (named pipe), not a regular file"));
+    CHECK_THROWS_WITH(data::gz_reader("/dev/zero"), Contains("is a character device, not a regular file"));
+  }
+  SECTION("a gzip bomb stops at max_decompressed_bytes") {
+    std::vector<std::uint8_t> zeros(std::size_t{8} << 20, 0);  // 8 MiB of label-0 records and pixels
+    ctnn_test::write_gz(dir / "bomb.bin.gz", zeros);
+    const auto gz = ctnn_test::read_bytes(dir / "bomb.bin.gz");
+    data::gz_reader in(gz.data(), gz.size(), "bomb.bin.gz", std::uint64_t{1} << 20);
+    CHECK_THAT(batch_error(in), Contains("bomb.bin.gz: decompresses to more than 1048576 bytes"));
+  }
+  SECTION("a batch in memory reads as the same file does") {
+    const auto bytes = records(7, 3);
+    data::gz_reader in(bytes.data(), bytes.size(), "mem.bin");
+    std::vector<std::uint8_t> images;
+    std::vector<std::int64_t> labels;
+    CIFAR10::read_batch(in, images, labels);
+    CHECK(labels == std::vector<std::int64_t>{7, 8, 9});
+    REQUIRE(images.size() == 3 * 3072);
+    CHECK(images[3072 + 5] == static_cast<std::uint8_t>((7 * 31 + 7 + 5) % 256));
+    const std::vector<std::uint8_t> cut(bytes.begin(), bytes.end() - 1);
+    data::gz_reader cut_in(cut.data(), cut.size(), "cut.bin");
+    CHECK_THAT(batch_error(cut_in), Contains("cut.bin: truncated: 9218 bytes") && Contains("(2 records and 3072 bytes)"));
   }
 }

@@ -9,6 +9,8 @@
 
 #include <ctnn/ctnn.hpp>
 
+#include <sys/stat.h>
+
 #include "temp_dir.hpp"
 
 using namespace ctnn;
@@ -205,5 +207,27 @@ TEST_CASE("Fashion-MNIST: where the files are searched for", "[data][fashion_mni
         Contains("Fashion-MNIST: not found") && Contains("train-images-idx3-ubyte or train-images-idx3-ubyte.gz") &&
             Contains("\n  " + dir.path().string() + "\n") && Contains((dir / "fashion-mnist").string()) &&
             Contains(other.path().string()) && Contains("CTNN_DATA"));
+  }
+}
+
+TEST_CASE("Fashion-MNIST: untrusted files: a FIFO, a huge header, a gzip claiming too much", "[data][fashion_mnist][untrusted]") {
+  TempDir dir;
+  ctnn_test::write_fake_fashion_mnist(dir.path(), "train", 3, false);
+  SECTION("a FIFO in place of the labels is not taken for the file (no hang)") {
+    std::filesystem::remove(dir / "train-labels-idx1-ubyte");
+    REQUIRE(::mkfifo((dir / "train-labels-idx1-ubyte").c_str(), 0600) == 0);
+    CHECK_THROWS_WITH(FashionMNIST(dir.path()), Contains("but not train-labels-idx1-ubyte"));
+  }
+  SECTION("an images header claiming 2^31 images in a small file") {
+    ctnn_test::write_bytes(dir / "train-images-idx3-ubyte",
+                           ctnn_test::idx_bytes(0x803, {0x80000000u, 28, 28}, std::vector<std::uint8_t>(784, 0)));
+    CHECK_THROWS_WITH(FashionMNIST(dir.path()), Contains("train-images-idx3-ubyte: truncated") &&
+                                                    Contains("2147483648 x 28 x 28") && Contains("the file holds 784"));
+  }
+  SECTION("a gzip labels file claiming more than it could decompress to") {
+    std::filesystem::remove(dir / "train-labels-idx1-ubyte");
+    ctnn_test::write_gz(dir / "train-labels-idx1-ubyte.gz", ctnn_test::idx_bytes(0x801, {0x80000000u}, {1, 2, 3}));
+    CHECK_THROWS_WITH(FashionMNIST(dir.path()), Contains("train-labels-idx1-ubyte.gz: corrupt header or truncated") &&
+                                                    Contains("gzip file can hold"));
   }
 }

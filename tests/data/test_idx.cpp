@@ -4,6 +4,10 @@
 
 #include <ctnn/ctnn.hpp>
 
+#include <sys/stat.h>
+
+#include <span>
+
 #include "temp_dir.hpp"
 
 using namespace ctnn;
@@ -155,4 +159,111 @@ TEST_CASE("FashionMNIST from files: plain and gzip sets, and their errors", "[da
                                                     Contains("train-images-idx3-ubyte.gz") &&
                                                     Contains("but not train-labels-idx1-ubyte"));
   }
+}
+
+// ---- untrusted files: special files, huge headers, decompression bombs, gzip framing ------------------
+
+namespace {
+std::vector<std::uint8_t> gzip_of(const std::vector<std::uint8_t>& bytes) {
+  TempDir dir;
+  ctnn_test::write_gz(dir / "x.gz", bytes);
+  return ctnn_test::read_bytes(dir / "x.gz");
+}
+std::string read_error(const std::filesystem::path& p, std::uint32_t magic = idx::images_magic) {
+  try {
+    (void)idx::read(p, magic);
+  } catch (const ctnn::error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+std::string read_error(const std::vector<std::uint8_t>& bytes, std::uint32_t magic = idx::images_magic) {
+  try {
+    (void)idx::read(std::span<const std::uint8_t>(bytes), "mem.idx", magic);
+  } catch (const ctnn::error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+}  // namespace
+
+TEST_CASE("IDX: only regular files are read: a FIFO, /dev/zero, a directory are errors, not hangs", "[data][idx][untrusted]") {
+  TempDir dir;
+  const auto fifo = dir / "train-images-idx3-ubyte";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THAT(read_error(fifo), Contains(fifo.string()) && Contains("is a FIFO (named pipe), not a regular file"));
+  CHECK_THAT(read_error("/dev/zero"), Contains("/dev/zero: is a character device, not a regular file"));
+  CHECK_THAT(read_error(dir.path()), Contains("is a directory, not a regular file"));
+  // The data set constructors do not take what is not a regular file for a data file when they search.
+  ctnn_test::write_bytes(dir / "train-labels-idx1-ubyte", ctnn_test::idx_bytes(0x801, {1}, {0}));
+  CHECK_THROWS_WITH(FashionMNIST(dir.path()), Contains(dir.path().string()) &&
+                                                  Contains("holds train-labels-idx1-ubyte but not train-images-idx3-ubyte"));
+}
+
+TEST_CASE("IDX: a header claiming more than the file can hold is an error before any allocation", "[data][idx][untrusted]") {
+  // 2^31 - 1 images of 28 x 28 (a 1.7 TB claim) in a 100-byte file.
+  auto huge = ctnn_test::idx_bytes(0x803, {0x7fffffffu, 28, 28}, std::vector<std::uint8_t>(84, 1));
+  REQUIRE(huge.size() == 100);
+  CHECK_THAT(read_error(huge), Contains("mem.idx: truncated: the header declares 2147483647 x 28 x 28 = 1683627179248 "
+                                        "bytes of data, the file holds 84"));
+  TempDir dir;
+  ctnn_test::write_bytes(dir / "huge", huge);
+  CHECK_THAT(read_error(dir / "huge"), Contains("the file holds 84"));
+  // The same gzip-compressed: more than a 100-byte gzip file could ever decompress to (1032 : 1).
+  const auto gz = gzip_of(huge);
+  CHECK_THAT(read_error(gz), Contains("corrupt header or truncated") && Contains("gzip file can hold"));
+  // 2^31 labels in a 100-byte file.
+  CHECK_THAT(read_error(ctnn_test::idx_bytes(0x801, {0x80000000u}, std::vector<std::uint8_t>(92, 0)), idx::labels_magic),
+             Contains("2147483648 bytes of data, the file holds 92"));
+  // Dimensions whose product overflows 64 bits, and a zero dimension that makes the rest harmless.
+  CHECK_THAT(read_error(ctnn_test::idx_bytes(0x803, {0xffffffffu, 0xffffffffu, 0xffffffffu}, {})), Contains("overflow"));
+  const auto empty = ctnn_test::idx_bytes(0x803, {0, 0xffffffffu, 0xffffffffu}, {});
+  CHECK(idx::read(std::span<const std::uint8_t>(empty), "e", idx::images_magic).data.empty());
+}
+
+TEST_CASE("IDX: a decompression bomb stops at max_decompressed_bytes", "[data][idx][untrusted]") {
+  // A header that honestly declares 64 MiB of zeros: 65 KB compressed, within deflate's ratio.
+  const std::size_t n = std::size_t{1} << 26;
+  std::vector<std::uint8_t> bytes = ctnn_test::idx_bytes(0x801, {static_cast<std::uint32_t>(n)}, {});
+  bytes.resize(bytes.size() + n, 0);
+  const auto gz = gzip_of(bytes);
+  CHECK(gz.size() < 100'000);
+  const std::uint64_t saved = data::max_decompressed_bytes;
+  data::max_decompressed_bytes = std::uint64_t{1} << 20;  // 1 MiB
+  CHECK_THAT(read_error(gz, idx::labels_magic), Contains("gzip file can hold") && Contains("max_decompressed_bytes"));
+  // Without a header claim (CIFAR-10 style: read to the end), the stream itself is cut at the limit.
+  {
+    data::gz_reader in(gz.data(), gz.size(), "bomb.gz");
+    CHECK_THROWS_WITH(data::read_all(in), Contains("bomb.gz: decompresses to more than 1048576 bytes") &&
+                                              Contains("decompression bomb"));
+  }
+  data::max_decompressed_bytes = saved;
+  CHECK(idx::read(std::span<const std::uint8_t>(gz), "ok.gz", idx::labels_magic).data.size() == n);
+}
+
+TEST_CASE("IDX: gzip framing: members, trailing bytes, corrupt and cut streams", "[data][idx][untrusted]") {
+  const auto good = ctnn_test::idx_bytes(0x803, {2, 3, 3}, some_pixels(18));
+  const auto gz = gzip_of(good);
+  CHECK(idx::read(std::span<const std::uint8_t>(gz), "x.gz", idx::images_magic).data == some_pixels(18));
+  // Two members concatenated read as one stream, as gunzip does.
+  std::vector<std::uint8_t> first(good.begin(), good.begin() + 10), second(good.begin() + 10, good.end());
+  auto two = gzip_of(first);
+  const auto tail = gzip_of(second);
+  two.insert(two.end(), tail.begin(), tail.end());
+  CHECK(idx::read(std::span<const std::uint8_t>(two), "two.gz", idx::images_magic).data == some_pixels(18));
+  // Trailing garbage after the last member.
+  auto trailing = gz;
+  trailing.push_back('x');
+  trailing.push_back('y');
+  CHECK_THAT(read_error(trailing), Contains("2 bytes after the end of the gzip stream are not another gzip member"));
+  // A flipped data byte: corrupt data or a CRC mismatch.
+  auto flipped = gz;
+  flipped[flipped.size() - 6] ^= 0x55;
+  CHECK_THAT(read_error(flipped), Contains("corrupt gzip data"));
+  // Cut in the middle: truncated, naming zlib's words.
+  const std::vector<std::uint8_t> cut(gz.begin(), gz.begin() + static_cast<std::ptrdiff_t>(gz.size() / 2));
+  CHECK_THAT(read_error(cut), Contains("truncated"));
+  // Empty input, and a lone gzip magic byte.
+  CHECK_THAT(read_error(std::vector<std::uint8_t>{}), Contains("truncated: 0 bytes"));
+  CHECK_THAT(read_error(std::vector<std::uint8_t>{0x1f, 0x8b}), Contains("truncated"));
 }

@@ -55,8 +55,12 @@ inline std::string describe_magic(std::uint32_t magic) {
 inline Array read(gz_reader& in, std::uint32_t magic) {
   const std::string name = in.file().string();
   unsigned char head[4];
+  auto zlib_note = [&] {
+    const std::string zmsg = in.zlib_message();
+    return zmsg.empty() ? std::string() : " (zlib: " + zmsg + ")";
+  };
   if (const std::size_t got = in.read(head, 4); got < 4)
-    throw error(cat(name, ": truncated: ", got, " bytes, not even the 4-byte magic number"));
+    throw error(cat(name, ": truncated: ", got, " bytes, not even the 4-byte magic number", zlib_note()));
   const std::uint32_t found = detail::big_endian32(head);
   if (found != magic)
     throw error(cat(name, ": wrong magic number ", hex32(found), " (", detail::describe_magic(found), "), expected ",
@@ -69,7 +73,7 @@ inline Array read(gz_reader& in, std::uint32_t magic) {
   for (std::size_t d = 0; d < rank; ++d) {
     unsigned char b[4];
     if (in.read(b, 4) < 4)
-      throw error(cat(name, ": truncated: the header declares ", rank, " dimensions but ends after ", d));
+      throw error(cat(name, ": truncated: the header declares ", rank, " dimensions but ends after ", d, zlib_note()));
     const std::uint32_t dim = detail::big_endian32(b);
     a.dims.push_back(dim);
     if (dim != 0 && total > std::numeric_limits<std::uint64_t>::max() / dim) overflow = true;
@@ -104,9 +108,8 @@ inline Array read(gz_reader& in, std::uint32_t magic) {
     const std::size_t got = in.read(a.data.data() + at, want);
     if (got < want) {
       a.data.resize(at + got);
-      const std::string zmsg = in.zlib_message();
       throw error(cat(name, ": truncated: the header declares ", dims_string(), " = ", total,
-                      " bytes of data, the file holds ", a.data.size(), zmsg.empty() ? "" : " (zlib: " + zmsg + ")"));
+                      " bytes of data, the file holds ", a.data.size(), zlib_note()));
     }
     step = std::min<std::size_t>(std::max(step, a.data.size()), std::size_t{1} << 26);
   }

@@ -442,7 +442,8 @@ inline Header parse_file(std::string_view bytes, const std::filesystem::path& pa
                    " bytes long, too short for a safetensors file (which starts with an 8-byte header length)"));
   const auto n = load_le<std::uint64_t>(reinterpret_cast<const unsigned char*>(bytes.data()));
   if (n > bytes.size() - 8)
-    fail(path, cat("the header length ", n, " is beyond the file size (", bytes.size(), " bytes)"));
+    fail(path, cat("the header length ", n, " is beyond the file size (", bytes.size(),
+                   " bytes): the file is truncated or not a safetensors file"));
   if (n > limits.max_header_bytes)
     fail(path, cat("the header length ", n, " is more than the limit of ", limits.max_header_bytes,
                    " bytes (safetensors::Limits::max_header_bytes)"));
