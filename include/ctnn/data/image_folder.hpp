@@ -92,7 +92,10 @@ class ImageFolder : public dataset_ops<ImageFolder<S>> {
     if (!unsupported.empty()) {
       std::sort(unsupported.begin(), unsupported.end());
       std::string names;
-      for (std::size_t k = 0; k < unsupported.size() && k < 5; ++k) names += (k ? ", " : "") + unsupported[k].string();
+      for (std::size_t k = 0; k < unsupported.size() && k < 5; ++k) {
+        if (k) names += ", ";
+        names += unsupported[k].string();
+      }
       if (unsupported.size() > 5) names += cat(" and ", unsupported.size() - 5, " more");
       throw error(cat("ImageFolder: ", root.string(), ": ", unsupported.size(),
                       " image file(s) in a format ImageFolder does not decode (PNG and JPEG only: ", image_list(),
