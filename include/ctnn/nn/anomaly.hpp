@@ -7,18 +7,29 @@
 //   ctnn::set_detect_anomaly(true);             // global, for every model and thread
 //   { ctnn::detect_anomaly guard; ... }         // or on for a scope (the previous setting comes back)
 //
-//   ctnn: detect_anomaly: step 3, forward: the output of conv_block_2.0
-//         (Conv2d(10, 10, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))) holds inf at [0, 4, 2, 5]
-//   ctnn: detect_anomaly: step 3, backward: classifier.1.weight.grad (of classifier.1:
-//         Linear(in_features=490, out_features=10, bias=True)) holds nan at [7, 12]
+//   ctnn: detect_anomaly: step 3, forward: the output of conv_block_2.0 (Conv2d(10, 10, kernel_size=(3, 3),
+//         stride=(1, 1), padding=(1, 1))) holds inf at [0, 4, 2, 5]
+//   ctnn: detect_anomaly: step 3, backward: classifier.1.weight.grad (of classifier.1: Linear(in_features=490,
+//         out_features=10, bias=True)) holds nan at [7, 12]
+//   ctnn: detect_anomaly: step 3, backward: the input gradient of conv_block_2.0 (Conv2d(...)) holds ...
+//   ctnn: detect_anomaly: step 3, forward: the model's input holds nan at [1, 0, 2, 3]
+//   ctnn: detect_anomaly: step 3, backward: the gradient handed to backward (dL/d output, from the loss) ...
+//   ctnn: detect_anomaly: CrossEntropyLoss: the loss is inf
 //
-// The path is the one state_dict uses, the layer as print(model) shows it; the step counts the model's
-// backward calls (Sequential::steps(): forward of step k comes after k - 1 backward calls). Off, the
-// cost is one relaxed atomic load per forward and per backward (the checked walk is a separate
-// instantiation). On, each check is one ops::sum over the tensor (a sum accumulated in double is
-// finite exactly when every value is finite, barring overflow of the double itself, which the host
-// rescan that locates the value rules out), so it works on every backend and reads device memory only
-// through ops::sum and, once something is found, ops::to_host.
+// The index is [sample, dims...] (a parameter's own shape for its gradient). The path is the one
+// state_dict uses, the layer as print(model) shows it; the step counts the model's backward calls
+// (Sequential::steps(); the forward of step k comes after k - 1 backward calls). Backward checks each
+// layer's parameter gradients, then its input gradient, from the last layer down, so the first report
+// is the layer where the anomaly appeared (a NaN input gradient of layer i would poison the parameter
+// gradients of layer i - 1).
+//
+// Cost. Off: one relaxed atomic load per forward and per backward; the checked walk is a separate
+// instantiation, nothing else changes. On: one ops::sum per tensor checked (a sum accumulated in double
+// is finite exactly when every value is finite, unless the double itself overflows, which the host
+// rescan that locates the value rules out), so it works on every backend, allocates nothing while all
+// is finite and reads device memory only through ops::sum and, once something is found, ops::to_host.
+// A TinyVGG training step (batch 32, backend::eigen, one thread) took about 1.6x as long with it on:
+// like PyTorch's anomaly mode, it is for finding a bug, not for production runs.
 #include <atomic>
 #include <cmath>
 #include <cstddef>

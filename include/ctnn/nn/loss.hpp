@@ -24,9 +24,9 @@
 //   NLLLoss, MSELoss, L1Loss  a NaN loss throws, naming the element that made it; an infinite loss is
 //                      returned, as PyTorch returns it.
 // The checks cost no extra pass: the elementwise value functors turn a value outside the domain into a
-// NaN term and the loss's sum (which the reduction needs anyway) is then NaN; the fused cross-entropy
-// is non-finite exactly when a logit is NaN or infinite. Only then are the inputs copied to the host
-// to find the culprit. With anomaly mode on (anomaly.hpp) an infinite loss throws too; train_step
+// NaN term and the loss's sum (which the reduction needs anyway) is then NaN; the fused cross-entropy's
+// total is finite unless a logit is NaN or +inf, a row is all -inf or a label's own logit is -inf.
+// Only a non-finite total makes the loss copy its inputs to the host to find the culprit. With anomaly mode on (anomaly.hpp) an infinite loss throws too; train_step
 // (train/engine.hpp) refuses to train on a NaN or infinite loss in any case.
 #include <cmath>
 #include <cstdint>
