@@ -116,3 +116,41 @@ TEST_CASE("SIGKILL during saves never leaves an unreadable checkpoint, and stale
   load(check, path);
   CHECK(same(check.state_dict(), state_a));
 }
+
+TEST_CASE("concurrent saves of one target never remove each other's temporary file", "[io][atomic][crash]") {
+  // Each save removes the stale temporaries of its target; a temporary that a live writer holds is
+  // locked and must be left alone, so that two processes saving at once both succeed.
+  ctnn_test::TempDir dir;
+  const fs::path path = dir / "model.safetensors";
+  Net a{manual_seed(1)}, b{manual_seed(2)};
+  const auto state_a = a.state_dict(), state_b = b.state_dict();
+  save(a, path);
+  constexpr int saves_each = 25;
+  pid_t children[2];
+  for (int c = 0; c < 2; ++c) {
+    children[c] = ::fork();
+    REQUIRE(children[c] >= 0);
+    if (children[c] == 0) {
+      int failed = 0;
+      for (int i = 0; i < saves_each; ++i) {
+        try {
+          save(c ? b : a, path);
+        } catch (...) {
+          ++failed;
+        }
+      }
+      ::_exit(failed == 0 ? 0 : 10 + failed);
+    }
+  }
+  for (const pid_t child : children) {
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);  // every one of the 2 x 25 saves succeeded
+  }
+  CHECK(temporaries_in(dir.path(), "model.safetensors") == 0);
+  Net check{manual_seed(3)};
+  load(check, path);
+  const auto state = check.state_dict();
+  CHECK((same(state, state_a) || same(state, state_b)));
+}

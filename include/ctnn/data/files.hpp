@@ -151,12 +151,12 @@ class gz_reader {
   // How many bytes read() has returned so far.
   std::uint64_t position() const { return produced_; }
   // An upper bound on the bytes that read() can still return: the rest of the file when plain; for
-  // gzip what the rest of the input could decompress to (deflate_max_ratio), and never beyond `limit`.
+  // gzip what the rest of the input could decompress to (deflate_max_ratio), never beyond `limit`.
   std::uint64_t max_remaining() {
     begin();
     const std::uint64_t rest = limit_ > produced_ ? limit_ - produced_ : 0;
     const std::uint64_t in_left = input_size_ > used_input() ? input_size_ - used_input() : 0;
-    if (!gzip_) return std::min(rest, in_left);
+    if (!gzip_) return in_left;  // a plain file yields what it holds: the limit is on decompression
     const std::uint64_t bound =
         in_left > (std::numeric_limits<std::uint64_t>::max() - 65536) / deflate_max_ratio ? std::numeric_limits<std::uint64_t>::max()
                                                                                            : in_left * deflate_max_ratio + 65536;
