@@ -24,13 +24,13 @@ void check_op(const std::string& op) {
   CAPTURE(seed);
   const bool reduces = op == "sum" || op.find("loss") != std::string::npos || op == "cross_entropy" || op == "nll";
   std::size_t shown = 0;
-  const op_stats s = run_op<ctnn::backend::thrust<>>(op, seed, random_count(200), thread_counts({1, 2}), !reduces,
+  const op_stats s = run_op<ctnn::backend::thrust<>>(op, seed, random_count(150), thread_counts({1, 2}), !reduces,
                                                      [&](const std::string& m) {
                                                        if (++shown <= 10) FAIL_CHECK(m);
                                                      });
   SUCCEED("thrust vs reference: " << s.summary());
   CHECK(s.failures == 0);
-  CHECK(s.geometries >= s.named + random_count(200) / 4);
+  CHECK(s.geometries >= s.named + random_count(150) / 4);
 }
 
 }  // namespace

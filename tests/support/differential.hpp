@@ -484,10 +484,11 @@ struct class_loss_op {
     double loss;
     if constexpr (Logits) loss = ops_of<B>::cross_entropy(X.data(), L.data(), c.rows, c.cols, G.data(), static_cast<ctnn::scalar_t<B>>(scale));
     else loss = ops_of<B>::nll(X.data(), L.data(), c.rows, c.cols, G.data(), static_cast<ctnn::scalar_t<B>>(scale));
-    const double tol = Logits ? reduction_tolerance(static_cast<double>(c.cols)) : rounding_tolerance;
-    double floor = 0;
+    double floor = 0, largest = 0;
     for (double v : x)
-      if (std::isfinite(v)) floor += std::abs(v);
+      if (std::isfinite(v)) floor += std::abs(v), largest = std::max(largest, std::abs(v));
+    // exp(x - lse): lse carries an absolute error of about u |lse| <= u max |x|, relative in the result.
+    const double tol = Logits ? reduction_tolerance(static_cast<double>(c.cols)) + 4 * u * largest : rounding_tolerance;
     return results{{"loss", {loss}, tol, compare_mode::scaled, std::max(floor / static_cast<double>(c.cols), 1e-30)},
                    {"grad", download<B>(G, n), tol}};
   }
