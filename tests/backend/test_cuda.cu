@@ -1,6 +1,9 @@
 // backend::cuda on a GPU: PyTorch parity of a few layers and a loss (fixtures), one TinyVGG training
 // step (forward, CrossEntropyLoss, backward, SGD step) against backend::reference, and a safetensors
 // checkpoint written from the GPU model and loaded on the CPU with the same outputs.
+// Then the differential test of every op (tests/support/differential.hpp, the generator the CPU backends'
+// tests use): named boundary cases and random geometries against backend::reference; CTNN_DIFF_SEED and
+// CTNN_DIFF_COUNT (default 100 random geometries per op) as there.
 // Without a usable GPU it prints why and exits 77 (CTest: Skipped).
 // No Catch2 and no Eigen in this nvcc translation unit: a few checks by hand, against backend::reference
 // (double, plain loops), which the Eigen backend itself matches to 1e-5 in tests/nn.
@@ -20,6 +23,7 @@
 #include <ctnn/nn/transfer.hpp>
 #include <ctnn/optim.hpp>
 
+#include "differential.hpp"
 #include "fixture.hpp"
 
 namespace {
@@ -187,6 +191,22 @@ void dropout_masks() {
           host_model.backward(Batch<Shape<4>, backend::reference>::from_host(ones_d)).to_host());
 }
 
+// Every backend op of backend::cuda against backend::reference over the shared geometry generator.
+void differential_ops() {
+  using namespace ctnn_test::diff;
+  const std::uint64_t seed = base_seed();
+  std::printf("differential: CTNN_DIFF_SEED=%llu\n", static_cast<unsigned long long>(seed));
+  for (const std::string& op : op_names()) {
+    std::size_t shown = 0;
+    const op_stats s = run_op<CB>(op, seed, random_count(100), {1}, false, [&](const std::string& m) {
+      if (++shown <= 10) std::printf("FAIL %s\n", m.c_str());
+    });
+    ++checks;
+    failures += s.failures != 0;
+    std::printf("%s differential %s\n", s.failures ? "FAIL" : "ok  ", s.summary().c_str());
+  }
+}
+
 int main() {
   if (!cuda::available()) {
     std::puts("test_cuda: no usable CUDA device (cudaGetDeviceCount failed or found none): skipped");
@@ -200,6 +220,7 @@ int main() {
     layer_parity<Sequential<CB, Input<6>, LogSoftmax>>("log_softmax");
     tinyvgg_step();
     dropout_masks();
+    differential_ops();
   } catch (const std::exception& e) {
     std::printf("FAIL: exception: %s\n", e.what());
     return 1;

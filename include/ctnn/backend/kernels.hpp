@@ -37,6 +37,23 @@ struct apply_binary {
 struct to_double {
   CTNN_HD double operator()(float x) const { return static_cast<double>(x); }
 };
+struct value_as_double {
+  const float* x;
+  CTNN_HD double operator()(index i) const { return static_cast<double>(x[i]); }
+};
+// out[b] = the sum in double, in order, of f(i) for i in block b of `block` consecutive terms of [0, n).
+template <class F>
+struct block_sum {
+  F f;
+  index n, block;
+  double* out;
+  CTNN_HD void operator()(index b) const {
+    const index lo = b * block, hi = lo + block < n ? lo + block : n;
+    double acc = 0;
+    for (index i = lo; i < hi; ++i) acc += f(i);
+    out[b] = acc;
+  }
+};
 
 // ---- GEMM: C = alpha op(A) op(B) + beta C, one 4 x 4 tile of C per work item --------------------
 struct gemm_tile {

@@ -1,6 +1,6 @@
 #pragma once
 // backend::thrust<System>: float tensors in Thrust device vectors, every op a Thrust algorithm
-// (transform, reduce, transform_reduce, fill, copy, for_each over a counting iterator) with functors
+// (transform, fill, copy, for_each over a counting iterator; sums in fixed blocks) with functors
 // marked CTNN_HD. The device system is Thrust's: THRUST_DEVICE_SYSTEM picks it when the header is
 // compiled. With the OMP (or CPP, TBB) system it builds with plain g++ and runs on the CPU:
 //
@@ -14,12 +14,13 @@
 //
 // Kernels are written so that each output value is computed by one work item, in the order the
 // reference loops (host_ops.hpp) use: no atomics, and results do not depend on the thread count
-// (only sum() is a parallel reduction). Convolutions are direct (one work item per output value, per
+// (sums too: fixed blocks added in order, see reduce_sum). Convolutions are direct (one work item per output value, per
 // weight-gradient entry and per input-gradient value), GEMM is a 4 x 4 register tile per work item.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include <thrust/copy.h>
 #include <thrust/device_ptr.h>
@@ -29,9 +30,7 @@
 #include <thrust/for_each.h>
 #include <thrust/functional.h>
 #include <thrust/iterator/counting_iterator.h>
-#include <thrust/reduce.h>
 #include <thrust/transform.h>
-#include <thrust/transform_reduce.h>
 
 #include "../core/config.hpp"
 #include "../core/error.hpp"
@@ -117,9 +116,7 @@ struct ops<thrust<System>> {
   }
 
   // ---- reductions ----------------------------------------------------------------------------------
-  static double sum(std::size_t n, const float* x) {
-    return ::thrust::transform_reduce(System{}, x, x + n, kernels::to_double{}, 0.0, ::thrust::plus<double>());
-  }
+  static double sum(std::size_t n, const float* x) { return reduce_sum(n, kernels::value_as_double{x}); }
   static void add_bias(float* y, const float* bias, std::size_t outer, std::size_t channels, std::size_t inner) {
     for_each(outer * channels * inner, kernels::add_bias_kernel{y, bias, channels, inner});
   }
@@ -146,9 +143,7 @@ struct ops<thrust<System>> {
   static double cross_entropy(const float* logits, const std::int64_t* labels, std::size_t rows, std::size_t cols,
                               float* grad, float grad_scale) {
     check_labels(labels, rows, cols);
-    const double loss = ::thrust::transform_reduce(System{}, counting(0), counting(rows),
-                                                   kernels::cross_entropy_loss{logits, labels, cols}, 0.0,
-                                                   ::thrust::plus<double>());
+    const double loss = reduce_sum(rows, kernels::cross_entropy_loss{logits, labels, cols});
     for_each(rows, kernels::cross_entropy_grad{logits, labels, cols, grad, grad_scale});
     return loss;
   }
@@ -156,9 +151,7 @@ struct ops<thrust<System>> {
                     float grad_scale) {
     check_labels(labels, rows, cols);
     fill(grad, rows * cols, 0.0f);
-    const double loss = ::thrust::transform_reduce(System{}, counting(0), counting(rows),
-                                                   kernels::nll_loss{log_probs, labels, cols}, 0.0,
-                                                   ::thrust::plus<double>());
+    const double loss = reduce_sum(rows, kernels::nll_loss{log_probs, labels, cols});
     for_each(rows, kernels::nll_grad{labels, cols, grad, grad_scale});
     return loss;
   }
@@ -232,15 +225,34 @@ struct ops<thrust<System>> {
   static void for_each(std::size_t n, F f) {
     if (n) ::thrust::for_each(System{}, counting(0), counting(n), f);
   }
+  // No thrust::reduce or transform_reduce in this backend: Thrust 3's OMP reduce stores its partial
+  // results through a thrust::reference whose assignment dispatches on a null system pointer
+  // (thrust/detail/reference.h:346, `select_system(*system0, *system1)` in reference::assign_from, which
+  // UBSan reports as "reference binding to null pointer"; upstream's comment: "Avoid default-constructing
+  // a system; instead, just use a null pointer for dispatch"). Instead, sums of n terms f(i) in double:
+  // one work item per block of `sum_block` consecutive terms adds them in order into a device buffer,
+  // and the host adds the blocks in order, so a sum is also the same on any number of threads.
+  static constexpr std::size_t sum_block = 2048;
+  template <class F>
+  static double reduce_sum(std::size_t n, F f) {
+    if (n == 0) return 0;
+    const std::size_t blocks = (n + sum_block - 1) / sum_block;
+    thrust_buffer<double> partial(blocks);
+    for_each(blocks, kernels::block_sum<F>{f, n, sum_block, partial.data()});
+    std::vector<double> host(blocks);
+    to_host(partial.data(), blocks, host.data());
+    double total = 0;
+    for (double v : host) total += v;
+    return total;
+  }
+  // Labels are few (one per sample): checked on the host.
   static void check_labels(const std::int64_t* labels, std::size_t rows, std::size_t classes) {
-    const std::size_t bad = ::thrust::transform_reduce(System{}, counting(0), counting(rows),
-                                                       kernels::bad_label{labels, classes, rows}, rows,
-                                                       kernels::smaller{});
-    if (bad == rows) return;
-    std::int64_t label = 0;
-    to_host(labels + bad, 1, &label);
-    throw error(cat("label ", label, " of sample ", bad, " is out of range: the model has ", classes, " classes (0 to ",
-                    classes - 1, ")"));
+    std::vector<std::int64_t> host(rows);
+    to_host(labels, rows, host.data());
+    for (std::size_t r = 0; r < rows; ++r)
+      if (host[r] < 0 || static_cast<std::size_t>(host[r]) >= classes)
+        throw error(cat("label ", host[r], " of sample ", r, " is out of range: the model has ", classes,
+                        " classes (0 to ", classes - 1, ")"));
   }
 };
 
