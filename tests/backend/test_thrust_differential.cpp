@@ -23,13 +23,13 @@ void check_op(const std::string& op) {
   const std::uint64_t seed = base_seed();
   CAPTURE(seed);
   std::size_t shown = 0;
-  const op_stats s = run_op<ctnn::backend::thrust<>>(op, seed, random_count(150), thread_counts({1, 2}), true,
+  const op_stats s = run_op<ctnn::backend::thrust<>>(op, seed, random_count(120), thread_counts({1, 2}), true,
                                                      [&](const std::string& m) {
                                                        if (++shown <= 10) FAIL_CHECK(m);
                                                      });
   SUCCEED("thrust vs reference: " << s.summary());
   CHECK(s.failures == 0);
-  CHECK(s.geometries >= s.named + random_count(150) / 4);
+  CHECK(s.geometries >= s.named + random_count(120) / 4);
 }
 
 }  // namespace

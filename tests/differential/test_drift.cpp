@@ -8,7 +8,6 @@
 // Measured here (worst parameter tensor, max |float - double| / max |double|): see `bounds` below.
 #include <catch2/catch.hpp>
 #include <ctnn/ctnn.hpp>
-#include <ctnn/nn/transfer.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -16,6 +15,8 @@
 #include <cstdio>
 #include <span>
 #include <vector>
+
+#include "layer_checks.hpp"
 
 namespace {
 
@@ -47,7 +48,7 @@ double worst_drift(A& a, R& r) {
 TEST_CASE("eigen's float trajectory stays near the double reference's (5x5 and 3x3 convolutions, SGD)",
           "[differential][drift]") {
   Net<backend::reference> ref{manual_seed(7)};
-  auto fl = to<backend::eigen>(ref);
+  auto fl = ctnn_test::copy_model<Net<backend::eigen>>(ref);
   optim::SGD<backend::reference> opt_r{ref.parameters(), {.lr = 0.01, .momentum = 0.9}};
   optim::SGD<backend::eigen> opt_f{fl.parameters(), {.lr = 0.01f, .momentum = 0.9f}};
   CrossEntropyLoss<backend::reference> ce_r;
@@ -78,10 +79,10 @@ TEST_CASE("eigen's float trajectory stays near the double reference's (5x5 and 3
   double first_loss = 0, last_loss = 0;
   for (std::size_t s = 1; s <= bounds.back().step; ++s) {
     const std::size_t b = (s - 1) % batches;
-    const auto xr = Batch<Shape<3, 16, 16>, backend::reference>::from_host(std::span<const double>(xs[b]));
+    const auto xr = ctnn_test::batch_of<Net<backend::reference>::input_batch>(xs[b]);
+    const auto xf = ctnn_test::batch_of<Net<backend::eigen>::input_batch>(xs[b]);
     const auto yr = Labels<backend::reference>::from_host(std::span<const std::int64_t>(ys[b]));
-    const auto xf = to<backend::eigen>(xr);
-    const auto yf = to<backend::eigen>(yr);
+    const auto yf = Labels<backend::eigen>::from_host(std::span<const std::int64_t>(ys[b]));
     const double loss = ce_r(ref.forward(xr), yr);
     ce_f(fl.forward(xf), yf);
     if (s == 1) first_loss = loss;

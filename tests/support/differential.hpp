@@ -7,7 +7,7 @@
 //
 // No Catch2 and no Eigen: the driver reports through a callback, so the same code drives the Catch2
 // tests on the CPU and the CUDA test (tests/backend/test_cuda.cu). Include the header of backend B (and
-// <ctnn/backend/reference.hpp>) before this one.
+// <ctnn/backend/reference.hpp>, <ctnn/nn.hpp>) before this one; with the single header, <ctnn/ctnn.hpp>.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -22,11 +22,13 @@
 #include <utility>
 #include <vector>
 
+#if __has_include(<ctnn/backend/reference.hpp>)  // not in single_include/: there ctnn.hpp has it all
 #include <ctnn/backend/reference.hpp>
 #include <ctnn/core/threads.hpp>
 #include <ctnn/nn/activation.hpp>
 #include <ctnn/nn/dropout.hpp>
 #include <ctnn/nn/loss.hpp>
+#endif
 
 #include "geometry.hpp"
 

@@ -6,7 +6,9 @@
 // CTNN_DIFF_COUNT=<n> the number of random geometries per op. A failure prints the seed, the case's index
 // and its geometry, which is all it takes to reproduce it.
 //
-// Plain C++ (no Eigen, no Catch2, no CUDA runtime): the CUDA test includes it from a .cu file.
+// Plain C++ (no Eigen, no Catch2, no CUDA runtime): the CUDA test includes it from a .cu file. Include
+// ctnn first (<ctnn/ctnn.hpp>, or the backend headers in a .cu file): the tests built against the single
+// header (single_include/) have no <ctnn/backend/...> to include here.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -15,7 +17,9 @@
 #include <string>
 #include <vector>
 
+#if __has_include(<ctnn/backend/backend.hpp>)
 #include <ctnn/backend/backend.hpp>
+#endif
 
 namespace ctnn_test::diff {
 

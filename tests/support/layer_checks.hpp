@@ -1,8 +1,10 @@
 #pragma once
 // Layer-level differential checks (issue 9): a model built on backend::reference (double), copied to
-// backend B with to<B>(), then forward, backward (input gradient and every parameter gradient) on B and
+// backend B (same parameters), then forward, backward (input gradient and every parameter gradient) on B and
 // on the reference from the same float-representable batch. Used with Catch2 by tests/differential and
-// tests/backend/test_thrust_differential.cpp. Include <ctnn/nn/transfer.hpp> and B's header first.
+// tests/backend/test_thrust_differential.cpp. Include <ctnn/ctnn.hpp> and B's header first. (Only
+// <ctnn/ctnn.hpp>, no <ctnn/nn/transfer.hpp>: the tests are also built against the single header, so
+// models and batches move between backends here, through state_dict and host values.)
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -14,6 +16,25 @@
 #include "geometry.hpp"
 
 namespace ctnn_test {
+
+// A copy of model `from` (any backend) as a model of type To: same parameters, converted.
+template <class To, class From>
+To copy_model(From& from) {
+  using T = ctnn::scalar_t<typename To::backend_type>;
+  ctnn::Generator g;
+  To to{g};
+  ctnn::StateDict<T> converted;
+  for (auto& t : from.state_dict()) converted.push_back({t.name, t.shape, std::vector<T>(t.values.begin(), t.values.end())});
+  to.load_state_dict(converted);
+  return to;
+}
+// Batch type BatchTo holding `values` (converted to its scalar).
+template <class BatchTo>
+BatchTo batch_of(const std::vector<double>& values) {
+  using T = typename BatchTo::value_type;
+  const std::vector<T> converted(values.begin(), values.end());
+  return BatchTo::from_host(std::span<const T>(converted));
+}
 
 // max |a - e| / max(1, max |e|) over the tensor (relative to the reference's scale, absolute below 1).
 template <class A>
@@ -33,17 +54,17 @@ void check_model_against_reference(const std::string& what, std::size_t n, std::
   using R = backend::reference;
   INFO(what << ", batch " << n << ", seed " << seed);
   Model<R> ref{manual_seed(seed)};
-  auto model = to<B>(ref);
+  auto model = copy_model<Model<B>>(ref);
   diff::rng r(seed);
   using In = typename Model<R>::input_batch;
   using Out = typename Model<R>::output_batch;
   std::vector<double> x(n * In::shape::size), dy(n * Out::shape::size);
   for (auto& v : x) v = static_cast<double>(static_cast<float>(r.uniform(-1, 1)));
   for (auto& v : dy) v = static_cast<double>(static_cast<float>(r.uniform(-1, 1)));
-  const auto xr = In::from_host(std::span<const double>(x));
-  const auto dyr = Out::from_host(std::span<const double>(dy));
-  const auto xb = to<B>(xr);
-  const auto dyb = to<B>(dyr);
+  const auto xr = batch_of<In>(x);
+  const auto dyr = batch_of<Out>(dy);
+  const auto xb = batch_of<typename Model<B>::input_batch>(x);
+  const auto dyb = batch_of<typename Model<B>::output_batch>(dy);
   constexpr double tolerance = 1e-5;
   CHECK(scaled_error(model.forward(xb).to_host(), ref.forward(xr).to_host()) <= tolerance);
   model.zero_grad();
