@@ -4,10 +4,10 @@
 #include <ctnn/ctnn.hpp>
 
 #include <cstdint>
-#include <cstring>
 #include <span>
 #include <vector>
 
+#include "differential.hpp"
 #include "layer_checks.hpp"
 
 using namespace ctnn;
@@ -70,31 +70,22 @@ TEST_CASE("regression: Sigmoid is accurate relative to its value where it is sma
   }
 }
 
-TEST_CASE("regression: SGD and Adam updates give the same bits on 1 and 2 threads whatever the buffer's alignment", "[differential][optim][regression]") {
-  // Eigen's Map<ArrayXf> started its packets at the first 32-byte aligned value, so a thread's part
-  // starting at value 8192 of a 16-byte aligned buffer did values 8192..8195 in (FMA-contracted) scalar
-  // code on 2 threads and in packets on 1: adam_update differed at n = 16399, value 8194.
-  using ops = backend::ops<backend::eigen>;
-  constexpr std::size_t n = 16399;
-  for (std::size_t offset : {0, 1, 2, 3, 4, 5, 6, 7}) {  // every alignment of the first value
-    INFO("offset " << offset);
-    std::vector<float> init(n + 8), grad(n + 8);
-    ctnn_test::diff::rng r(offset);
-    for (auto& v : init) v = static_cast<float>(r.uniform(-1, 1));
-    for (auto& v : grad) v = static_cast<float>(r.uniform(-1, 1));
-    auto run = [&](std::size_t threads, bool adam) {
-      const std::size_t saved = get_num_threads();
-      set_num_threads(threads);
-      std::vector<float> p = init, m(n + 8, 0.01f), v(n + 8, 0.02f);
-      if (adam) ops::adam_update(n, p.data() + offset, grad.data() + offset, m.data() + offset, v.data() + offset, 0.9f, 0.999f, 1e-8f, 0.01f, 1e-3f, 0.3f);
-      else ops::sgd_update(n, p.data() + offset, grad.data() + offset, m.data() + offset, 0.05f, 0.9f, 0.0f, 0.01f, true, false);
-      set_num_threads(saved);
-      return p;
-    };
-    for (bool adam : {false, true}) {
-      const auto one = run(1, adam), two = run(2, adam);
-      CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
-    }
+TEST_CASE("regression: SGD and Adam updates give the same bits on 1 and 2 threads (named length cases, seed 20261201)", "[differential][optim][regression]") {
+  // Eigen's Map<ArrayXf> started its packets at the first 32-byte aligned value and did the values before
+  // it, and after the last packet, in (FMA-contracted) scalar code, so where a thread's part started
+  // changed the bits: the differential test found adam_update differing on 1 and 2 threads at n = 16399
+  // (its named case 22 with seed 20261201), value 8194. Whether it shows depends on where malloc puts
+  // the buffers (a 32-byte aligned one has no scalar head), so this reruns those named cases; the fix
+  // (fixed-size packets from the start of every part) makes the bits independent of the alignment.
+  using namespace ctnn_test::diff;
+  for (const char* op : {"adam_update", "sgd_update"}) {
+    INFO(op);
+    std::size_t failures = 0;
+    const op_stats s = run_op<backend::eigen>(op, 20261201, 0, {1, 2}, true, [&](const std::string& m) {
+      if (++failures <= 5) FAIL_CHECK(m);
+    });
+    CHECK(s.failures == 0);
+    CHECK(s.geometries == s.named);
   }
 }
 
