@@ -1,5 +1,6 @@
 // Fault test: a child process saves a checkpoint in a loop, alternating two distinguishable models,
-// and is killed with SIGKILL at random moments (60 times, after random delays of 0 to 6 ms). After
+// and is killed with SIGKILL at random moments (60 times, after random delays of 0 to 6 ms or three saves'
+// time, every other time after its first completed save). After
 // every kill the checkpoint must load and be one of the two models, never unreadable or mixed; at the
 // end, one more save leaves no temporary file behind (a killed save leaves its temporary, which the
 // next save removes).
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -57,29 +59,49 @@ TEST_CASE("SIGKILL during saves never leaves an unreadable checkpoint, and stale
   REQUIRE_FALSE(same(state_a, state_b));
   save(a, path);
 
+  // Delays scale with how long a save takes here (a sanitized build is several times slower): from
+  // 0 to three saves' time, and at least 0 to 6 ms.
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) save(a, path);
+  const auto save_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count() / 5;
   std::mt19937 rng(20261201);
-  std::uniform_int_distribution<int> delay_us(0, 6000);
+  std::uniform_int_distribution<long long> delay_us(0, std::max<long long>(6000, 3 * save_us));
   constexpr int kills = 60;
   int found_a = 0, found_b = 0, unreadable = 0, left_temporaries = 0, unchanged = 0, changed = 0;
   bool holds_a = true;  // what the file holds before the kill
   for (int k = 0; k < kills; ++k) {
+    // Every other kill waits until the child has finished one save (it writes a byte to the pipe), so
+    // that some kills land after a change however slow the machine; the others may land before it.
+    int done[2];
+    REQUIRE(::pipe(done) == 0);
     const pid_t child = ::fork();
     REQUIRE(child >= 0);
     if (child == 0) {
       // Only the save loop, then _exit (never returns into Catch2). Each child starts with the model
       // the file does not hold, so that its first completed save is a change.
+      ::close(done[0]);
       for (unsigned i = 0;; ++i) {
         try {
           save(((i % 2) == 0) == holds_a ? b : a, path);
         } catch (...) {
           ::_exit(3);
         }
+        if (i == 0) {
+          const char byte = 1;
+          if (::write(done[1], &byte, 1) != 1) ::_exit(4);
+        }
       }
+    }
+    ::close(done[1]);
+    if (k % 2 == 1) {
+      char byte = 0;
+      CHECK(::read(done[0], &byte, 1) == 1);
     }
     std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
     REQUIRE(::kill(child, SIGKILL) == 0);
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);
+    ::close(done[0]);  // only now: the child's write to a closed pipe would end it by SIGPIPE
     // Killed by our signal, not ended by an error of its own.
     CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
     if (temporaries_in(dir.path(), "model.safetensors") > 0) ++left_temporaries;

@@ -99,8 +99,9 @@ TEST_CASE("GEMM gives the same bits on one and two threads", "[parallel][gemm]")
   const std::vector<std::array<std::size_t, 3>> shapes{{32, 1024, 784}, {1024, 784, 32}, {32, 784, 1024},
                                                        {64, 256, 784},  {256, 784, 64},  {33, 1000, 517},
                                                        {1000, 17, 900}, {5, 3, 2}};
-  for (const auto& [m, n, k] : shapes)
+  for (const auto& shape : shapes)
     for (int trans = 0; trans < 4; ++trans) {
+      const std::size_t m = shape[0], n = shape[1], k = shape[2];  // plain names: lambdas below capture them
       const bool ta = trans & 1, tb = trans & 2;
       INFO("m " << m << " n " << n << " k " << k << " trans_a " << ta << " trans_b " << tb);
       const auto a = random_vector(m * k, 1), b = random_vector(k * n, 2), c0 = random_vector(m * n, 3);
