@@ -240,7 +240,7 @@ void check_against_reference() {
   for (std::size_t i = 0; i < gr.size(); ++i) compare(gt[i].first + ".grad", gt[i].second, gr[i].second);
 }
 
-template <template <Backend> class Loss, class S>
+template <template <class> class Loss, class S>
 void loss_against_reference(const std::vector<double>& prediction, const std::vector<double>& target) {
   for (const auto reduction : {Reduction::mean, Reduction::sum}) {
     INFO((reduction == Reduction::mean ? "mean" : "sum"));
@@ -253,7 +253,7 @@ void loss_against_reference(const std::vector<double>& prediction, const std::ve
   }
 }
 
-template <template <Backend> class Loss, std::size_t C>
+template <template <class> class Loss, std::size_t C>
 void class_loss_against_reference(const std::vector<double>& prediction, const std::vector<std::int64_t>& labels) {
   for (const auto reduction : {Reduction::mean, Reduction::sum}) {
     INFO((reduction == Reduction::mean ? "mean" : "sum"));
