@@ -11,6 +11,9 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -39,44 +42,49 @@ op_probe probe(std::string name) {
 }
 
 // Every op of the set host_ops<float> implements, whether ops<eigen> replaces it or not. An op ops<eigen>
-// starts to replace without adding it to eigen_overrides fails the first test by name.
+// starts to replace without adding it to eigen_overrides fails the first test by name. An op the set no
+// longer has is skipped (the op set's own check, backend/op_set.hpp, is what names the set).
+#define CTNN_PROBE_OP(label, ...)                                                \
+  if constexpr (requires { &H::__VA_ARGS__; }) ops.push_back(probe<&E::__VA_ARGS__, &H::__VA_ARGS__>(label))
+template <class E, class H>  // a template, so that an op missing from H is a false requirement, not an error
 std::vector<op_probe> every_op() {
-  using E = ops<eigen>;
-  using H = host_ops<float>;
   using F = probe_functor;
-  return {
-      probe<&E::fill<float>, &H::fill<float>>("fill<float>"),
-      probe<&E::fill<std::int64_t>, &H::fill<std::int64_t>>("fill<int64_t>"),
-      probe<&E::copy<float>, &H::copy<float>>("copy"),
-      probe<&E::to_host<float>, &H::to_host<float>>("to_host"),
-      probe<&E::from_host<float>, &H::from_host<float>>("from_host"),
-      probe<&E::gemm, &H::gemm>("gemm"),
-      probe<&E::map<F>, &H::map<F>>("map"),
-      probe<&E::zip<F>, &H::zip<F>>("zip"),
-      probe<&E::sum, &H::sum>("sum"),
-      probe<&E::add_bias, &H::add_bias>("add_bias"),
-      probe<&E::bias_grad, &H::bias_grad>("bias_grad"),
-      probe<&E::softmax_rows, &H::softmax_rows>("softmax_rows"),
-      probe<&E::log_softmax_rows, &H::log_softmax_rows>("log_softmax_rows"),
-      probe<&E::softmax_backward, &H::softmax_backward>("softmax_backward"),
-      probe<&E::log_softmax_backward, &H::log_softmax_backward>("log_softmax_backward"),
-      probe<&E::argmax_rows, &H::argmax_rows>("argmax_rows"),
-      probe<&E::cross_entropy, &H::cross_entropy>("cross_entropy"),
-      probe<&E::nll, &H::nll>("nll"),
-      probe<&E::im2col, &H::im2col>("im2col"),
-      probe<&E::col2im, &H::col2im>("col2im"),
-      probe<&E::conv2d_workspace, &H::conv2d_workspace>("conv2d_workspace"),
-      probe<&E::conv2d_forward, &H::conv2d_forward>("conv2d_forward"),
-      probe<&E::conv2d_backward, &H::conv2d_backward>("conv2d_backward"),
-      probe<&E::maxpool_forward, &H::maxpool_forward>("maxpool_forward"),
-      probe<&E::maxpool_backward, &H::maxpool_backward>("maxpool_backward"),
-      probe<&E::sgd_update, &H::sgd_update>("sgd_update"),
-      probe<&E::adam_update, &H::adam_update>("adam_update"),
-      probe<&E::fill_uniform, &H::fill_uniform>("fill_uniform"),
-      probe<&E::fill_normal, &H::fill_normal>("fill_normal"),
-      probe<&E::fill_bernoulli, &H::fill_bernoulli>("fill_bernoulli"),
-  };
+  std::vector<op_probe> ops;
+  CTNN_PROBE_OP("fill<float>", template fill<float>);
+  CTNN_PROBE_OP("fill<int64_t>", template fill<std::int64_t>);
+  CTNN_PROBE_OP("copy", template copy<float>);
+  CTNN_PROBE_OP("to_host", template to_host<float>);
+  CTNN_PROBE_OP("from_host", template from_host<float>);
+  CTNN_PROBE_OP("gemm", gemm);
+  CTNN_PROBE_OP("map", template map<F>);
+  CTNN_PROBE_OP("zip", template zip<F>);
+  CTNN_PROBE_OP("sum", sum);
+  CTNN_PROBE_OP("add_bias", add_bias);
+  CTNN_PROBE_OP("bias_grad", bias_grad);
+  CTNN_PROBE_OP("softmax_rows", softmax_rows);
+  CTNN_PROBE_OP("log_softmax_rows", log_softmax_rows);
+  CTNN_PROBE_OP("softmax_backward", softmax_backward);
+  CTNN_PROBE_OP("log_softmax_backward", log_softmax_backward);
+  CTNN_PROBE_OP("argmax_rows", argmax_rows);
+  CTNN_PROBE_OP("cross_entropy", cross_entropy);
+  CTNN_PROBE_OP("nll", nll);
+  CTNN_PROBE_OP("im2col", im2col);
+  CTNN_PROBE_OP("col2im", col2im);
+  CTNN_PROBE_OP("conv2d_workspace", conv2d_workspace);
+  CTNN_PROBE_OP("conv2d_forward", conv2d_forward);
+  CTNN_PROBE_OP("conv2d_backward", conv2d_backward);
+  CTNN_PROBE_OP("maxpool_forward", maxpool_forward);
+  CTNN_PROBE_OP("maxpool_backward", maxpool_backward);
+  CTNN_PROBE_OP("avgpool_forward", avgpool_forward);
+  CTNN_PROBE_OP("avgpool_backward", avgpool_backward);
+  CTNN_PROBE_OP("sgd_update", sgd_update);
+  CTNN_PROBE_OP("adam_update", adam_update);
+  CTNN_PROBE_OP("fill_uniform", fill_uniform);
+  CTNN_PROBE_OP("fill_normal", fill_normal);
+  CTNN_PROBE_OP("fill_bernoulli", fill_bernoulli);
+  return ops;
 }
+#undef CTNN_PROBE_OP
 
 // Stand-ins for a façade with one mistake each.
 struct misspelt_gemm : host_ops<float> {
@@ -95,7 +103,7 @@ TEST_CASE("eigen overrides: every op ops<eigen> replaces is declared, every othe
           "[differential][eigen][overrides]") {
   const std::set<std::string> declared = declared_overrides();
   std::set<std::string> replaced;
-  for (const op_probe& op : every_op()) {
+  for (const op_probe& op : every_op<ops<eigen>, host_ops<float>>()) {
     INFO("op " << op.name << (op.replaced ? " is replaced by ops<eigen>" : " is host_ops<float>'s loop"));
     CHECK(op.replaced == declared.contains(op.name));
     if (op.replaced) replaced.insert(op.name);
@@ -143,9 +151,8 @@ TEST_CASE("eigen overrides: a replaced op runs the Eigen kernel (skinny GEMM rou
   // two round differently somewhere, so equal outputs would mean ops<eigen>::gemm ran the host loop.
   const std::size_t m = 32, n = 10, k = 784;
   std::vector<float> a(m * k), b(n * k), c_eigen(m * n), c_host(m * n);
-  Generator g(11);
-  host_ops<float>::fill_uniform(a.data(), a.size(), -1.0, 1.0, g);
-  host_ops<float>::fill_uniform(b.data(), b.size(), -1.0, 1.0, g);
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(2 * rng::uniform(11, i) - 1);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(2 * rng::uniform(12, i) - 1);
   ops<eigen>::gemm(false, true, m, n, k, 1.0f, a.data(), b.data(), 0.0f, c_eigen.data());
   host_ops<float>::gemm(false, true, m, n, k, 1.0f, a.data(), b.data(), 0.0f, c_host.data());
   std::size_t differ = 0;
