@@ -16,7 +16,7 @@
 
 #include "../core/error.hpp"
 #include "../core/shape.hpp"
-#include "tensor.hpp"
+#include "tensor_class.hpp"
 
 namespace ctnn {
 
