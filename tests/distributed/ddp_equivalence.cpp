@@ -23,10 +23,13 @@ int main(int argc, char** argv) {
   dist::mpi comm;
   double bucket_kb = 0;
   std::filesystem::path dir = std::filesystem::temp_directory_path();
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool overlap = true;
+  for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--bucket-kb") bucket_kb = std::atof(argv[i + 1]);
-    else if (a == "--dir") dir = argv[i + 1];
+    if (a == "--no-overlap") overlap = false;
+    else if (a == "--bucket-kb" && i + 1 < argc) bucket_kb = std::atof(argv[++i]);
+    else if (a == "--dir" && i + 1 < argc) dir = argv[++i];
+    else throw error(cat("ddp_equivalence: unknown argument '", a, "'"));
   }
   const std::size_t p = static_cast<std::size_t>(comm.size()), r = static_cast<std::size_t>(comm.rank());
   constexpr std::size_t global_batch = 32, steps = 50, accumulate_from = 41;
@@ -38,13 +41,15 @@ int main(int argc, char** argv) {
   Model model{manual_seed(comm.rank() == 0 ? 42 : 1000 + r)};
   dist::DDPOptions options;
   if (bucket_kb > 0) options = {.bucket_cap_mb = 4 * bucket_kb / 1024, .first_bucket_mb = bucket_kb / 1024};
+  options.overlap = overlap;
   dist::DistributedDataParallel ddp{model, comm, options};
   if (ddp_test::max_abs_difference(model, reference) != 0) throw error("the broadcast did not give every rank rank 0's parameters");
 
   std::size_t bucketed = 0;
   for (const std::size_t n : ddp.bucket_sizes()) bucketed += n;
   if (bucketed != Model::parameter_count) throw error("the buckets do not hold every parameter exactly once");
-  ddp_test::say(comm, cat(p, " ranks x batch ", local, ", ", ddp.bucket_sizes().size(), " buckets\n"));
+  ddp_test::say(comm, cat(p, " ranks x batch ", local, ", ", ddp.bucket_sizes().size(), " buckets, overlap ",
+                          overlap ? "on" : "off", "\n"));
 
   const double lr = 0.1;
   optim::SGD ref_opt{reference.parameters(), {.lr = lr}};
@@ -87,6 +92,11 @@ int main(int argc, char** argv) {
     worst_loss = std::max(worst_loss, std::abs(loss - expected));
     if (std::abs(loss - expected) > 1e-5)
       throw error(cat("step ", step, ": mean loss ", loss, " over the ranks, one process ", expected));
+    // With overlap every bucket starts inside backward (the last one when the first layer is done).
+    const std::size_t expect_started = overlap ? ddp.bucket_sizes().size() : 0;
+    if (ddp.last_sync().started_during_backward != expect_started)
+      throw error(cat("step ", step, ": ", ddp.last_sync().started_during_backward,
+                      " buckets started during backward, expected ", expect_started));
     if (!ddp_test::same_on_all_ranks(comm, ddp_test::parameter_bits_hash(model)))
       throw error(cat("step ", step, ": the ranks' parameters differ"));
   }

@@ -22,7 +22,7 @@ using Net = Sequential<backend::eigen, Input<1, 8, 8>, Flatten, Linear<64, Hidde
 using S = Shape<1, 8, 8>;
 
 template <class Model>
-void train(dist::mpi& comm, const std::string& mode) {
+void run_training(dist::mpi& comm, const std::string& mode) {
   Model model{manual_seed(1)};
   dist::DistributedDataParallel ddp{model, comm};
   optim::SGD opt{model.parameters(), {.lr = 0.1}};
@@ -52,8 +52,8 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "mismatch") {
     try {
-      if (comm.rank() == comm.size() - 1) train<Net<12>>(comm, mode);
-      else train<Net<16>>(comm, mode);
+      if (comm.rank() == comm.size() - 1) run_training<Net<12>>(comm, mode);
+      else run_training<Net<16>>(comm, mode);
     } catch (const error& e) {
       const std::string what = e.what();
       if (what.find("the ranks hold different models") == std::string::npos) throw;
@@ -65,6 +65,6 @@ int main(int argc, char** argv) {
   }
   if (mode != "exit" && mode != "segfault" && mode != "throw" && mode != "hang")
     throw error(cat("ddp_failures: unknown mode '", mode, "' (exit, segfault, throw, hang, mismatch)"));
-  train<Net<16>>(comm, mode);
+  run_training<Net<16>>(comm, mode);
   return 0;
 }

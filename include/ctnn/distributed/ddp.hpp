@@ -27,6 +27,11 @@
 // communicators; one group of in-place all-reduces for device communicators) and the gradients are
 // divided by the number of ranks (PyTorch averages too).
 //
+// With overlap (the default, for Sequential models) a bucket's all-reduce starts as soon as backward has
+// finished the top-level layers that hold its parameters, and the started ones are pushed on with
+// test() after every later layer (this Open MPI build has no progress thread). Only what is still in
+// flight when backward returns is waited for (last_sync().exposed_seconds).
+//
 // no_sync(): while the returned guard lives, backward only accumulates gradients locally; the first
 // backward after it averages everything accumulated (gradient accumulation over several micro-batches).
 #include <algorithm>
@@ -35,6 +40,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <typeinfo>
 #include <vector>
 
@@ -49,6 +55,9 @@ struct DDPOptions {
   double bucket_cap_mb = 25;      // PyTorch's bucket_cap_mb
   double first_bucket_mb = 1;     // PyTorch's first bucket (torch.distributed._DEFAULT_FIRST_BUCKET_BYTES)
   bool broadcast_parameters = true;  // rank 0's parameters on every rank at construction
+  // Start each bucket's all-reduce during backward, as soon as the layers holding its parameters are
+  // done (Sequential models: Block::after_child_backward), and drive it with test() between layers.
+  bool overlap = true;
 };
 
 // Measurements of the last gradient synchronisation.
@@ -56,6 +65,8 @@ struct SyncStats {
   std::size_t bytes = 0;       // gradient bytes all-reduced
   std::size_t buckets = 0;
   double seconds = 0;          // from the first bucket's start to the last one's end
+  double exposed_seconds = 0;  // of which after backward returned (what overlap did not hide)
+  std::size_t started_during_backward = 0;  // buckets
 };
 
 namespace detail {
@@ -72,6 +83,12 @@ struct fnv1a {
     h *= 0x100000001b3ULL;
   }
 };
+
+// The number of top-level layers of a Sequential (the units whose backward the hook reports).
+template <class M>
+struct top_level_layers : std::integral_constant<std::size_t, 0> {};
+template <Backend B, class In, class... L>
+struct top_level_layers<Sequential<B, In, L...>> : std::integral_constant<std::size_t, sizeof...(L)> {};
 
 }  // namespace detail
 
@@ -95,9 +112,13 @@ class DistributedDataParallel {
     check_same_model();
     if (options_.broadcast_parameters) broadcast_parameters();
     make_buckets();
+    if (options_.overlap) install_hook();
   }
   DistributedDataParallel(const DistributedDataParallel&) = delete;
   DistributedDataParallel& operator=(const DistributedDataParallel&) = delete;
+  ~DistributedDataParallel() {
+    if constexpr (detail::top_level_layers<Model>::value > 0) model_.body().after_child_backward = nullptr;
+  }
 
   const output_batch& forward(const input_batch& x) { return model_.forward(x); }
   const output_batch& operator()(const input_batch& x) { return model_.forward(x); }
@@ -106,21 +127,25 @@ class DistributedDataParallel {
   // rank, unless inside no_sync().
   template <class Grad>
   const input_batch& backward(const Grad& dy, InputGrad input_grad = InputGrad::skip) {
-    const input_batch& dx = model_.backward(dy, input_grad);
-    if (sync_enabled_) synchronize_gradients();
-    return dx;
+    if (!sync_enabled_) return model_.backward(dy, input_grad);
+    begin_sync();
+    in_backward_ = true;
+    try {
+      const input_batch& dx = model_.backward(dy, input_grad);
+      in_backward_ = false;
+      end_sync();
+      return dx;
+    } catch (...) {
+      in_backward_ = false;
+      throw;  // buckets may be in flight: the job cannot continue (dist::environment aborts it)
+    }
   }
 
   // Averages every parameter's gradient over the ranks, bucket by bucket. Collective: every rank must
   // call it the same number of times (backward does).
   void synchronize_gradients() {
-    const auto start = std::chrono::steady_clock::now();
-    for (auto& b : buckets_) start_bucket(b);
-    for (auto& b : buckets_) finish_bucket(b);
-    stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    stats_.buckets = buckets_.size();
-    stats_.bytes = 0;
-    for (const auto& b : buckets_) stats_.bytes += b.size * sizeof(scalar);
+    begin_sync();
+    end_sync();
   }
 
   // PyTorch's `with ddp.no_sync():` as a scope guard.
@@ -169,6 +194,61 @@ class DistributedDataParallel {
   std::uint64_t model_hash() const { return hash_; }
 
  private:
+  using clock = std::chrono::steady_clock;
+
+  // Per synchronisation: how many parameters of each bucket are still being computed, and the next
+  // bucket to start (buckets start strictly in order, so every rank issues the same collectives in
+  // the same order whatever its timing).
+  void begin_sync() {
+    for (std::size_t i = 0; i < buckets_.size(); ++i) pending_[i] = buckets_[i].params.size();
+    next_ = 0;
+    stats_ = {};
+  }
+  void start_ready_buckets() {
+    while (next_ < buckets_.size() && pending_[next_] == 0) {
+      if (next_ == 0) first_start_ = clock::now();
+      start_bucket(buckets_[next_++]);
+    }
+    for (std::size_t i = 0; i < next_; ++i) {
+      if constexpr (Comm::host_memory) comm_.test(buckets_[i].request);
+      else for (auto& r : buckets_[i].requests) comm_.test(r);
+    }
+  }
+  void end_sync() {
+    const auto backward_done = clock::now();
+    stats_.started_during_backward = next_;
+    for (auto& n : pending_) n = 0;
+    start_ready_buckets();
+    for (auto& b : buckets_) finish_bucket(b);
+    const auto done = clock::now();
+    if (stats_.started_during_backward == 0) first_start_ = backward_done;
+    stats_.seconds = std::chrono::duration<double>(done - first_start_).count();
+    stats_.exposed_seconds = std::chrono::duration<double>(done - backward_done).count();
+    stats_.buckets = buckets_.size();
+    for (const auto& b : buckets_) stats_.bytes += b.size * sizeof(scalar);
+  }
+
+  // Sequential models: which parameters each top-level layer holds, and the hook that reports them done.
+  void install_hook() {
+    constexpr std::size_t layers = detail::top_level_layers<Model>::value;
+    if constexpr (layers > 0) {
+      layer_params_.resize(layers);
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (model_.body().template get<I>().visit_parameters([&](Parameter<backend_type>& p) {
+          for (std::size_t k = 0; k < params_.size(); ++k)
+            if (params_[k] == &p) layer_params_[I].push_back(k);
+        }),
+         ...);
+      }(std::make_index_sequence<layers>{});
+      model_.body().after_child_backward = [this](std::size_t layer) { layer_done(layer); };
+    }
+  }
+  void layer_done(std::size_t layer) {
+    if (!in_backward_) return;  // a backward not called through this wrapper
+    for (const std::size_t k : layer_params_[layer]) --pending_[bucket_of_[k]];
+    start_ready_buckets();
+  }
+
   struct bucket {
     std::vector<std::size_t> params;  // indices into params_, in reverse parameter order
     std::size_t size = 0;             // values
@@ -213,6 +293,10 @@ class DistributedDataParallel {
       }
     }
     if (!current.params.empty()) buckets_.push_back(std::move(current));
+    pending_.resize(buckets_.size());
+    bucket_of_.resize(params_.size());
+    for (std::size_t i = 0; i < buckets_.size(); ++i)
+      for (const std::size_t k : buckets_[i].params) bucket_of_[k] = i;
     for (auto& b : buckets_) {
       if constexpr (Comm::host_memory) b.flat.resize(b.size);
       else b.requests.resize(b.params.size());
@@ -268,6 +352,12 @@ class DistributedDataParallel {
   std::vector<bucket> buckets_;
   std::uint64_t hash_ = 0;
   bool sync_enabled_ = true;
+  bool in_backward_ = false;
+  std::vector<std::vector<std::size_t>> layer_params_;  // per top-level layer: indices into params_
+  std::vector<std::size_t> bucket_of_;                   // per parameter
+  std::vector<std::size_t> pending_;                     // per bucket
+  std::size_t next_ = 0;
+  clock::time_point first_start_{};
   SyncStats stats_;
 };
 

@@ -5,6 +5,7 @@
 // the previous one produces; a child that cannot take it stops the build with one error that names
 // the child's path, its spec, the shape it expects and the shape it got.
 #include <cstddef>
+#include <functional>
 #include <ostream>
 #include <string>
 #include <tuple>
@@ -174,6 +175,11 @@ struct Block {
     }
     const Batch<output_shape, B>& output() const { return std::get<count - 1>(children_).output(); }
 
+    // Called with child I's index as soon as child I's backward has finished (last child first), when
+    // its parameter gradients are final: DistributedDataParallel starts all-reducing them there, while
+    // the children below are still running backward. Not called for children backward skips.
+    std::function<void(std::size_t)> after_child_backward;
+
     template <class F>
     void visit_parameters(F&& f) {
       std::apply([&](auto&... c) { (c.visit_parameters(f), ...); }, children_);
@@ -231,9 +237,12 @@ struct Block {
       if (!need && child<I>::parameter_count == 0) return no_input_grad_;
       auto& c = std::get<I>(children_);
       if constexpr (I == 0) {
-        return backward_child<Check>(c, x, dy, need, step);
+        const auto& dx = backward_child<Check>(c, x, dy, need, step);
+        if (after_child_backward) after_child_backward(I);
+        return dx;
       } else {
         const auto& dx = backward_child<Check>(c, std::get<I - 1>(children_).output(), dy, need, step);
+        if (after_child_backward) after_child_backward(I);
         if (!need) return no_input_grad_;
         return backward_from<I - 1, Check>(x, dx.data(), input_grad, step);
       }
