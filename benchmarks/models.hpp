@@ -1,39 +1,23 @@
 #pragma once
-// The seed workloads' models, copied from the examples (fashion_mnist.cpp, binary_fashion.cpp, gan.cpp)
-// so that the benchmarks and the side-by-side reference time exactly the networks the examples train.
+// The seed workloads' models (tests/support/seed_models.hpp: the networks the examples train, defined
+// once for the tests and the benchmarks), on the Eigen backend, and the GAN's training step.
 #include <ctnn/ctnn.hpp>
+
+#include "seed_models.hpp"
 
 namespace ctnn_bench {
 
 using namespace ctnn;
 using B = backend::eigen;
-constexpr std::size_t hidden_units = 10;
 
-// FashionMNISTModelV0: Flatten, Linear(784, 10), Linear(10, 10)
-using ModelV0 = Sequential<B, Input<1, 28, 28>,
-    Named<"layer_stack", Block<Flatten, Linear<784, hidden_units>, Linear<hidden_units, 10>>>>;
-
-// FashionMNISTModelV1: the same with a ReLU after each Linear
-using ModelV1 = Sequential<B, Input<1, 28, 28>,
-    Named<"layer_stack", Block<Flatten, Linear<784, hidden_units>, ReLU, Linear<hidden_units, 10>, ReLU>>>;
-
-// FashionMNISTModelV2: TinyVGG
-using TinyVGG = Sequential<B, Input<1, 28, 28>,
-    Named<"conv_block_1", Block<Conv2d<1, hidden_units, 3, 1, 1>, ReLU, Conv2d<hidden_units, hidden_units, 3, 1, 1>, ReLU,
-                                MaxPool2d<2>>>,
-    Named<"conv_block_2", Block<Conv2d<hidden_units, hidden_units, 3, 1, 1>, ReLU,
-                                Conv2d<hidden_units, hidden_units, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
-    Named<"classifier", Block<Flatten, Linear<hidden_units * 7 * 7, 10>>>>;
-
-// Seed 000's binary MLP (t-shirts against ankle boots), BCELoss, Adam(1e-3), batches of 64.
-using BinaryMLP = Sequential<B, Input<1, 28, 28>, Flatten, Linear<28 * 28, 256>, ReLU, Linear<256, 128>, ReLU,
-                             Linear<128, 32>, ReLU, Linear<32, 1>, Dropout<0.25>, Sigmoid>;
-
-// Seed 004's GAN, Adam(1e-4) for both, batches of 32.
-using GeneratorNet = Sequential<B, Input<100>, Linear<100, 256>, ReLU, Linear<256, 512>, ReLU, Linear<512, 1024>, ReLU,
-                                Linear<1024, 784>, Tanh>;
-using Discriminator = Sequential<B, Input<784>, Linear<784, 1024>, ReLU, Dropout<0.3>, Linear<1024, 512>, ReLU,
-                                 Dropout<0.3>, Linear<512, 256>, ReLU, Dropout<0.3>, Linear<256, 1>, Sigmoid>;
+using ModelV0 = ctnn_test::FashionMNISTModelV0<B>;
+using ModelV1 = ctnn_test::FashionMNISTModelV1<B>;
+using TinyVGG = ctnn_test::TinyVGG<B>;
+// Seed 000: BCELoss, Adam(1e-3), batches of 64.
+using BinaryMLP = ctnn_test::BinaryMLP<B>;
+// Seed 004: Adam(1e-4) for both, batches of 32.
+using GeneratorNet = ctnn_test::GeneratorNet<B>;
+using Discriminator = ctnn_test::Discriminator<B>;
 
 // One GAN step as gan.cpp runs it: D on real, D on fakes (detached), G through D.
 struct GanStep {

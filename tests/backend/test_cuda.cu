@@ -1,4 +1,5 @@
-// backend::cuda on a GPU: PyTorch parity of a few layers and a loss (fixtures), one TinyVGG training
+// backend::cuda on a GPU: the PyTorch parity cases every backend runs (tests/support/parity.hpp: every
+// layer, loss and seed model against the fixtures, 1e-5 of each tensor's scale), one TinyVGG training
 // step (forward, CrossEntropyLoss, backward, SGD step) against backend::reference, and a safetensors
 // checkpoint written from the GPU model and loaded on the CPU with the same outputs.
 // Then the differential test of every op (tests/support/differential.hpp, the generator the CPU backends'
@@ -11,7 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
+#include <exception>
 #include <span>
 #include <string>
 #include <vector>
@@ -24,11 +25,14 @@
 #include <ctnn/optim.hpp>
 
 #include "differential.hpp"
-#include "fixture.hpp"
+#include "parity.hpp"
+#include "seed_models.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
 using namespace ctnn;
+using ctnn_test::TinyVGG;
 using CB = backend::cuda;
 using ref = backend::reference;
 constexpr double tolerance = 1e-5;
@@ -54,65 +58,12 @@ void compare(const std::string& what, const std::vector<A>& actual, const std::v
   std::printf("%s %s: largest error %.3g\n", ok ? "ok  " : "FAIL", what.c_str(), worst);
 }
 
-template <class B, class T>
-std::vector<T> host(const T* p, std::size_t n) {
-  std::vector<T> out(n);
-  backend::ops<B>::to_host(p, n, out.data());
-  return out;
-}
-
-template <class T>
-std::vector<T> cast(const std::vector<double>& v) {
-  std::vector<T> out(v.size());
-  std::transform(v.begin(), v.end(), out.begin(), [](double x) { return static_cast<T>(x); });
-  return out;
-}
-
-template <class BatchType>
-BatchType fixture_batch(const ctnn_test::Fixture& f, const std::string& name) {
-  const auto values = cast<typename BatchType::value_type>(f.at(name).values);
-  return BatchType::from_host(std::span<const typename BatchType::value_type>(values));
-}
-
-double fixture_scale(const ctnn_test::Fixture& f, const std::string& name) {
-  double s = 1;
-  for (double v : f.at(name).values) s = std::max(s, std::abs(v));
-  return s;
-}
-
-template <class Model>
-void layer_parity(const std::string& case_name) {
-  const auto f = ctnn_test::load_fixture(case_name);
-  Model model;
-  StateDict<float> state;
-  for (const auto& p : f.parameters()) state.push_back({p.name, p.shape, cast<float>(p.values)});
-  model.load_state_dict(state);
-  model.eval();
-  const auto x = fixture_batch<typename Model::input_batch>(f, "input");
-  compare(case_name + " output", model.forward(x).to_host(), f.at("output").values, fixture_scale(f, "output"));
-  const auto dy = fixture_batch<typename Model::output_batch>(f, "grad_output");
-  model.zero_grad();
-  compare(case_name + " grad_input", model.backward(dy).to_host(), f.at("grad_input").values,
-          fixture_scale(f, "grad_input"));
-  model.visit_parameters([&](Parameter<CB>& p) {
-    compare(case_name + " " + p.name + ".grad", host<CB>(p.grad.data(), p.size()), f.at(p.name + ".grad").values,
-            fixture_scale(f, p.name + ".grad"));
-  });
-}
-
-template <class B>
-using TinyVGG =
-    Sequential<B, Input<1, 28, 28>,
-               Named<"conv_block_1", Block<Conv2d<1, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
-               Named<"conv_block_2", Block<Conv2d<10, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
-               Named<"classifier", Block<Flatten, Linear<490, 10>>>>;
-
 template <class Model>
 std::vector<std::vector<double>> grads(Model& model) {
   using B = typename Model::backend_type;
   std::vector<std::vector<double>> out;
   model.visit_parameters([&](Parameter<B>& p) {
-    const auto g = host<B>(p.grad.data(), p.size());
+    const auto g = p.grad_to_host();
     out.emplace_back(g.begin(), g.end());
   });
   return out;
@@ -159,17 +110,33 @@ void tinyvgg_step() {
   }
 
   // A checkpoint of the GPU model, loaded by a CPU model: the same outputs.
-  const auto path = std::filesystem::temp_directory_path() / "ctnn_test_cuda_tinyvgg.safetensors";
-  ctnn::save(gpu, path);
+  const ctnn_test::TempDir dir;
+  ctnn::save(gpu, dir / "tinyvgg.safetensors");
   TinyVGG<ref> loaded{manual_seed(1)};
-  ctnn::load(loaded, path);
-  std::filesystem::remove(path);
+  ctnn::load(loaded, dir / "tinyvgg.safetensors");
   gpu.eval();
   loaded.eval();
   compare("checkpoint: CPU outputs of the GPU-trained model", gpu.forward(xg).to_host(), loaded.forward(xr).to_host());
 }
 
 }  // namespace
+
+// The parity cases of every backend, one line per comparison; a case that throws (a missing fixture,
+// a CUDA error) fails alone and the next one runs.
+void parity_cases() {
+  for (const auto& c : ctnn_test::parity::cases<CB>()) {
+    const ctnn_test::parity::Report report = [&](bool ok, const std::string& message) {
+      ++checks;
+      failures += !ok;
+      std::printf("%s parity %s: %s\n", ok ? "ok  " : "FAIL", c.name.c_str(), message.c_str());
+    };
+    try {
+      c.run(report);
+    } catch (const std::exception& e) {
+      report(false, std::string("exception: ") + e.what());
+    }
+  }
+}
 
 // Dropout in training mode: the counter-based RNG gives the device the same masks as the host, so a
 // CUDA model and a reference model from the same seed agree on outputs and input gradients.
@@ -213,11 +180,7 @@ int main() {
     return 77;
   }
   try {
-    layer_parity<Sequential<CB, Input<5>, Linear<5, 3>>>("linear");
-    layer_parity<Sequential<CB, Input<2, 5, 5>, Conv2d<2, 3, 3, 1, 1>>>("conv2d_k3_s1_p1");
-    layer_parity<Sequential<CB, Input<2, 7, 7>, Conv2d<2, 3, 3, 2, 0>>>("conv2d_k3_s2_p0");
-    layer_parity<Sequential<CB, Input<2, 7, 7>, MaxPool2d<3, 2, 1>>>("maxpool2d_k3_s2_p1");
-    layer_parity<Sequential<CB, Input<6>, LogSoftmax>>("log_softmax");
+    parity_cases();
     tinyvgg_step();
     dropout_masks();
     differential_ops();

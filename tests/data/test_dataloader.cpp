@@ -9,6 +9,7 @@
 
 #include <ctnn/ctnn.hpp>
 
+#include "data_files.hpp"
 #include "temp_dir.hpp"
 
 using namespace ctnn;

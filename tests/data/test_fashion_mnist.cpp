@@ -11,6 +11,7 @@
 
 #include <sys/stat.h>
 
+#include "data_files.hpp"
 #include "temp_dir.hpp"
 
 using namespace ctnn;

@@ -8,6 +8,7 @@
 
 #include <span>
 
+#include "data_files.hpp"
 #include "temp_dir.hpp"
 
 using namespace ctnn;

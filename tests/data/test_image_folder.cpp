@@ -9,6 +9,7 @@
 #include <ctnn/ctnn.hpp>
 
 #include "temp_dir.hpp"
+#include "test_files.hpp"
 
 using namespace ctnn;
 using namespace ctnn::data;

@@ -21,7 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "../data/temp_dir.hpp"
+#include "temp_dir.hpp"
+#include "test_files.hpp"
 
 using namespace ctnn;
 using Catch::Contains;

@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "../data/temp_dir.hpp"
+#include "temp_dir.hpp"
 
 using namespace ctnn;
 namespace fs = std::filesystem;

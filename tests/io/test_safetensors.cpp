@@ -24,6 +24,8 @@
 #include <vector>
 
 #include "fixture.hpp"
+#include "seed_models.hpp"
+#include "temp_dir.hpp"
 
 using namespace ctnn;
 using Catch::Contains;
@@ -31,47 +33,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The seed notebook's FashionMNISTModelV2 (TinyVGG) and FashionMNISTModelV0.
-template <Backend B>
-using TinyVGG = Sequential<B, Input<1, 28, 28>,
-                           Named<"conv_block_1", Block<Conv2d<1, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
-                           Named<"conv_block_2", Block<Conv2d<10, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
-                           Named<"classifier", Block<Flatten, Linear<490, 10>>>>;
-template <Backend B>
-using ModelV0 = Sequential<B, Input<1, 28, 28>, Named<"layer_stack", Block<Flatten, Linear<784, 10>, Linear<10, 10>>>>;
+// The seed notebook's FashionMNISTModelV2 (TinyVGG) and FashionMNISTModelV0 (tests/support/seed_models.hpp).
+using ctnn_test::FashionMNISTModelV0;
+using ctnn_test::TinyVGG;
 // A tiny model whose checkpoint is easy to write by hand: "0.weight" [2, 2], "0.bias" [2].
 template <Backend B>
 using Tiny = Sequential<B, Input<2>, Linear<2, 2>>;
 
-// A fresh directory under the system's temp directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = fs::temp_directory_path() / ("ctnn_test_safetensors_" + std::to_string(stamp) + "_" + std::to_string(counter++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-  const fs::path& path() const { return path_; }
-
-  // Names of the files in the directory.
-  std::vector<std::string> files() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path_)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
- private:
-  fs::path path_;
-};
+using ctnn_test::TempDir;
 
 std::string read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -358,22 +327,24 @@ TEST_CASE("corrupt files are rejected with the path and the problem, and change 
   }
 }
 
-TEST_CASE("dtypes other than F32 and F64 are rejected naming the tensor", "[io][safetensors][errors]") {
+TEST_CASE("F16 and I64 tensors load into parameters only where the kinds agree", "[io][safetensors][errors]") {
   TempDir dir;
   Tiny<backend::eigen> model{manual_seed(1)};
   const std::string weight = "\"0.weight\": {\"dtype\": \"F32\", \"shape\": [2, 2], \"data_offsets\": [0, 16]}";
-  SECTION("F16") {
+  SECTION("F16 converts to the model's float") {
     const fs::path p = dir / "f16.safetensors";
+    // 0x3C00 = 1.0 and 0xC000 = -2.0 in IEEE half precision.
     write_bytes(p, safetensors_file("{" + weight + ", \"0.bias\": {\"dtype\": \"F16\", \"shape\": [2], \"data_offsets\": [16, 20]}}",
-                                    f32_bytes({1, 2, 3, 4, 5})));
-    expect_load_error(model, p, {"tensor '0.bias' has dtype F16", "only F32 and F64"});
-    CHECK(safetensors::read_header(p).tensors[1].dtype == "F16");  // the header itself is valid
+                                    f32_bytes({1, 2, 3, 4}) + std::string("\x00\x3c\x00\xc0", 4)));
+    load(model, p);
+    CHECK(values_of(model) == std::vector<std::vector<float>>{{1, 2, 3, 4}, {1, -2}});
+    CHECK(safetensors::read_header(p).tensors[1].dtype == "F16");
   }
-  SECTION("I64") {
+  SECTION("I64 for a floating-point parameter is an error naming the tensor") {
     const fs::path p = dir / "i64.safetensors";
     write_bytes(p, safetensors_file("{" + weight + ", \"0.bias\": {\"dtype\": \"I64\", \"shape\": [2], \"data_offsets\": [16, 32]}}",
                                     f32_bytes({1, 2, 3, 4, 5, 6, 7, 8})));
-    expect_load_error(model, p, {"tensor '0.bias' has dtype I64"});
+    expect_load_error(model, p, {"tensor '0.bias' is an int64 tensor but the model's is a floating-point tensor"});
   }
   SECTION("a good file by hand loads") {
     const fs::path p = dir / "good.safetensors";
@@ -389,7 +360,7 @@ TEST_CASE("dtypes other than F32 and F64 are rejected naming the tensor", "[io][
 TEST_CASE("a checkpoint of another architecture names the tensor, both shapes and the file", "[io][safetensors][errors]") {
   TempDir dir;
   SECTION("V0 into TinyVGG: the first missing tensor") {
-    ModelV0<backend::eigen> v0{manual_seed(1)};
+    FashionMNISTModelV0<backend::eigen> v0{manual_seed(1)};
     save(v0, dir / "v0.safetensors");
     TinyVGG<backend::eigen> model{manual_seed(42)};
     expect_load_error(model, dir / "v0.safetensors", {"missing tensor 'conv_block_1.0.weight' of shape [10, 1, 3, 3]"});

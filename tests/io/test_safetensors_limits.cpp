@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "../data/temp_dir.hpp"
+#include "temp_dir.hpp"
 
 using namespace ctnn;
 using Catch::Contains;

@@ -6,15 +6,12 @@
 #include <ctnn/ctnn.hpp>
 
 #include "fixture.hpp"
+#include "seed_models.hpp"
 
 using namespace ctnn;
 
 namespace {
-template <class B>
-using TinyVGG = Sequential<B, Input<1, 28, 28>,
-    Named<"conv_block_1", Block<Conv2d<1, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
-    Named<"conv_block_2", Block<Conv2d<10, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
-    Named<"classifier", Block<Flatten, Linear<490, 10>>>>;
+using ctnn_test::TinyVGG;
 
 template <class Model>
 void check_equal_to_fixture(Model& model, const std::string& fixture) {

@@ -8,17 +8,14 @@
 #include <type_traits>
 #include <vector>
 
+#include "seed_models.hpp"
+
 using namespace ctnn;
 
 namespace {
 
-template <Backend B>
-using V0 = Sequential<B, Input<1, 28, 28>, Named<"layer_stack", Block<Flatten, Linear<784, 10>, Linear<10, 10>>>>;
-template <Backend B>
-using TinyVGG = Sequential<B, Input<1, 28, 28>,
-                           Named<"conv_block_1", Block<Conv2d<1, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
-                           Named<"conv_block_2", Block<Conv2d<10, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
-                           Named<"classifier", Block<Flatten, Linear<490, 10>>>>;
+using ctnn_test::FashionMNISTModelV0;
+using ctnn_test::TinyVGG;
 // Parameter-free layers first, then a Conv2d that is not 3x3 (the im2col path) and nested Blocks.
 template <Backend B>
 using Mixed = Sequential<B, Input<2, 9, 9>, ReLU, MaxPool2d<3, 1, 1>, Block<Block<Tanh, Conv2d<2, 3, 5, 2, 2>>, ReLU>,
@@ -81,7 +78,7 @@ void check_skip_matches_full(std::size_t n) {
 
 TEMPLATE_TEST_CASE("backward with InputGrad::skip gives the full backward's parameter gradients", "[nn][backward]",
                    backend::eigen, backend::reference) {
-  check_skip_matches_full<V0<TestType>>(5);
+  check_skip_matches_full<FashionMNISTModelV0<TestType>>(5);
   check_skip_matches_full<TinyVGG<TestType>>(3);
   check_skip_matches_full<Mixed<TestType>>(4);
 }

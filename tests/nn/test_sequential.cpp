@@ -26,6 +26,7 @@ inline std::atomic<std::size_t> eigen_forbidden_mallocs{0};
 #include <vector>
 
 #include "counting_allocator.hpp"
+#include "seed_models.hpp"
 
 using namespace ctnn;
 using ctnn_test::allocations;
@@ -35,11 +36,7 @@ using Catch::Contains;
 namespace {
 
 // The seed notebook's FashionMNISTModelV2 (TinyVGG, hidden_units = 10).
-template <Backend B>
-using TinyVGG = Sequential<B, Input<1, 28, 28>,
-                           Named<"conv_block_1", Block<Conv2d<1, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
-                           Named<"conv_block_2", Block<Conv2d<10, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
-                           Named<"classifier", Block<Flatten, Linear<490, 10>>>>;
+using ctnn_test::TinyVGG;
 using Model = TinyVGG<backend::eigen>;
 
 template <class S, Backend B = backend::eigen>

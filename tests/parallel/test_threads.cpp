@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "seed_models.hpp"
+
 using namespace ctnn;
 using ops = backend::ops<backend::eigen>;
 
@@ -35,10 +37,7 @@ std::vector<float> random_vector(std::size_t n, std::uint64_t seed) {
   return v;
 }
 
-using TinyVGG = Sequential<backend::eigen, Input<1, 28, 28>,
-                           Named<"conv_block_1", Block<Conv2d<1, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
-                           Named<"conv_block_2", Block<Conv2d<10, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
-                           Named<"classifier", Block<Flatten, Linear<490, 10>>>>;
+using TinyVGG = ctnn_test::TinyVGG<backend::eigen>;
 using MLP = Sequential<backend::eigen, Input<784>, Linear<784, 1024>, ReLU, Linear<1024, 512>, ReLU, Linear<512, 1>, Sigmoid>;
 
 // Trains `steps` steps of `Model` from seed 42 on fixed random data with `threads` threads and returns

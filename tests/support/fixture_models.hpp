@@ -1,7 +1,11 @@
 #pragma once
 // Fixtures meet models: a fixture's parameters as a ctnn StateDict, and a batch's full shape
 // ([n, per-sample dims...]) to compare with a fixture tensor's shape.
-#include <ctnn/ctnn.hpp>
+#include <cstddef>
+
+#if __has_include(<ctnn/nn.hpp>)  // not in single_include/: there ctnn.hpp has it all
+#include <ctnn/nn.hpp>
+#endif
 
 #include <algorithm>
 #include <string>

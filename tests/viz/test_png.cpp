@@ -6,17 +6,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
-#include "../data/temp_dir.hpp"
+#include "temp_dir.hpp"
 
 using namespace ctnn;
 
 namespace {
-// A directory of this process's own (removed at exit): the test executables of ctest -j run at once.
-std::filesystem::path temp_path(const std::string& name) {
-  static const ctnn_test::TempDir dir;
-  return dir / name;
-}
 struct Image {
   int w = 0, h = 0, channels = 0;
   std::vector<unsigned char> pixels;
@@ -35,7 +32,8 @@ TEST_CASE("write_png writes a PNG that decodes to the same pixels") {
   viz::Canvas c(40, 30, viz::colors::white);
   c.fill_rect(10, 5, 5, 5, viz::colors::red);
   c.line(0, 29, 39, 29, viz::colors::blue);
-  const auto path = temp_path("canvas.png");
+  const ctnn_test::TempDir dir;
+  const auto path = dir / "canvas.png";
   viz::write_png(path, c);
   const Image im = read(path);
   REQUIRE(im.w == 40);
@@ -46,29 +44,30 @@ TEST_CASE("write_png writes a PNG that decodes to the same pixels") {
   CHECK(at(20, 29) == std::array<int, 3>{31, 119, 180});
   CHECK_FALSE(std::filesystem::exists(path.string() + ".tmp"));
   // Written by the checkpoints' atomic writer: no temporary of its naming is left either.
-  for (const auto& e : std::filesystem::directory_iterator(path.parent_path()))
-    CHECK_FALSE(io::is_temporary_name(e.path().filename().string(), "canvas.png"));
+  CHECK(dir.files() == std::vector<std::string>{"canvas.png"});
 }
 
 TEST_CASE("a failed write names the file and leaves the old picture intact") {
-  const auto path = temp_path("keep.png");
+  const ctnn_test::TempDir dir;
+  const auto path = dir / "keep.png";
   viz::write_png(path, viz::Canvas(4, 4));
   const auto size = std::filesystem::file_size(path);
-  CHECK_THROWS_WITH(viz::write_png(temp_path("missing-dir") / "x" / "y.png", viz::Canvas(4, 4)),
+  CHECK_THROWS_WITH(viz::write_png(dir / "missing-dir" / "x" / "y.png", viz::Canvas(4, 4)),
                     Catch::Contains("y.png") && Catch::Contains("cannot save") && Catch::Contains("does not exist"));
   CHECK(std::filesystem::file_size(path) == size);
 }
 
 TEST_CASE("plots render: loss curves, confusion matrix, image grid") {
+  const ctnn_test::TempDir dir;
   const auto curves = viz::loss_curves({0.9, 0.6, 0.5}, {0.8, 0.7, 0.6}, {60, 75, 80}, {62, 70, 78});
   CHECK(curves.width() == 1000);
-  viz::write_png(temp_path("curves.png"), curves);
-  CHECK(read(temp_path("curves.png")).w == 1000);
+  viz::write_png(dir / "curves.png", curves);
+  CHECK(read(dir / "curves.png").w == 1000);
 
   std::vector<std::vector<std::size_t>> m = {{5, 1}, {0, 7}};
   const auto cm = viz::confusion_matrix_plot(m, {"T-shirt/top", "Ankle boot"});
-  viz::write_png(temp_path("cm.png"), cm);
-  const Image im = read(temp_path("cm.png"));
+  viz::write_png(dir / "cm.png", cm);
+  const Image im = read(dir / "cm.png");
   // The darkest cell (7 of 7) is dark blue somewhere in the picture.
   bool dark_blue = false;
   for (std::size_t i = 0; i + 2 < im.pixels.size(); i += 3) dark_blue = dark_blue || (im.pixels[i] < 20 && im.pixels[i + 2] > 90);

@@ -1,48 +1,17 @@
 #pragma once
-// A fresh directory under the system temp dir, removed with everything in it at scope exit; and
-// helpers that write test files (plain bytes, gzip, big-endian IDX headers).
+// Test inputs in the data formats' own encodings: gzip files, big-endian IDX headers, a small fake
+// Fashion-MNIST set. Write them into a ctnn_test::TempDir (temp_dir.hpp).
 #include <zlib.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "test_files.hpp"
+
 namespace ctnn_test {
-
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      path_ = std::filesystem::temp_directory_path() / ("ctnn_test_" + std::to_string(rd()) + std::to_string(rd()));
-      if (std::filesystem::create_directory(path_)) return;
-    }
-    throw std::runtime_error("cannot create a temporary directory");
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
-
-inline void write_bytes(const std::filesystem::path& file, const std::vector<std::uint8_t>& bytes) {
-  std::filesystem::create_directories(file.parent_path());
-  std::FILE* f = std::fopen(file.c_str(), "wb");
-  if (!f) throw std::runtime_error("cannot write " + file.string());
-  if (!bytes.empty()) std::fwrite(bytes.data(), 1, bytes.size(), f);
-  std::fclose(f);
-}
 
 inline void write_gz(const std::filesystem::path& file, const std::vector<std::uint8_t>& bytes) {
   std::filesystem::create_directories(file.parent_path());
@@ -50,16 +19,6 @@ inline void write_gz(const std::filesystem::path& file, const std::vector<std::u
   if (!f) throw std::runtime_error("cannot write " + file.string());
   if (!bytes.empty()) gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
   gzclose(f);
-}
-
-inline std::vector<std::uint8_t> read_bytes(const std::filesystem::path& file) {
-  std::vector<std::uint8_t> out;
-  std::FILE* f = std::fopen(file.c_str(), "rb");
-  if (!f) throw std::runtime_error("cannot read " + file.string());
-  unsigned char buf[65536];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.insert(out.end(), buf, buf + n);
-  std::fclose(f);
-  return out;
 }
 
 inline void put_be32(std::vector<std::uint8_t>& out, std::uint32_t v) {

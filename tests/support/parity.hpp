@@ -1,0 +1,312 @@
+#pragma once
+// Parity with PyTorch, once for every backend: each layer, loss and the seed's three Fashion-MNIST models
+// against fixtures that PyTorch 1.13 computed in float64 (tests/fixtures/make_fixtures.py). Forward
+// outputs, the input gradient and every parameter gradient are compared (for layers, with
+// loss = sum(output * grad_output)); |actual - expected| <= tolerance * max(1, max |expected|) over each
+// tensor, the tolerance being 1e-5 for a float backend and 1e-9 for a double one.
+//
+// Values are read only through Batch::to_host, Parameter::grad_to_host and the backend's to_host, so the
+// same checks run on host and device backends. No Catch2 and no Eigen: a check reports through a
+// callback, so the Catch2 tests (parity_catch.hpp: nn.test_parity on eigen and reference,
+// backend.test_thrust) and the CUDA test (tests/backend/test_cuda.cu, compiled by nvcc) run the same cases.
+//
+//   for (const auto& c : ctnn_test::parity::cases<B>()) c.run(report);   // report(bool ok, std::string what)
+//
+// Include <ctnn/ctnn.hpp> (or <ctnn/nn.hpp> in nvcc) and the backend's header first.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#if __has_include(<ctnn/nn.hpp>)  // not in single_include/: there ctnn.hpp has it all
+#include <ctnn/nn.hpp>
+#endif
+
+#include "fixture.hpp"
+#include "fixture_models.hpp"
+#include "seed_models.hpp"
+
+namespace ctnn_test::parity {
+
+// Receives every comparison: whether it held, and a line naming the fixture, the tensor and the largest
+// error (or, on failure, the first offending index and both values).
+using Report = std::function<void(bool ok, const std::string& message)>;
+
+template <class B>
+inline constexpr double tolerance = std::is_same_v<ctnn::scalar_t<B>, float> ? 1e-5 : 1e-9;
+
+inline std::string shape_text(const std::vector<std::size_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// "[1, 0, 2]": the multi-index of flat position i in shape.
+inline std::string index_text(std::size_t i, const std::vector<std::size_t>& shape) {
+  std::vector<std::size_t> index(shape.size());
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    index[d] = i % shape[d];
+    i /= shape[d];
+  }
+  return shape_text(index);
+}
+
+// Compares `actual` with the fixture tensor `name` (and, when given, its shape).
+template <class T>
+void check_close(const Report& report, const Fixture& f, const std::string& name, const std::vector<T>& actual,
+                 double tol, const std::vector<std::size_t>& actual_shape = {}) {
+  const FixtureTensor& expected = f.at(name);
+  const std::string where = "fixture " + f.path() + ": tensor '" + name + "'";
+  if (!actual_shape.empty() && actual_shape != expected.shape) {
+    report(false, where + ": ctnn's shape is " + shape_text(actual_shape) + " but PyTorch's is " +
+                      shape_text(expected.shape));
+    return;
+  }
+  if (actual.size() != expected.values.size()) {
+    report(false, where + ": ctnn has " + std::to_string(actual.size()) + " values but PyTorch has " +
+                      std::to_string(expected.values.size()) + " (shape " + shape_text(expected.shape) + ")");
+    return;
+  }
+  double scale = 1;
+  for (double e : expected.values) scale = std::max(scale, std::abs(e));
+  double worst = 0;
+  std::size_t first_bad = actual.size();
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    const double error = std::abs(static_cast<double>(actual[i]) - expected.values[i]) / scale;
+    if (!(error <= tol) && first_bad == actual.size()) first_bad = i;  // NaN fails too
+    if (!(error <= worst)) worst = error;
+  }
+  std::ostringstream os;
+  if (first_bad != actual.size()) {
+    os.precision(17);
+    os << where << " differs at index " << index_text(first_bad, expected.shape) << " (flat " << first_bad
+       << "): ctnn " << static_cast<double>(actual[first_bad]) << ", PyTorch " << expected.values[first_bad]
+       << "; largest error " << worst << " of the scale " << scale << ", tolerance " << tol;
+  } else {
+    os.precision(3);
+    os << where << ": largest error " << worst << " of the scale " << scale << " (tolerance " << tol << ")";
+  }
+  report(first_bad == actual.size(), os.str());
+}
+
+// A batch holding a fixture tensor whose shape must be [n, per-sample shape...].
+template <class BatchType>
+BatchType to_batch(const Fixture& f, const std::string& name) {
+  using T = typename BatchType::value_type;
+  using S = typename BatchType::shape;
+  const FixtureTensor& t = f.at(name);
+  const std::vector<std::size_t> wanted(S::dims.begin(), S::dims.end());
+  if (t.shape.empty() || std::vector<std::size_t>(t.shape.begin() + 1, t.shape.end()) != wanted)
+    throw std::runtime_error("fixture " + f.path() + ": tensor '" + name + "' has shape " + shape_text(t.shape) +
+                             ", not [n] + " + shape_text(wanted));
+  std::vector<T> values(t.values.size());
+  std::transform(t.values.begin(), t.values.end(), values.begin(), [](double v) { return static_cast<T>(v); });
+  return BatchType::from_host(std::span<const T>(values));
+}
+
+// A loss's gradient with respect to its prediction (in B's memory), as host values.
+template <class B>
+std::vector<ctnn::scalar_t<B>> gradient_to_host(const ctnn::GradientView<B>& grad) {
+  std::vector<ctnn::scalar_t<B>> out(grad.batch_size * grad.per_sample);
+  ctnn::backend::ops<B>::to_host(grad.data, out.size(), out.data());
+  return out;
+}
+
+// Every parameter's gradient against "<state_dict key>.grad", and no parameter left unchecked.
+template <class Model>
+void check_parameter_grads(const Report& report, Model& model, const Fixture& f, double tol) {
+  std::size_t checked = 0;
+  model.visit_parameters([&](ctnn::Parameter<typename Model::backend_type>& p) {
+    check_close(report, f, p.name + ".grad", p.grad_to_host(), tol, p.shape);
+    ++checked;
+  });
+  report(checked == f.parameters().size(), "fixture " + f.path() + ": " + std::to_string(checked) +
+                                               " parameter gradients compared, the fixture has " +
+                                               std::to_string(f.parameters().size()));
+}
+
+// A one-layer model against a layer fixture, in evaluation mode: forward, then backward of
+// sum(output * grad_output).
+template <class Model>
+void check_layer(const Report& report, const std::string& case_name) {
+  using B = typename Model::backend_type;
+  constexpr double tol = tolerance<B>;
+  const Fixture f = load_fixture(case_name);
+  Model model;
+  model.load_state_dict(state_dict_of<ctnn::scalar_t<B>>(f));
+  model.eval();
+  const auto x = to_batch<typename Model::input_batch>(f, "input");
+  const auto& y = model.forward(x);
+  check_close(report, f, "output", y.to_host(), tol, batch_shape(y));
+  const auto dy = to_batch<typename Model::output_batch>(f, "grad_output");
+  model.zero_grad();
+  const auto& dx = model.backward(dy);
+  check_close(report, f, "grad_input", dx.to_host(), tol, batch_shape(dx));
+  check_parameter_grads(report, model, f, tol);
+}
+
+// A seed model in training mode: logits, CrossEntropyLoss (mean) against the fixture's labels, and
+// loss.backward().
+template <class Model>
+void check_seed_model(const Report& report, const std::string& case_name) {
+  using B = typename Model::backend_type;
+  using T = ctnn::scalar_t<B>;
+  constexpr double tol = tolerance<B>;
+  const Fixture f = load_fixture(case_name);
+  Model model;
+  model.load_state_dict(state_dict_of<T>(f));
+  model.train();
+  const auto x = to_batch<typename Model::input_batch>(f, "input");
+  const auto labels = to_batch<ctnn::Labels<B>>(f, "target");
+  const auto& logits = model.forward(x);
+  check_close(report, f, "output", logits.to_host(), tol, batch_shape(logits));
+  ctnn::CrossEntropyLoss<B> loss_fn;
+  const T loss = loss_fn(logits, labels);
+  check_close(report, f, "loss", std::vector<T>{loss}, tol);
+  model.zero_grad();
+  const auto& dx = model.backward(loss_fn.grad());
+  check_close(report, f, "grad_input", dx.to_host(), tol, batch_shape(dx));
+  check_parameter_grads(report, model, f, tol);
+}
+
+// A loss against the fixtures <stem>_mean and <stem>_sum: the value and d(loss)/d(prediction).
+template <class Loss, class PredictionBatch, class TargetBatch>
+void check_loss(const Report& report, const std::string& stem) {
+  using B = typename PredictionBatch::backend_type;
+  constexpr double tol = tolerance<B>;
+  for (const auto reduction : {ctnn::Reduction::mean, ctnn::Reduction::sum}) {
+    const Fixture f = load_fixture(stem + (reduction == ctnn::Reduction::mean ? "_mean" : "_sum"));
+    const auto prediction = to_batch<PredictionBatch>(f, "input");
+    const auto target = to_batch<TargetBatch>(f, "target");
+    Loss loss_fn{reduction};
+    const auto value = loss_fn(prediction, target);
+    check_close(report, f, "loss", std::vector<std::remove_cv_t<decltype(value)>>{value}, tol);
+    const ctnn::GradientView<B> grad = loss_fn.grad();
+    report(grad.batch_size == prediction.batch_size() && grad.per_sample == PredictionBatch::sample_size,
+           "fixture " + f.path() + ": the gradient has the prediction's shape");
+    check_close(report, f, "grad_input", gradient_to_host(grad), tol, batch_shape(prediction));
+  }
+}
+
+// In training PyTorch's masks come from its own generator, so only their statistics can match: about P
+// of the values zeroed, the rest scaled by 1 / (1 - P), and backward through the same mask.
+template <class B>
+void check_dropout_training(const Report& report) {
+  using namespace ctnn;
+  using T = scalar_t<B>;
+  constexpr std::size_t features = 1000, n = 20;
+  constexpr double p = 0.3;
+  Sequential<B, Input<features>, Dropout<p>> model{manual_seed(7)};
+  model.train();
+  std::vector<T> xv(n * features);
+  for (std::size_t i = 0; i < xv.size(); ++i) xv[i] = T(1) + static_cast<T>(i % 5);
+  const auto x = Batch<Shape<features>, B>::from_host(std::span<const T>(xv));
+  const auto y = model.forward(x).to_host();
+  const T keep_scale = static_cast<T>(1.0 / (1.0 - p));
+  std::size_t zeros = 0, wrong = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    if (y[i] == T(0)) ++zeros;
+    else if (std::abs(y[i] - xv[i] * keep_scale) > T(1e-6) * xv[i]) ++wrong;
+  }
+  const double dropped = static_cast<double>(zeros) / static_cast<double>(y.size());
+  report(wrong == 0, "Dropout<0.3> in training: " + std::to_string(wrong) + " kept values not scaled by 1 / 0.7");
+  // 20000 draws: one standard deviation of the dropped fraction is 0.0032.
+  report(dropped > p - 0.02 && dropped < p + 0.02,
+         "Dropout<0.3> in training: fraction dropped " + std::to_string(dropped) + ", expected 0.3 +- 0.02");
+
+  const std::vector<T> dyv(n * features, T(2));
+  const auto dx = model.backward(Batch<Shape<features>, B>::from_host(std::span<const T>(dyv))).to_host();
+  std::size_t mismatched = 0;
+  for (std::size_t i = 0; i < dx.size(); ++i)
+    if (std::abs(dx[i] - (y[i] == T(0) ? T(0) : T(2) * keep_scale)) > T(1e-6)) ++mismatched;
+  report(mismatched == 0, "Dropout<0.3> in training: " + std::to_string(mismatched) +
+                              " input gradients not through the forward's mask");
+}
+
+// ---- the cases ------------------------------------------------------------------------------------
+
+struct Case {
+  std::string name;
+  void (*run)(const Report&);
+};
+
+template <class B>
+std::vector<Case> layer_cases() {
+  using namespace ctnn;
+  return {
+      {"Linear", [](const Report& r) { check_layer<Sequential<B, Input<5>, Linear<5, 3>>>(r, "linear"); }},
+      {"Linear without bias",
+       [](const Report& r) { check_layer<Sequential<B, Input<5>, Linear<5, 3, false>>>(r, "linear_no_bias"); }},
+      {"Conv2d: kernel 3, stride 1, padding 1",
+       [](const Report& r) { check_layer<Sequential<B, Input<2, 5, 5>, Conv2d<2, 3, 3, 1, 1>>>(r, "conv2d_k3_s1_p1"); }},
+      {"Conv2d: kernel 3, stride 2, padding 0",
+       [](const Report& r) { check_layer<Sequential<B, Input<2, 7, 7>, Conv2d<2, 3, 3, 2, 0>>>(r, "conv2d_k3_s2_p0"); }},
+      {"Conv2d: kernel 5, stride 1, padding 2",
+       [](const Report& r) { check_layer<Sequential<B, Input<1, 6, 6>, Conv2d<1, 2, 5, 1, 2>>>(r, "conv2d_k5_s1_p2"); }},
+      {"MaxPool2d: kernel 2",
+       [](const Report& r) { check_layer<Sequential<B, Input<3, 6, 6>, MaxPool2d<2>>>(r, "maxpool2d_k2"); }},
+      {"MaxPool2d: kernel 3, stride 2",
+       [](const Report& r) { check_layer<Sequential<B, Input<2, 7, 7>, MaxPool2d<3, 2>>>(r, "maxpool2d_k3_s2"); }},
+      {"MaxPool2d: kernel 3, stride 2, padding 1",
+       [](const Report& r) { check_layer<Sequential<B, Input<2, 7, 7>, MaxPool2d<3, 2, 1>>>(r, "maxpool2d_k3_s2_p1"); }},
+      {"MaxPool2d: ties go to the first maximum",
+       [](const Report& r) {
+         check_layer<Sequential<B, Input<2, 6, 6>, MaxPool2d<2>>>(r, "maxpool2d_k2_ties");
+         check_layer<Sequential<B, Input<2, 7, 7>, MaxPool2d<3, 2, 1>>>(r, "maxpool2d_k3_s2_p1_ties");
+       }},
+      {"Flatten", [](const Report& r) { check_layer<Sequential<B, Input<3, 2, 2>, Flatten>>(r, "flatten"); }},
+      {"ReLU", [](const Report& r) { check_layer<Sequential<B, Input<2, 3, 4>, ReLU>>(r, "relu"); }},
+      {"Sigmoid", [](const Report& r) { check_layer<Sequential<B, Input<2, 3, 4>, Sigmoid>>(r, "sigmoid"); }},
+      {"Tanh", [](const Report& r) { check_layer<Sequential<B, Input<2, 3, 4>, Tanh>>(r, "tanh"); }},
+      {"Softmax", [](const Report& r) { check_layer<Sequential<B, Input<6>, Softmax>>(r, "softmax"); }},
+      {"LogSoftmax", [](const Report& r) { check_layer<Sequential<B, Input<6>, LogSoftmax>>(r, "log_softmax"); }},
+      {"Dropout: evaluation is the identity",
+       [](const Report& r) { check_layer<Sequential<B, Input<7>, Dropout<0.5>>>(r, "dropout_eval"); }},
+      {"Dropout: statistics in training", [](const Report& r) { check_dropout_training<B>(r); }},
+  };
+}
+
+template <class B>
+std::vector<Case> loss_cases() {
+  using namespace ctnn;
+  return {
+      {"CrossEntropyLoss",
+       [](const Report& r) { check_loss<CrossEntropyLoss<B>, Batch<Shape<5>, B>, Labels<B>>(r, "cross_entropy"); }},
+      {"NLLLoss", [](const Report& r) { check_loss<NLLLoss<B>, Batch<Shape<5>, B>, Labels<B>>(r, "nll"); }},
+      {"BCELoss", [](const Report& r) { check_loss<BCELoss<B>, Batch<Shape<4>, B>, Batch<Shape<4>, B>>(r, "bce"); }},
+      {"BCELoss: probabilities exactly 0 and 1 (logs clamped at -100)",
+       [](const Report& r) { check_loss<BCELoss<B>, Batch<Shape<4>, B>, Batch<Shape<4>, B>>(r, "bce_saturated"); }},
+      {"BCEWithLogitsLoss",
+       [](const Report& r) {
+         check_loss<BCEWithLogitsLoss<B>, Batch<Shape<4>, B>, Batch<Shape<4>, B>>(r, "bce_with_logits");
+       }},
+      {"MSELoss", [](const Report& r) { check_loss<MSELoss<B>, Batch<Shape<2, 2>, B>, Batch<Shape<2, 2>, B>>(r, "mse"); }},
+      {"L1Loss", [](const Report& r) { check_loss<L1Loss<B>, Batch<Shape<5>, B>, Batch<Shape<5>, B>>(r, "l1"); }},
+  };
+}
+
+// The seed's models, named so that their parameter names are the notebook's state_dict keys.
+template <class B>
+std::vector<Case> model_cases() {
+  return {
+      {"FashionMNISTModelV0", [](const Report& r) { check_seed_model<FashionMNISTModelV0<B>>(r, "fashion_mnist_v0"); }},
+      {"FashionMNISTModelV1", [](const Report& r) { check_seed_model<FashionMNISTModelV1<B>>(r, "fashion_mnist_v1"); }},
+      {"FashionMNISTModelV2 (TinyVGG)", [](const Report& r) { check_seed_model<TinyVGG<B>>(r, "fashion_mnist_v2"); }},
+  };
+}
+
+template <class B>
+std::vector<Case> cases() {
+  std::vector<Case> all = layer_cases<B>();
+  for (auto group : {loss_cases<B>(), model_cases<B>()}) all.insert(all.end(), group.begin(), group.end());
+  return all;
+}
+
+}  // namespace ctnn_test::parity
