@@ -16,7 +16,7 @@ template <class Model>
 void fill_input(typename Model::input_batch& x, std::size_t n) {
   x.resize(n);
   Generator g{7};
-  backend::ops<B>::fill_uniform(x.data(), x.size(), 0.0, 1.0, g);
+  backend::ops<B>::fill_uniform(x.size(), x.data(), 0.0, 1.0, g);
 }
 
 // One layer as a one-layer Sequential: forward, then backward of a gradient of ones.
@@ -28,7 +28,7 @@ void layer_forward_backward(benchmark::State& state) {
   typename Model::input_batch x;
   fill_input<Model>(x, n);
   typename Model::output_batch dy(n);
-  backend::ops<B>::fill(dy.data(), dy.size(), 1.0f);
+  backend::ops<B>::fill(dy.size(), dy.data(), 1.0f);
   for (auto _ : state) {
     benchmark::DoNotOptimize(model.forward(x).data());
     benchmark::DoNotOptimize(model.backward(dy).data());
@@ -149,7 +149,7 @@ void step_gan(benchmark::State& state) {
   ctnn_bench::GanStep gan{42};
   std::vector<float> images(32 * 784);
   Generator g{5};
-  backend::ops<B>::fill_uniform(images.data(), images.size(), -1.0, 1.0, g);
+  backend::ops<B>::fill_uniform(images.size(), images.data(), -1.0, 1.0, g);
   for (auto _ : state) benchmark::DoNotOptimize(gan.step(images.data()));
   // D: 3 forwards + 3 backwards (two without the input gradient); G: 1 forward + 1 backward (without).
   const double flop = 32.0 * (3 * 3 * disc_flop - 2 * linear_flop(784, 1024) + 3 * gen_flop - linear_flop(100, 256));
@@ -177,7 +177,7 @@ void conv_kernel(benchmark::State& state) {
   typename Model::input_batch x;
   fill_input<Model>(x, n);
   typename Model::output_batch dy(n);
-  backend::ops<B>::fill(dy.data(), dy.size(), 1.0f);
+  backend::ops<B>::fill(dy.size(), dy.data(), 1.0f);
   const bool backward = state.range(0) != 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(model.forward(x).data());

@@ -34,21 +34,21 @@ struct GanStep {
   explicit GanStep(std::uint64_t seed)
       : G{manual_seed(seed)}, D{default_generator()}, optimD{D.parameters(), {.lr = 1e-4}},
         optimG{G.parameters(), {.lr = 1e-4}} {
-    backend::ops<B>::fill(real_labels.data(), batch_size, 1.0f);
-    backend::ops<B>::fill(fake_labels.data(), batch_size, 0.0f);
+    backend::ops<B>::fill(batch_size, real_labels.data(), 1.0f);
+    backend::ops<B>::fill(batch_size, fake_labels.data(), 0.0f);
   }
 
   // images: batch_size images of 784 values in [-1, 1]; returns D's and G's losses.
   std::pair<double, double> step(const float* images) {
     using ops = backend::ops<B>;
-    ops::copy(images, real.size(), real.data());
+    ops::copy(real.size(), images, real.data());
     double dloss = loss_fn(D.forward(real), real_labels);
     optimD.zero_grad();
     D.backward(loss_fn.grad(), InputGrad::skip);
     optimD.step();
-    ops::fill_normal(noise.data(), noise.size(), 0.0, 1.0, noise_rng);
+    ops::fill_normal(noise.size(), noise.data(), 0.0, 1.0, noise_rng);
     const auto& generated = G.forward(noise);
-    ops::copy(generated.data(), generated.size(), fake.data());
+    ops::copy(generated.size(), generated.data(), fake.data());
     dloss += loss_fn(D.forward(fake), fake_labels);
     optimD.zero_grad();
     D.backward(loss_fn.grad(), InputGrad::skip);

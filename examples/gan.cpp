@@ -30,7 +30,7 @@ constexpr std::size_t batch_size = 32;
 void write_samples(GeneratorNet& G, const std::filesystem::path& file, Generator& noise_rng) {
   G.eval();
   Batch<Shape<100>> noise(32);
-  backend::ops<backend::eigen>::fill_normal(noise.data(), noise.size(), 0.0, 1.0, noise_rng);
+  backend::ops<backend::eigen>::fill_normal(noise.size(), noise.data(), 0.0, 1.0, noise_rng);
   const auto& fake = G.forward(noise);
   std::vector<viz::GridImage> tiles;
   for (std::size_t i = 0; i < 32; ++i) tiles.push_back({fake.sample(i), ""});
@@ -69,8 +69,8 @@ int main(int argc, char** argv) try {
   optim::Adam optimG{G.parameters(), {.lr = 1e-4f}};
 
   Batch<Shape<1>> real_labels(batch_size), fake_labels(batch_size);
-  backend::ops<backend::eigen>::fill(real_labels.data(), batch_size, 1.0f);
-  backend::ops<backend::eigen>::fill(fake_labels.data(), batch_size, 0.0f);
+  backend::ops<backend::eigen>::fill(batch_size, real_labels.data(), 1.0f);
+  backend::ops<backend::eigen>::fill(batch_size, fake_labels.data(), 0.0f);
   Batch<Shape<784>> real(batch_size), fake(batch_size);
   Batch<Shape<100>> noise(batch_size);
   Generator noise_rng{7}, sample_rng{2024};
@@ -82,16 +82,16 @@ int main(int argc, char** argv) try {
     ProgressBar bar(train_loader.size(), "epoch " + std::to_string(epoch), std::cerr);
     for (const auto& [images, labels] : train_loader) {
       (void)labels;
-      backend::ops<backend::eigen>::copy(images.data(), images.size(), real.data());  // flatten 1x28x28 -> 784
+      backend::ops<backend::eigen>::copy(images.size(), images.data(), real.data());  // flatten 1x28x28 -> 784
       // train_D_on_real
       dloss += loss_fn(D.forward(real), real_labels);
       optimD.zero_grad();
       D.backward(loss_fn.grad(), InputGrad::skip);
       optimD.step();
       // fake_samples = G(noise); train_D_on_fake (on a copy: G's output is "detached")
-      backend::ops<backend::eigen>::fill_normal(noise.data(), noise.size(), 0.0, 1.0, noise_rng);
+      backend::ops<backend::eigen>::fill_normal(noise.size(), noise.data(), 0.0, 1.0, noise_rng);
       const auto& generated = G.forward(noise);
-      backend::ops<backend::eigen>::copy(generated.data(), generated.size(), fake.data());
+      backend::ops<backend::eigen>::copy(generated.size(), generated.data(), fake.data());
       dloss += loss_fn(D.forward(fake), fake_labels);
       optimD.zero_grad();
       D.backward(loss_fn.grad(), InputGrad::skip);

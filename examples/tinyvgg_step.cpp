@@ -16,7 +16,7 @@ int main() {
   std::cout << model.repr("FashionMNISTModelV2") << "\n" << model.summary(32);
 
   Batch<Shape<1, 28, 28>> images(32);
-  backend::ops<backend::eigen>::fill_uniform(images.data(), images.size(), 0.0, 1.0, default_generator());
+  backend::ops<backend::eigen>::fill_uniform(images.size(), images.data(), 0.0, 1.0, default_generator());
   Labels<> labels(32);
   for (std::size_t i = 0; i < 32; ++i) labels(i) = static_cast<std::int64_t>(i % 10);
 

@@ -97,7 +97,7 @@ template <Backend B>
 Batch<Shape<1, 28, 28>, B> random_images(std::size_t n, std::uint64_t seed) {
   Batch<Shape<1, 28, 28>, B> x(n);
   Generator g{seed};
-  backend::ops<B>::fill_uniform(x.data(), x.size(), 0.0, 1.0, g);
+  backend::ops<B>::fill_uniform(x.size(), x.data(), 0.0, 1.0, g);
   return x;
 }
 

@@ -37,7 +37,7 @@ template <class B>
 void set_values(Parameter<B>& p, const std::function<void(std::vector<scalar_t<B>>&)>& edit) {
   auto v = p.values_to_host();
   edit(v);
-  backend::ops<B>::from_host(v.data(), v.size(), p.value.data());
+  backend::ops<B>::from_host(v.size(), v.data(), p.value.data());
 }
 
 template <class B, class Shape>

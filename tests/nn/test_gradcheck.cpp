@@ -94,8 +94,8 @@ TEST_CASE("Dropout in train mode: backward uses the forward mask exactly", "[gra
   model.train();
   Generator data{11};
   Batch<Shape<4, 25>, ref> x(4), r(4);
-  ref_ops::fill_normal(x.data(), x.size(), 0.0, 1.0, data);
-  ref_ops::fill_normal(r.data(), r.size(), 0.0, 1.0, data);
+  ref_ops::fill_normal(x.size(), x.data(), 0.0, 1.0, data);
+  ref_ops::fill_normal(r.size(), r.data(), 0.0, 1.0, data);
   for (auto& v : x.values()) v += v >= 0 ? 0.1 : -0.1;  // no zero inputs: y == 0 means dropped
 
   for (int step = 0; step < 3; ++step) {  // a new mask each step, each one used by its backward
@@ -145,14 +145,14 @@ template <class S>
 Batch<S, ref> randn_batch(std::size_t n, std::uint64_t seed, double mean = 0.0, double stddev = 1.0) {
   Batch<S, ref> b(n);
   Generator g{seed};
-  ref_ops::fill_normal(b.data(), b.size(), mean, stddev, g);
+  ref_ops::fill_normal(b.size(), b.data(), mean, stddev, g);
   return b;
 }
 template <class S>
 Batch<S, ref> uniform_batch(std::size_t n, std::uint64_t seed, double lo, double hi) {
   Batch<S, ref> b(n);
   Generator g{seed};
-  ref_ops::fill_uniform(b.data(), b.size(), lo, hi, g);
+  ref_ops::fill_uniform(b.size(), b.data(), lo, hi, g);
   return b;
 }
 
@@ -169,7 +169,7 @@ TEST_CASE("gradcheck: CrossEntropyLoss", "[gradcheck][loss]") {
 TEST_CASE("gradcheck: NLLLoss", "[gradcheck][loss]") {
   const auto logits = randn_batch<Shape<5>>(4, 22);
   Batch<Shape<5>, ref> log_probs(4);
-  ref_ops::log_softmax_rows(logits.data(), log_probs.data(), 4, 5);
+  ref_ops::log_softmax_rows(4, 5, logits.data(), log_probs.data());
   const auto labels = Labels<ref>::from_host({1, 3, 0, 4});
   for (Reduction r : reductions) check_loss_gradients<NLLLoss<ref>>(log_probs, labels, r);
 }
@@ -177,7 +177,7 @@ TEST_CASE("gradcheck: NLLLoss", "[gradcheck][loss]") {
 TEST_CASE("gradcheck: NLLLoss after LogSoftmax equals CrossEntropyLoss", "[gradcheck][loss]") {
   const auto logits = randn_batch<Shape<5>>(4, 23);
   Batch<Shape<5>, ref> log_probs(4);
-  ref_ops::log_softmax_rows(logits.data(), log_probs.data(), 4, 5);
+  ref_ops::log_softmax_rows(4, 5, logits.data(), log_probs.data());
   const auto labels = Labels<ref>::from_host({1, 3, 0, 4});
   for (Reduction r : reductions) {
     CrossEntropyLoss<ref> ce{r};

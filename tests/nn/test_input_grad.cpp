@@ -35,9 +35,9 @@ void check_skip_matches_full(std::size_t n) {
   Model full{manual_seed(3)}, skipping{manual_seed(3)};
   typename Model::input_batch x(n);
   Generator g{11};
-  backend::ops<B>::fill_uniform(x.data(), x.size(), -1.0, 1.0, g);
+  backend::ops<B>::fill_uniform(x.size(), x.data(), -1.0, 1.0, g);
   typename Model::output_batch dy(n);
-  backend::ops<B>::fill_uniform(dy.data(), dy.size(), -1.0, 1.0, g);
+  backend::ops<B>::fill_uniform(dy.size(), dy.data(), -1.0, 1.0, g);
 
   full.forward(x);
   full.zero_grad();
@@ -68,9 +68,10 @@ void check_skip_matches_full(std::size_t n) {
   skipping.zero_grad();
   const auto& dx2 = skipping.backward(dy);
   REQUIRE(dx2.batch_size() == n);
-  const auto want = [&] { std::vector<T> v(dx.size()); backend::ops<B>::to_host(dx.data(), v.size(), v.data()); return v; }();
+  const auto want = [&] { std::vector<T> v(dx.size()); backend::ops<B>::to_host(v.size(), dx.data(),
+                                                                                v.data()); return v; }();
   std::vector<T> got(dx2.size());
-  backend::ops<B>::to_host(dx2.data(), got.size(), got.data());
+  backend::ops<B>::to_host(got.size(), dx2.data(), got.data());
   for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == Approx(want[i]).epsilon(1e-6).margin(1e-12));
 }
 
@@ -89,11 +90,11 @@ TEST_CASE("Linear and Conv2d backward without the input gradient: the same param
     Generator ga{1}, gb{1}, gx{2};
     L a{ga}, b{gb};  // the same initial parameters
     Batch<In, B> x(n);
-    backend::ops<B>::fill_uniform(x.data(), x.size(), -1.0, 1.0, gx);
+    backend::ops<B>::fill_uniform(x.size(), x.data(), -1.0, 1.0, gx);
     const auto& y = a.forward(x, true);
     b.forward(x, true);
     std::vector<double> dy(y.size());
-    backend::ops<B>::fill_uniform(dy.data(), dy.size(), -1.0, 1.0, gx);
+    backend::ops<B>::fill_uniform(dy.size(), dy.data(), -1.0, 1.0, gx);
     std::vector<Parameter<B>*> pa, pb;
     a.visit_parameters([&](Parameter<B>& p) { pa.push_back(&p); });
     b.visit_parameters([&](Parameter<B>& p) { pb.push_back(&p); });

@@ -28,7 +28,7 @@ Batch<Shape<N>, B> column(const std::vector<double>& v) {
 template <class B>
 std::vector<double> grad_of(const detail::loss_base<B>& loss, std::size_t n) {
   std::vector<scalar_t<B>> g(n);
-  backend::ops<B>::to_host(loss.grad().data, n, g.data());
+  backend::ops<B>::to_host(n, loss.grad().data, g.data());
   return {g.begin(), g.end()};
 }
 std::string message_of(const std::function<void()>& f) {

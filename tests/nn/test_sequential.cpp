@@ -43,7 +43,7 @@ template <class S, Backend B = backend::eigen>
 Batch<S, B> randn(std::size_t n, std::uint64_t seed) {
   Batch<S, B> b(n);
   Generator g{seed};
-  backend::ops<B>::fill_normal(b.data(), b.size(), 0.0, 1.0, g);
+  backend::ops<B>::fill_normal(b.size(), b.data(), 0.0, 1.0, g);
   return b;
 }
 

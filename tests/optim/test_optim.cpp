@@ -184,7 +184,7 @@ TEST_CASE("optimizers deduce the backend from model.parameters()", "[optim]") {
 
 TEST_CASE("zero_grad zeroes every gradient and set_lr changes the step", "[optim]") {
   Net<backend::reference> model{manual_seed(3)};
-  for (auto* p : model.parameters()) backend::ops<backend::reference>::fill(p->grad.data(), p->size(), 1.0);
+  for (auto* p : model.parameters()) backend::ops<backend::reference>::fill(p->size(), p->grad.data(), 1.0);
   optim::SGD opt{model.parameters(), {.lr = 0.5}};
   opt.set_lr(0.25);
   CHECK(opt.lr() == 0.25);

@@ -33,7 +33,7 @@ auto with_threads(std::size_t n, F f) {
 std::vector<float> random_vector(std::size_t n, std::uint64_t seed) {
   std::vector<float> v(n);
   Generator g{seed};
-  ops::fill_uniform(v.data(), n, -1.0, 1.0, g);
+  ops::fill_uniform(n, v.data(), -1.0, 1.0, g);
   return v;
 }
 
@@ -48,7 +48,7 @@ std::vector<std::vector<float>> train(std::size_t threads, std::size_t n, const 
     Model model{manual_seed(42)};
     typename Model::input_batch x(n);
     const auto data = random_vector(x.size(), 9);
-    ops::copy(data.data(), data.size(), x.data());
+    ops::copy(data.size(), data.data(), x.data());
     Loss loss_fn;
     Optimizer optimizer{model.parameters(), {.lr = 1e-2f}};
     for (std::size_t s = 0; s < steps; ++s) {
@@ -128,10 +128,10 @@ TEST_CASE("elementwise, pooling and optimizer kernels give the same bits on one 
       std::vector<float> relu(n), prod(n), p = x, m(n, 0.0f), v(n, 0.0f), pool(n / 4);
       ops::map(n, x.data(), relu.data(), [](float a) { return a > 0 ? a : 0.0f; });
       ops::zip(n, x.data(), g.data(), prod.data(), [](float a, float b) { return a * b; });
-      ops::adam_update(n, p.data(), g.data(), m.data(), v.data(), 0.9f, 0.999f, 1e-8f, 0.0f, 1e-3f, 0.0316f);
+      ops::adam_update(n, g.data(), p.data(), m.data(), v.data(), 0.9f, 0.999f, 1e-8f, 0.0f, 1e-3f, 0.0316f);
       std::vector<std::int32_t> where(n / 4);
       const std::size_t planes = n / 784;
-      ops::maxpool_forward(x.data(), planes, 28, 28, 2, 2, 0, 14, 14, pool.data(), where.data());
+      ops::maxpool_forward({1, 28, 28, 2, 2, 0, 14, 14}, planes, x.data(), pool.data(), where.data());
       return std::vector<std::vector<float>>{relu, prod, p, m, v, pool};
     });
   };

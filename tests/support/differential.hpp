@@ -159,13 +159,13 @@ ctnn::buffer_t<B, T> upload(const std::vector<double>& v) {
   b.resize(std::max<std::size_t>(v.size(), 1));
   std::vector<T> host(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) host[i] = static_cast<T>(v[i]);
-  ops_of<B>::from_host(host.data(), host.size(), b.data());
+  ops_of<B>::from_host(host.size(), host.data(), b.data());
   return b;
 }
 template <class B, class T>
 host_values download(const T* p, std::size_t n) {
   std::vector<T> host(n);
-  ops_of<B>::to_host(p, n, host.data());
+  ops_of<B>::to_host(n, p, host.data());
   return host_values(host.begin(), host.end());
 }
 template <class B, class Buffer>
@@ -375,7 +375,7 @@ inline constexpr auto sgd_op = [](auto tag, const length_case& c, rng r) {
   const bool nesterov = momentum != 0.0f && dampening == 0.0f && r.chance(0.5), first_step = r.chance(0.3);
   const host_values p = uniform_values(r, n, -1, 1), g = uniform_values(r, n, -1, 1), buf = uniform_values(r, n, -1, 1);
   auto P = upload<B>(p), G = upload<B>(g), M = upload<B>(buf);
-  ops_of<B>::sgd_update(n, P.data(), G.data(), momentum != 0.0f ? M.data() : nullptr, 0.05f, momentum, dampening,
+  ops_of<B>::sgd_update(n, G.data(), P.data(), momentum != 0.0f ? M.data() : nullptr, 0.05f, momentum, dampening,
                         weight_decay, nesterov, first_step);
   // Relative to the inputs' scale (1): a result may be small by cancellation (momentum * buf + g).
   return results{{"param", download<B>(P, n), rounding_tolerance, compare_mode::scaled, 1},
@@ -393,7 +393,7 @@ inline constexpr auto adam_op = [](auto tag, const length_case& c, rng r) {
   const host_values p = uniform_values(r, n, -1, 1), g = uniform_values(r, n, -1, 1), m = uniform_values(r, n, -0.1, 0.1),
                     v = uniform_values(r, n, 0, 0.01);
   auto P = upload<B>(p), G = upload<B>(g), M = upload<B>(m), V = upload<B>(v);
-  ops_of<B>::adam_update(n, P.data(), G.data(), M.data(), V.data(), beta1, beta2, 1e-8f, weight_decay, step_size,
+  ops_of<B>::adam_update(n, G.data(), P.data(), M.data(), V.data(), beta1, beta2, 1e-8f, weight_decay, step_size,
                          correction);
   // Relative to the inputs' scales (param 1, m 0.1, v 0.01): m = beta1 m + (1 - beta1) g may cancel.
   return results{{"param", download<B>(P, n), rounding_tolerance, compare_mode::scaled, 1},
@@ -410,9 +410,9 @@ inline constexpr auto random_fill_op = [](auto tag, const length_case& c, rng r)
   const double value = keep > 0 ? as_float(1 / keep) : 0;
   ctnn::Generator g{r.next()};
   auto X = upload<B>(constant_values(n, nan)), U = upload<B>(constant_values(n, nan)), N = upload<B>(constant_values(n, nan));
-  ops_of<B>::fill_bernoulli(X.data(), n, keep, static_cast<ctnn::scalar_t<B>>(value), g);
-  ops_of<B>::fill_uniform(U.data(), n, -0.5, 2.0, g);
-  ops_of<B>::fill_normal(N.data(), n, 0.25, 3.0, g);
+  ops_of<B>::fill_bernoulli(n, X.data(), keep, static_cast<ctnn::scalar_t<B>>(value), g);
+  ops_of<B>::fill_uniform(n, U.data(), -0.5, 2.0, g);
+  ops_of<B>::fill_normal(n, N.data(), 0.25, 3.0, g);
   return results{{"bernoulli mask", download<B>(X, n), 0, compare_mode::exact},
                  {"uniform", download<B>(U, n), 2 * u, compare_mode::elementwise, 1e-30},
                  {"normal", download<B>(N, n), 2 * u, compare_mode::elementwise, 1e-30}};
@@ -424,8 +424,8 @@ inline constexpr auto bias_op = [](auto tag, const bias_case& c, rng r) {
   const host_values y = uniform_values(r, n, -1, 1), bias = uniform_values(r, c.channels, -1, 1),
                     dy = uniform_values(r, n, -1, 1), gb = uniform_values(r, c.channels, -1, 1);
   auto Y = upload<B>(y), Bi = upload<B>(bias), DY = upload<B>(dy), GB = upload<B>(gb);
-  ops_of<B>::add_bias(Y.data(), Bi.data(), c.outer, c.channels, c.inner);
-  ops_of<B>::bias_grad(DY.data(), c.outer, c.channels, c.inner, GB.data());
+  ops_of<B>::add_bias(c.outer, c.channels, c.inner, Bi.data(), Y.data());
+  ops_of<B>::bias_grad(c.outer, c.channels, c.inner, DY.data(), GB.data());
   return results{{"add_bias", download<B>(Y, n), rounding_tolerance},
                  {"bias_grad", download<B>(GB, c.channels),
                   reduction_tolerance(static_cast<double>(c.outer * c.inner) + 1)}};
@@ -445,32 +445,21 @@ struct softmax_op {
       for (auto& v : x) v = as_float(5 * v);
     const host_values dy = uniform_values(r, n, -1, 1);
     auto X = upload<B>(x), Y = upload<B>(constant_values(n, nan)), DY = upload<B>(dy), DX = upload<B>(constant_values(n, nan));
-    if constexpr (Log) ops_of<B>::log_softmax_rows(X.data(), Y.data(), c.rows, c.cols);
-    else ops_of<B>::softmax_rows(X.data(), Y.data(), c.rows, c.cols);
+    if constexpr (Log) ops_of<B>::log_softmax_rows(c.rows, c.cols, X.data(), Y.data());
+    else ops_of<B>::softmax_rows(c.rows, c.cols, X.data(), Y.data());
     host_values y_ref(n);  // the backward from the reference's (float-rounded) output
-    if constexpr (Log) R::log_softmax_rows(x.data(), y_ref.data(), c.rows, c.cols);
-    else R::softmax_rows(x.data(), y_ref.data(), c.rows, c.cols);
+    if constexpr (Log) R::log_softmax_rows(c.rows, c.cols, x.data(), y_ref.data());
+    else R::softmax_rows(c.rows, c.cols, x.data(), y_ref.data());
     for (auto& v : y_ref) v = as_float(v);
     auto YR = upload<B>(y_ref);
-    if constexpr (Log) ops_of<B>::log_softmax_backward(YR.data(), DY.data(), DX.data(), c.rows, c.cols);
-    else ops_of<B>::softmax_backward(YR.data(), DY.data(), DX.data(), c.rows, c.cols);
+    if constexpr (Log) ops_of<B>::log_softmax_backward(c.rows, c.cols, YR.data(), DY.data(), DX.data());
+    else ops_of<B>::softmax_backward(c.rows, c.cols, YR.data(), DY.data(), DX.data());
     // Scale at least 1, the size of the terms (|y| <= 1 and |dy| <= 1 for softmax; |dy| <= 1 for the
     // log-softmax gradient): dx may be small by cancellation (dy - sum(dy y) for a one-hot y).
     const double tol = reduction_tolerance(static_cast<double>(c.cols));
     return results{{"y", download<B>(Y, n), tol, compare_mode::scaled, 1},
                    {"dx", download<B>(DX, n), tol, compare_mode::scaled, 1}};
   }
-};
-
-inline constexpr auto argmax_op = [](auto tag, const rows_case& c, rng r) {
-  using B = typename decltype(tag)::type;
-  const std::size_t n = c.rows * c.cols;
-  const host_values x = mode_values(r, n, draw_mode(r, c.data == values::nonfinite ? values::ties : c.data,
-                                                    {values::plain, values::ties}));
-  auto X = upload<B>(x);
-  auto out = upload<B, std::int64_t>(constant_values(c.rows, -7));
-  ops_of<B>::argmax_rows(X.data(), c.rows, c.cols, out.data());
-  return results{{"argmax", download<B>(out, c.rows), 0, compare_mode::exact}};
 };
 
 template <bool Logits>
@@ -489,8 +478,9 @@ struct class_loss_op {
     auto X = upload<B>(x), G = upload<B>(constant_values(n, nan));
     auto L = upload<B, std::int64_t>(labels);
     double loss;
-    if constexpr (Logits) loss = ops_of<B>::cross_entropy(X.data(), L.data(), c.rows, c.cols, G.data(), static_cast<ctnn::scalar_t<B>>(scale));
-    else loss = ops_of<B>::nll(X.data(), L.data(), c.rows, c.cols, G.data(), static_cast<ctnn::scalar_t<B>>(scale));
+    if constexpr (Logits) loss = ops_of<B>::cross_entropy(c.rows, c.cols, X.data(), L.data(), G.data(),
+                                                          static_cast<ctnn::scalar_t<B>>(scale));
+    else loss = ops_of<B>::nll(c.rows, c.cols, X.data(), L.data(), G.data(), static_cast<ctnn::scalar_t<B>>(scale));
     double floor = 0, largest = 0;
     for (double v : x)
       if (std::isfinite(v)) floor += std::abs(v), largest = std::max(largest, std::abs(v));
@@ -508,12 +498,27 @@ inline constexpr auto maxpool_op = [](auto tag, const pool_case& c, rng r) {
   const host_values x = mode_values(r, in, mode), dy = uniform_values(r, out, -1, 1);
   auto X = upload<B>(x), Y = upload<B>(constant_values(out, nan)), DY = upload<B>(dy), DX = upload<B>(constant_values(in, nan));
   auto A = upload<B, std::int32_t>(constant_values(out, -7));
-  ops_of<B>::maxpool_forward(X.data(), c.planes, c.H, c.W, c.K, c.stride, c.pad, c.Ho(), c.Wo(), Y.data(), A.data());
-  ops_of<B>::maxpool_backward(DY.data(), A.data(), c.planes, c.H * c.W, c.Ho() * c.Wo(), DX.data());
+  ops_of<B>::maxpool_forward(c.geometry(), c.n(), X.data(), Y.data(), A.data());
+  ops_of<B>::maxpool_backward(c.geometry(), c.n(), DY.data(), A.data(), DX.data());
   // Overlapping windows add several gradients into one input: a sum of up to K^2 terms.
   return results{{"y", download<B>(Y, out), 0, compare_mode::exact},
                  {"argmax", download<B>(A, out), 0, compare_mode::exact},
                  {"dx", download<B>(DX, in), reduction_tolerance(static_cast<double>(c.K * c.K))}};
+};
+
+// Average pooling (count_include_pad): a window's sum of K^2 terms, and dx a sum of up to K^2 shares of
+// the overlapping windows over it; dx starts as NaN (overwritten).
+inline constexpr auto avgpool_op = [](auto tag, const pool_case& c, rng r) {
+  using B = typename decltype(tag)::type;
+  const std::size_t in = c.planes * c.H * c.W, out = c.planes * c.Ho() * c.Wo();
+  const values mode = draw_mode(r, c.data, {values::plain, values::plain, values::ties, values::nonfinite});
+  const host_values x = mode_values(r, in, mode), dy = uniform_values(r, out, -1, 1);
+  auto X = upload<B>(x), Y = upload<B>(constant_values(out, nan)), DY = upload<B>(dy), DX = upload<B>(constant_values(in, nan));
+  ops_of<B>::avgpool_forward(c.geometry(), c.n(), X.data(), Y.data());
+  ops_of<B>::avgpool_backward(c.geometry(), c.n(), DY.data(), DX.data());
+  const double terms = static_cast<double>(c.K * c.K);
+  return results{{"y", download<B>(Y, out), reduction_tolerance(terms)},
+                 {"dx", download<B>(DX, in), reduction_tolerance(terms)}};
 };
 
 // Forward, backward with the input gradient, and backward without it (InputGrad::skip), as Conv2d calls
@@ -545,26 +550,12 @@ inline constexpr auto conv_op = [](auto tag, const conv_case& c, rng r) {
                  {"grad_bias (no dx)", download<B>(GB2, g.OC), reduction_tolerance(positions + 1)}};
 };
 
-// im2col and col2im of one sample (the conv cases' first sample geometry).
-inline constexpr auto im2col_op = [](auto tag, const conv_case& c, rng r) {
-  using B = typename decltype(tag)::type;
-  const auto& g = c.g;
-  const std::size_t in = g.C * g.H * g.W, cols = g.C * g.K * g.K * g.Ho * g.Wo;
-  const host_values x = uniform_values(r, in, -1, 1), col = uniform_values(r, cols, -1, 1), dx0 = uniform_values(r, in, -1, 1);
-  auto X = upload<B>(x), COL = upload<B>(constant_values(cols, nan)), COL2 = upload<B>(col), DX = upload<B>(dx0);
-  ops_of<B>::im2col(X.data(), g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, COL.data());
-  ops_of<B>::col2im(COL2.data(), g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, DX.data());
-  return results{{"im2col", download<B>(COL, cols), 0, compare_mode::exact},
-                 {"col2im", download<B>(DX, in), reduction_tolerance(static_cast<double>(g.K * g.K) + 1)}};
-};
-
 // The ops by name (one line each in a test's summary).
 inline const std::vector<std::string>& op_names() {
   static const std::vector<std::string> names = {
       "gemm",       "relu",      "sigmoid",    "tanh",          "sum",          "mse_loss",     "l1_loss",
       "bce_loss",   "bce_with_logits_loss",    "sgd_update",    "adam_update",  "fill/dropout", "bias",
-      "softmax",    "log_softmax", "argmax",   "cross_entropy", "nll",          "maxpool",      "conv2d",
-      "im2col/col2im"};
+      "softmax",    "log_softmax", "cross_entropy", "nll",       "maxpool",      "avgpool",      "conv2d"};
   return names;
 }
 
@@ -591,12 +582,11 @@ op_stats run_op(const std::string& name, std::uint64_t seed, std::size_t random,
   if (name == "bias") return run(bias_cases(seed, random), bias_op);
   if (name == "softmax") return run(rows_cases(seed, name, random), softmax_op<false>{});
   if (name == "log_softmax") return run(rows_cases(seed, name, random), softmax_op<true>{});
-  if (name == "argmax") return run(rows_cases(seed, name, random), argmax_op);
   if (name == "cross_entropy") return run(rows_cases(seed, name, random), class_loss_op<true>{});
   if (name == "nll") return run(rows_cases(seed, name, random), class_loss_op<false>{});
-  if (name == "maxpool") return run(pool_cases(seed, random), maxpool_op);
+  if (name == "maxpool") return run(pool_cases(seed, name, random), maxpool_op);
+  if (name == "avgpool") return run(pool_cases(seed, name, random), avgpool_op);
   if (name == "conv2d") return run(conv_cases(seed, random), conv_op);
-  if (name == "im2col/col2im") return run(conv_cases(seed, random / 4), im2col_op);
   fail("no op named " + name);
   return {};
 }

@@ -269,19 +269,25 @@ inline std::vector<rows_case> rows_cases(std::uint64_t seed, const std::string& 
   return v;
 }
 
-// ---- max pooling: planes of H x W ------------------------------------------------------------------------
+// ---- pooling: planes of H x W ------------------------------------------------------------------------------
 struct pool_case {
   std::string name;
   std::size_t planes, H, W, K, stride, pad;
   values data = values::any;
   std::size_t Ho() const { return (H + 2 * pad - K) / stride + 1; }
   std::size_t Wo() const { return (W + 2 * pad - K) / stride + 1; }
+  // The planes as n samples of C channels (n of 3, 2 or 1), so that an op mixing up n and C shows.
+  std::size_t n() const { return planes % 3 == 0 ? 3 : planes % 2 == 0 ? 2 : 1; }
+  ctnn::backend::pool_geometry geometry() const { return {planes / n(), H, W, K, stride, pad, Ho(), Wo()}; }
   std::string describe() const {
-    return name + ": planes=" + std::to_string(planes) + " H=" + std::to_string(H) + " W=" + std::to_string(W) +
+    return name + ": planes=" + std::to_string(planes) + " (n=" + std::to_string(n()) + ") H=" + std::to_string(H) +
+           " W=" + std::to_string(W) +
            " K=" + std::to_string(K) + " stride=" + std::to_string(stride) + " pad=" + std::to_string(pad) + " values=" + values_name(data);
   }
 };
-inline std::vector<pool_case> pool_cases(std::uint64_t seed, std::size_t random) {
+// `op` names the random cases' stream (maxpool, avgpool). The named cases are max pooling's fast paths and
+// boundaries; average pooling runs them too (the same shapes, odd sizes, padding, overlapping windows).
+inline std::vector<pool_case> pool_cases(std::uint64_t seed, const std::string& op, std::size_t random) {
   std::vector<pool_case> v;
   // The Eigen backend's 2x2 stride-2 kernel (maxpool2x2): odd and even heights and widths (an odd last
   // row or column is in no window: issue 9's wrong plane stride), 2 and 3 (one output row/column), and
@@ -305,7 +311,7 @@ inline std::vector<pool_case> pool_cases(std::uint64_t seed, std::size_t random)
     v.push_back({"ties, overlapping windows", 5, 8, 9, k, 1, 1, values::ties});
     v.push_back({"NaN and -inf, overlapping windows", 5, 8, 9, k, 1, 1, values::nonfinite});
   }
-  rng r = stream(seed, "maxpool", 0);
+  rng r = stream(seed, op, 0);
   for (std::size_t i = 0; i < random; ++i) {
     pool_case c{"random", r.between(1, 70) * r.between(1, 17), map_side(r), map_side(r), 2, 2, 0};
     if (r.chance(0.4)) {  // MaxPool2d<2> and MaxPool2d<2, 2>: the fast path

@@ -142,10 +142,10 @@ double check_layer_gradients(std::size_t batch = 3, std::uint64_t seed = 1, Mode
 
   ctnn::Generator data{seed * 7919 + 17};
   ctnn::Batch<InShape, ref> x(batch);
-  ops::fill_normal(x.data(), x.size(), 0.0, 1.0, data);
+  ops::fill_normal(x.size(), x.data(), 0.0, 1.0, data);
   detail::spread_values(x.data(), x.size());
   ctnn::Batch<Out, ref> r(batch);
-  ops::fill_normal(r.data(), r.size(), 0.0, 1.0, data);
+  ops::fill_normal(r.size(), r.data(), 0.0, 1.0, data);
 
   // Analytic.
   model.zero_grad();

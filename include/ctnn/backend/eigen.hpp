@@ -35,20 +35,20 @@ struct ops<eigen> : host_ops<float> {
 
   // ---- elementwise (eigen/elementwise.hpp) ----------------------------------------------------
   template <class T>
-  static void fill(T* x, std::size_t n, T v) { eigen_kernels::fill(x, n, v); }
+  static void fill(std::size_t n, T* x, T v) { eigen_kernels::fill(x, n, v); }
   template <class F>
   static void map(std::size_t n, const float* x, float* y, F f) { eigen_kernels::map(n, x, y, f); }
   template <class F>
   static void zip(std::size_t n, const float* a, const float* b, float* y, F f) { eigen_kernels::zip(n, a, b, y, f); }
-  static void fill_bernoulli(float* x, std::size_t n, double keep, float value, Generator& g) {
+  static void fill_bernoulli(std::size_t n, float* x, double keep, float value, Generator& g) {
     eigen_kernels::fill_bernoulli(x, n, keep, value, g);
   }
 
   // ---- reductions (eigen/reductions.hpp) ------------------------------------------------------
-  static void bias_grad(const float* dy, std::size_t outer, std::size_t channels, std::size_t inner, float* grad_bias) {
+  static void bias_grad(std::size_t outer, std::size_t channels, std::size_t inner, const float* dy, float* grad_bias) {
     eigen_kernels::bias_grad(dy, outer, channels, inner, grad_bias);
   }
-  static double cross_entropy(const float* logits, const std::int64_t* labels, std::size_t rows, std::size_t cols,
+  static double cross_entropy(std::size_t rows, std::size_t cols, const float* logits, const std::int64_t* labels,
                               float* grad, float grad_scale) {
     return eigen_kernels::cross_entropy(logits, labels, rows, cols, grad, grad_scale, &checked_label);
   }
@@ -71,23 +71,21 @@ struct ops<eigen> : host_ops<float> {
   }
 
   // ---- pooling (eigen/pooling.hpp) ------------------------------------------------------------
-  static void maxpool_forward(const float* x, std::size_t planes, std::size_t H, std::size_t W, std::size_t K,
-                              std::size_t stride, std::size_t pad, std::size_t Ho, std::size_t Wo, float* y,
-                              std::int32_t* argmax) {
-    eigen_kernels::maxpool_forward(x, planes, H, W, K, stride, pad, Ho, Wo, y, argmax);
+  static void maxpool_forward(const pool_geometry& g, std::size_t n, const float* x, float* y, std::int32_t* argmax) {
+    eigen_kernels::maxpool_forward(g, n, x, y, argmax);
   }
-  static void maxpool_backward(const float* dy, const std::int32_t* argmax, std::size_t planes, std::size_t in_plane,
-                               std::size_t out_plane, float* dx) {
-    eigen_kernels::maxpool_backward(dy, argmax, planes, in_plane, out_plane, dx);
+  static void maxpool_backward(const pool_geometry& g, std::size_t n, const float* dy, const std::int32_t* argmax,
+                               float* dx) {
+    eigen_kernels::maxpool_backward(g, n, dy, argmax, dx);
   }
 
   // ---- optimizers (eigen/optimizers.hpp) ------------------------------------------------------
-  static void sgd_update(std::size_t n, float* param, const float* grad, float* momentum_buffer, float lr,
+  static void sgd_update(std::size_t n, const float* grad, float* param, float* momentum_buffer, float lr,
                          float momentum, float dampening, float weight_decay, bool nesterov, bool first_step) {
     eigen_kernels::sgd_update(n, param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,
                               first_step);
   }
-  static void adam_update(std::size_t n, float* param, const float* grad, float* m, float* v, float beta1, float beta2,
+  static void adam_update(std::size_t n, const float* grad, float* param, float* m, float* v, float beta1, float beta2,
                           float eps, float weight_decay, float step_size, float bias_correction2_sqrt) {
     eigen_kernels::adam_update(n, param, grad, m, v, beta1, beta2, eps, weight_decay, step_size, bias_correction2_sqrt);
   }

@@ -1,6 +1,6 @@
 #pragma once
-// The op set in plain loops over host memory, for any scalar. The reference backend is exactly this;
-// the Eigen backend inherits it and replaces the hot operations.
+// The op set (op_set.hpp) in plain loops over host memory, for any scalar. The reference backend is
+// exactly this; the Eigen backend inherits it and replaces the hot operations.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -50,13 +50,13 @@ struct host_ops {
 
   // ---- storage -------------------------------------------------------------------------------
   template <class T>
-  static void fill(T* x, std::size_t n, T v) { std::fill_n(x, n, v); }
+  static void fill(std::size_t n, T* x, T v) { std::fill_n(x, n, v); }
   template <class T>
-  static void copy(const T* src, std::size_t n, T* dst) { if (n) std::memmove(dst, src, n * sizeof(T)); }
+  static void copy(std::size_t n, const T* src, T* dst) { if (n) std::memmove(dst, src, n * sizeof(T)); }
   template <class T>
-  static void to_host(const T* src, std::size_t n, T* host_dst) { copy(src, n, host_dst); }
+  static void to_host(std::size_t n, const T* src, T* host_dst) { copy(n, src, host_dst); }
   template <class T>
-  static void from_host(const T* host_src, std::size_t n, T* dst) { copy(host_src, n, dst); }
+  static void from_host(std::size_t n, const T* host_src, T* dst) { copy(n, host_src, dst); }
 
   // ---- GEMM: C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, all row-major and packed ------
   static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, S alpha,
@@ -104,7 +104,7 @@ struct host_ops {
   }
 
   // y[o, c, i] += bias[c]   (outer = batch, channels, inner = spatial positions)
-  static void add_bias(S* y, const S* bias, std::size_t outer, std::size_t channels, std::size_t inner) {
+  static void add_bias(std::size_t outer, std::size_t channels, std::size_t inner, const S* bias, S* y) {
     for (std::size_t o = 0; o < outer; ++o)
       for (std::size_t c = 0; c < channels; ++c) {
         S* row = y + (o * channels + c) * inner;
@@ -112,7 +112,7 @@ struct host_ops {
       }
   }
   // grad_bias[c] += sum over o, i of dy[o, c, i]
-  static void bias_grad(const S* dy, std::size_t outer, std::size_t channels, std::size_t inner, S* grad_bias) {
+  static void bias_grad(std::size_t outer, std::size_t channels, std::size_t inner, const S* dy, S* grad_bias) {
     for (std::size_t o = 0; o < outer; ++o)
       for (std::size_t c = 0; c < channels; ++c) {
         const S* row = dy + (o * channels + c) * inner;
@@ -122,7 +122,7 @@ struct host_ops {
       }
   }
 
-  static void softmax_rows(const S* x, S* y, std::size_t rows, std::size_t cols) {
+  static void softmax_rows(std::size_t rows, std::size_t cols, const S* x, S* y) {
     for (std::size_t r = 0; r < rows; ++r) {
       const S* xr = x + r * cols;
       S* yr = y + r * cols;
@@ -132,7 +132,7 @@ struct host_ops {
       for (std::size_t c = 0; c < cols; ++c) yr[c] /= total;
     }
   }
-  static void log_softmax_rows(const S* x, S* y, std::size_t rows, std::size_t cols) {
+  static void log_softmax_rows(std::size_t rows, std::size_t cols, const S* x, S* y) {
     for (std::size_t r = 0; r < rows; ++r) {
       const S* xr = x + r * cols;
       S* yr = y + r * cols;
@@ -141,7 +141,7 @@ struct host_ops {
     }
   }
   // dx = y * (dy - sum(dy * y)) per row
-  static void softmax_backward(const S* y, const S* dy, S* dx, std::size_t rows, std::size_t cols) {
+  static void softmax_backward(std::size_t rows, std::size_t cols, const S* y, const S* dy, S* dx) {
     for (std::size_t r = 0; r < rows; ++r) {
       const std::size_t o = r * cols;
       S dot = 0;
@@ -150,7 +150,7 @@ struct host_ops {
     }
   }
   // dx = dy - exp(y) * sum(dy) per row (y is the log-softmax output)
-  static void log_softmax_backward(const S* y, const S* dy, S* dx, std::size_t rows, std::size_t cols) {
+  static void log_softmax_backward(std::size_t rows, std::size_t cols, const S* y, const S* dy, S* dx) {
     for (std::size_t r = 0; r < rows; ++r) {
       const std::size_t o = r * cols;
       S total = 0;
@@ -158,14 +158,10 @@ struct host_ops {
       for (std::size_t c = 0; c < cols; ++c) dx[o + c] = dy[o + c] - std::exp(y[o + c]) * total;
     }
   }
-  static void argmax_rows(const S* x, std::size_t rows, std::size_t cols, std::int64_t* out) {
-    for (std::size_t r = 0; r < rows; ++r)
-      out[r] = std::max_element(x + r * cols, x + (r + 1) * cols) - (x + r * cols);
-  }
 
   // Cross-entropy of logits against class indices, fused with its gradient:
   // returns sum_r -log softmax(x_r)[label_r]; grad = (softmax(x) - onehot) * grad_scale.
-  static double cross_entropy(const S* logits, const std::int64_t* labels, std::size_t rows, std::size_t cols,
+  static double cross_entropy(std::size_t rows, std::size_t cols, const S* logits, const std::int64_t* labels,
                               S* grad, S grad_scale) {
     double loss = 0;
     for (std::size_t r = 0; r < rows; ++r) {
@@ -180,7 +176,7 @@ struct host_ops {
     return loss;
   }
   // Negative log-likelihood of log-probabilities: returns sum_r -logp[r, label_r].
-  static double nll(const S* log_probs, const std::int64_t* labels, std::size_t rows, std::size_t cols, S* grad,
+  static double nll(std::size_t rows, std::size_t cols, const S* log_probs, const std::int64_t* labels, S* grad,
                     S grad_scale) {
     double loss = 0;
     std::fill_n(grad, rows * cols, S(0));
@@ -192,7 +188,8 @@ struct host_ops {
     return loss;
   }
 
-  // ---- convolution: one sample [C, H, W] <-> columns [C*K*K, Ho*Wo] ----------------------------
+  // ---- one sample [C, H, W] <-> columns [C*K*K, Ho*Wo] ------------------------------------------
+  // Not ops (no layer calls them): the im2col + GEMM convolutions' steps, here and in the Eigen backend.
   static void im2col(const S* x, std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t stride,
                      std::size_t pad, std::size_t Ho, std::size_t Wo, S* col) {
     for (std::size_t c = 0; c < C; ++c)
@@ -244,7 +241,7 @@ struct host_ops {
       im2col(x + i * g.C * g.H * g.W, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, workspace);
       gemm(false, false, g.OC, positions, patch, S(1), weight, workspace, S(0), y + i * g.OC * positions);
     }
-    add_bias(y, bias, n, g.OC, positions);
+    add_bias(n, g.OC, positions, bias, y);
   }
   // dx = dL/dx (overwritten; skipped when dx is null), grad_weight += dL/dW, grad_bias += dL/db.
   static void conv2d_backward(const conv_geometry& g, std::size_t n, const S* x, const S* dy, const S* weight, S* dx,
@@ -259,24 +256,24 @@ struct host_ops {
       std::fill_n(dx + i * in_size, in_size, S(0));
       col2im(workspace, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, dx + i * in_size);
     }
-    bias_grad(dy, n, g.OC, positions, grad_bias);
+    bias_grad(n, g.OC, positions, dy, grad_bias);
   }
 
-  // ---- max pooling over `planes` planes of H x W (padding counts as -infinity) ------------------
-  static void maxpool_forward(const S* x, std::size_t planes, std::size_t H, std::size_t W, std::size_t K,
-                              std::size_t stride, std::size_t pad, std::size_t Ho, std::size_t Wo, S* y,
-                              std::int32_t* argmax) {
-    for (std::size_t p = 0; p < planes; ++p) {
+  // ---- pooling: n samples of g.C planes of H x W ------------------------------------------------
+  // Max pooling: padding counts as -infinity, the first maximum of a window wins (and gets the gradient).
+  static void maxpool_forward(const pool_geometry& g, std::size_t n, const S* x, S* y, std::int32_t* argmax) {
+    const std::size_t H = g.H, W = g.W, Ho = g.Ho, Wo = g.Wo;
+    for (std::size_t p = 0; p < n * g.C; ++p) {
       const S* xp = x + p * H * W;
       for (std::size_t oh = 0; oh < Ho; ++oh)
         for (std::size_t ow = 0; ow < Wo; ++ow) {
           S best = -std::numeric_limits<S>::infinity();
           std::int32_t where = -1;
-          for (std::size_t ki = 0; ki < K; ++ki) {
-            const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * stride + ki) - static_cast<std::ptrdiff_t>(pad);
+          for (std::size_t ki = 0; ki < g.K; ++ki) {
+            const std::ptrdiff_t ih = tap(oh, ki, g.stride, g.pad);
             if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(H)) continue;
-            for (std::size_t kj = 0; kj < K; ++kj) {
-              const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * stride + kj) - static_cast<std::ptrdiff_t>(pad);
+            for (std::size_t kj = 0; kj < g.K; ++kj) {
+              const std::ptrdiff_t iw = tap(ow, kj, g.stride, g.pad);
               if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(W)) continue;
               const auto at = static_cast<std::int32_t>(ih * static_cast<std::ptrdiff_t>(W) + iw);
               // NaN propagates as in PyTorch: a NaN wins over every number.
@@ -293,18 +290,61 @@ struct host_ops {
         }
     }
   }
-  static void maxpool_backward(const S* dy, const std::int32_t* argmax, std::size_t planes, std::size_t in_plane,
-                               std::size_t out_plane, S* dx) {
-    std::fill_n(dx, planes * in_plane, S(0));
-    for (std::size_t p = 0; p < planes; ++p)
+  static void maxpool_backward(const pool_geometry& g, std::size_t n, const S* dy, const std::int32_t* argmax, S* dx) {
+    const std::size_t in_plane = g.H * g.W, out_plane = g.Ho * g.Wo;
+    std::fill_n(dx, n * g.C * in_plane, S(0));
+    for (std::size_t p = 0; p < n * g.C; ++p)
       for (std::size_t o = 0; o < out_plane; ++o) dx[p * in_plane + argmax[p * out_plane + o]] += dy[p * out_plane + o];
+  }
+  // Average pooling as torch's count_include_pad=True: every window divides by K * K, padding counting
+  // as zeros (a window always has K * K taps: padding is at most K / 2).
+  static void avgpool_forward(const pool_geometry& g, std::size_t n, const S* x, S* y) {
+    const S divisor = static_cast<S>(g.K * g.K);
+    for (std::size_t p = 0; p < n * g.C; ++p) {
+      const S* xp = x + p * g.H * g.W;
+      for (std::size_t oh = 0; oh < g.Ho; ++oh)
+        for (std::size_t ow = 0; ow < g.Wo; ++ow) {
+          S total = 0;
+          for (std::size_t ki = 0; ki < g.K; ++ki) {
+            const std::ptrdiff_t ih = tap(oh, ki, g.stride, g.pad);
+            if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(g.H)) continue;
+            for (std::size_t kj = 0; kj < g.K; ++kj) {
+              const std::ptrdiff_t iw = tap(ow, kj, g.stride, g.pad);
+              if (iw >= 0 && iw < static_cast<std::ptrdiff_t>(g.W))
+                total += xp[ih * static_cast<std::ptrdiff_t>(g.W) + iw];
+            }
+          }
+          y[(p * g.Ho + oh) * g.Wo + ow] = total / divisor;
+        }
+    }
+  }
+  // dx[ih, iw] = sum over the windows that cover it of dy / (K * K), windows in row-major order.
+  static void avgpool_backward(const pool_geometry& g, std::size_t n, const S* dy, S* dx) {
+    const S divisor = static_cast<S>(g.K * g.K);
+    std::fill_n(dx, n * g.C * g.H * g.W, S(0));
+    for (std::size_t p = 0; p < n * g.C; ++p) {
+      S* dxp = dx + p * g.H * g.W;
+      for (std::size_t oh = 0; oh < g.Ho; ++oh)
+        for (std::size_t ow = 0; ow < g.Wo; ++ow) {
+          const S share = dy[(p * g.Ho + oh) * g.Wo + ow] / divisor;
+          for (std::size_t ki = 0; ki < g.K; ++ki) {
+            const std::ptrdiff_t ih = tap(oh, ki, g.stride, g.pad);
+            if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(g.H)) continue;
+            for (std::size_t kj = 0; kj < g.K; ++kj) {
+              const std::ptrdiff_t iw = tap(ow, kj, g.stride, g.pad);
+              if (iw >= 0 && iw < static_cast<std::ptrdiff_t>(g.W))
+                dxp[ih * static_cast<std::ptrdiff_t>(g.W) + iw] += share;
+            }
+          }
+        }
+    }
   }
 
   // ---- optimizer updates (torch.optim 1.13, one parameter tensor of n values) ------------------
   // SGD: g = grad + weight_decay * param; with momentum, buf = g on the first step and
   // buf = momentum * buf + (1 - dampening) * g afterwards, then g = nesterov ? g + momentum * buf : buf;
   // param -= lr * g. momentum_buffer may be null when momentum is 0.
-  static void sgd_update(std::size_t n, S* param, const S* grad, S* momentum_buffer, S lr, S momentum, S dampening,
+  static void sgd_update(std::size_t n, const S* grad, S* param, S* momentum_buffer, S lr, S momentum, S dampening,
                          S weight_decay, bool nesterov, bool first_step) {
     const S keep = S(1) - dampening;
     for (std::size_t i = 0; i < n; ++i) {
@@ -322,7 +362,7 @@ struct host_ops {
   // m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
   // param -= step_size * m / (sqrt(v) / bias_correction2_sqrt + eps), where the caller computes
   // step_size = lr / (1 - beta1^t) and bias_correction2_sqrt = sqrt(1 - beta2^t).
-  static void adam_update(std::size_t n, S* param, const S* grad, S* m, S* v, S beta1, S beta2, S eps, S weight_decay,
+  static void adam_update(std::size_t n, const S* grad, S* param, S* m, S* v, S beta1, S beta2, S eps, S weight_decay,
                           S step_size, S bias_correction2_sqrt) {
     const S one_minus_beta1 = S(1) - beta1, one_minus_beta2 = S(1) - beta2;
     for (std::size_t i = 0; i < n; ++i) {
@@ -336,21 +376,25 @@ struct host_ops {
   }
 
   // ---- random numbers (counter-based, see core/random.hpp) -------------------------------------
-  static void fill_uniform(S* x, std::size_t n, double lo, double hi, Generator& g) {
+  static void fill_uniform(std::size_t n, S* x, double lo, double hi, Generator& g) {
     const std::uint64_t seed = g.seed(), first = g.advance(n);
     for (std::size_t i = 0; i < n; ++i) x[i] = static_cast<S>(lo + (hi - lo) * rng::uniform(seed, first + i));
   }
-  static void fill_normal(S* x, std::size_t n, double mean, double stddev, Generator& g) {
+  static void fill_normal(std::size_t n, S* x, double mean, double stddev, Generator& g) {
     const std::uint64_t seed = g.seed(), first = g.advance(n);
     for (std::size_t i = 0; i < n; ++i) x[i] = static_cast<S>(mean + stddev * rng::normal(seed, first + i));
   }
   // x[i] = value with probability keep, else 0 (dropout masks carry the 1/(1-p) scaling as value).
-  static void fill_bernoulli(S* x, std::size_t n, double keep, S value, Generator& g) {
+  static void fill_bernoulli(std::size_t n, S* x, double keep, S value, Generator& g) {
     const std::uint64_t seed = g.seed(), first = g.advance(n);
     for (std::size_t i = 0; i < n; ++i) x[i] = rng::uniform(seed, first + i) < keep ? value : S(0);
   }
 
  protected:
+  // The input row (or column) under output position o and window tap t; outside [0, size) in the padding.
+  static std::ptrdiff_t tap(std::size_t o, std::size_t t, std::size_t stride, std::size_t pad) {
+    return static_cast<std::ptrdiff_t>(o * stride + t) - static_cast<std::ptrdiff_t>(pad);
+  }
   static S log_sum_exp(const S* x, std::size_t n) {
     const S mx = *std::max_element(x, x + n);
     if (std::isinf(mx)) return mx;

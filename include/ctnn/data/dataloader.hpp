@@ -74,11 +74,11 @@ void upload(const Src* src, std::size_t n, Dst* dst, std::vector<Dst>& tmp) {
   if constexpr (B::host_memory) {
     for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<Dst>(src[i]);
   } else if constexpr (std::is_same_v<Src, Dst>) {
-    backend::ops<B>::from_host(src, n, dst);
+    backend::ops<B>::from_host(n, src, dst);
   } else {
     tmp.resize(n);
     for (std::size_t i = 0; i < n; ++i) tmp[i] = static_cast<Dst>(src[i]);
-    backend::ops<B>::from_host(tmp.data(), n, dst);
+    backend::ops<B>::from_host(n, tmp.data(), dst);
   }
 }
 }  // namespace detail

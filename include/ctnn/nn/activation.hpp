@@ -106,14 +106,14 @@ struct row_softmax {
     explicit bound(Generator&) {}
     const Batch<S, B>& forward(const Batch<S, B>& x, bool /*training*/) {
       const std::size_t n = this->prepare_output(x);
-      if constexpr (Log) ops::log_softmax_rows(x.data(), this->y_.data(), n, S::size);
-      else ops::softmax_rows(x.data(), this->y_.data(), n, S::size);
+      if constexpr (Log) ops::log_softmax_rows(n, S::size, x.data(), this->y_.data());
+      else ops::softmax_rows(n, S::size, x.data(), this->y_.data());
       return this->y_;
     }
     const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
       const std::size_t n = this->prepare_input_grad(x);
-      if constexpr (Log) ops::log_softmax_backward(this->y_.data(), dy, this->dx_.data(), n, S::size);
-      else ops::softmax_backward(this->y_.data(), dy, this->dx_.data(), n, S::size);
+      if constexpr (Log) ops::log_softmax_backward(n, S::size, this->y_.data(), dy, this->dx_.data());
+      else ops::softmax_backward(n, S::size, this->y_.data(), dy, this->dx_.data());
       return this->dx_;
     }
   };

@@ -92,7 +92,7 @@ std::vector<std::size_t> batch_dims(std::size_t batch) {
 template <Backend B, class T>
 std::vector<T> host_copy(const T* data, std::size_t n) {
   std::vector<T> out(n);
-  if (n) backend::ops<B>::to_host(data, n, out.data());
+  if (n) backend::ops<B>::to_host(n, data, out.data());
   return out;
 }
 
@@ -110,7 +110,7 @@ std::size_t first_non_finite(const T* data, std::size_t n) {
 template <Backend B, class T>
 std::string value_at(const T* data, std::size_t i) {
   T v{};
-  backend::ops<B>::to_host(data + i, 1, &v);
+  backend::ops<B>::to_host(1, data + i, &v);
   return cat(v);
 }
 

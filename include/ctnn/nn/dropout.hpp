@@ -64,12 +64,12 @@ struct Dropout {
       this->prepare_output(x);
       masked_ = training && P > 0.0;
       if (!masked_) {
-        ops::copy(x.data(), x.size(), this->y_.data());
+        ops::copy(x.size(), x.data(), this->y_.data());
         return this->y_;
       }
       mask_.resize(x.batch_size());
       const scalar keep_value = P < 1.0 ? static_cast<scalar>(1.0 / (1.0 - P)) : scalar(0);
-      ops::fill_bernoulli(mask_.data(), x.size(), 1.0 - P, keep_value, generator_);
+      ops::fill_bernoulli(x.size(), mask_.data(), 1.0 - P, keep_value, generator_);
       ops::zip(x.size(), x.data(), mask_.data(), this->y_.data(), detail::multiply_values{});
       return this->y_;
     }
@@ -77,7 +77,7 @@ struct Dropout {
     const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
       this->prepare_input_grad(x);
       if (masked_) ops::zip(x.size(), dy, mask_.data(), this->dx_.data(), detail::multiply_values{});
-      else ops::copy(dy, x.size(), this->dx_.data());
+      else ops::copy(x.size(), dy, this->dx_.data());
       return this->dx_;
     }
 

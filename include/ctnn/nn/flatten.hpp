@@ -27,12 +27,12 @@ struct Flatten {
     explicit bound(Generator&) {}
     const Batch<Shape<S::size>, B>& forward(const Batch<S, B>& x, bool /*training*/) {
       this->prepare_output(x);
-      ops::copy(x.data(), x.size(), this->y_.data());
+      ops::copy(x.size(), x.data(), this->y_.data());
       return this->y_;
     }
     const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
       this->prepare_input_grad(x);
-      ops::copy(dy, x.size(), this->dx_.data());
+      ops::copy(x.size(), dy, this->dx_.data());
       return this->dx_;
     }
   };

@@ -38,14 +38,14 @@ struct Linear {
     const Batch<Shape<Out>, B>& forward(const Batch<Shape<In>, B>& x, bool /*training*/) {
       const std::size_t n = this->prepare_output(x);
       ops::gemm(false, true, n, Out, In, 1, x.data(), weight_.value.data(), 0, this->y_.data());
-      if constexpr (Bias) ops::add_bias(this->y_.data(), bias_.value.data(), n, Out, 1);
+      if constexpr (Bias) ops::add_bias(n, Out, 1, bias_.value.data(), this->y_.data());
       return this->y_;
     }
 
     const Batch<Shape<In>, B>& backward(const Batch<Shape<In>, B>& x, const scalar* dy, bool input_grad = true) {
       const std::size_t n = this->prepare_input_grad(x);
       ops::gemm(true, false, Out, In, n, 1, dy, x.data(), 1, weight_.grad.data());
-      if constexpr (Bias) ops::bias_grad(dy, n, Out, 1, bias_.grad.data());
+      if constexpr (Bias) ops::bias_grad(n, Out, 1, dy, bias_.grad.data());
       if (input_grad) ops::gemm(false, false, n, In, Out, 1, dy, weight_.value.data(), 0, this->dx_.data());
       return this->dx_;
     }

@@ -123,8 +123,8 @@ class elementwise_loss : public loss_base<B> {
     for (std::size_t i = 0; i < n; ++i) {
       if (!std::isnan(terms[i])) continue;
       scalar p{}, t{};
-      ops::to_host(prediction.data() + i, 1, &p);
-      ops::to_host(target.data() + i, 1, &t);
+      ops::to_host(1, prediction.data() + i, &p);
+      ops::to_host(1, target.data() + i, &t);
       const std::string at = index_string(i, batch_dims<S>(prediction.batch_size()));
       Functions::diagnose(Name.view(), at, static_cast<double>(p), static_cast<double>(t));
       throw error(cat(Name.view(), ": the loss is NaN: input", at, " is ", p, ", target", at, " is ", t));
@@ -234,9 +234,9 @@ class class_index_loss : public loss_base<B> {
     const scalar k = this->scale(n);
     double total;
     if constexpr (FromLogits)
-      total = ops::cross_entropy(prediction.data(), target.data(), n, Classes, this->grad_.data(), k);
+      total = ops::cross_entropy(n, Classes, prediction.data(), target.data(), this->grad_.data(), k);
     else
-      total = ops::nll(prediction.data(), target.data(), n, Classes, this->grad_.data(), k);
+      total = ops::nll(n, Classes, prediction.data(), target.data(), this->grad_.data(), k);
     return this->finish(total, n, Name.view(), [&](double) { diagnose(prediction, target); });
   }
 

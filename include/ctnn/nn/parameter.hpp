@@ -27,13 +27,13 @@ struct Parameter {
       : name(std::move(name_)), shape(shape_) {
     value.resize(size());
     grad.resize(size());
-    ops::fill(grad.data(), size(), scalar(0));
+    ops::fill(size(), grad.data(), scalar(0));
   }
 
   std::size_t size() const {
     return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>{});
   }
-  void zero_grad() { ops::fill(grad.data(), size(), scalar(0)); }
+  void zero_grad() { ops::fill(size(), grad.data(), scalar(0)); }
 
   // PyTorch's default initialisation of Linear and Conv2d, number for number: weights get
   // kaiming_uniform_(a = sqrt(5)), i.e. U(-b, b) with b = sqrt(3) * gain / sqrt(fan_in) and
@@ -51,17 +51,17 @@ struct Parameter {
     std::vector<scalar> host(size());
     const auto from = static_cast<scalar>(-bound), to = static_cast<scalar>(bound);
     for (auto& v : host) v = g.torch_uniform(from, to);
-    ops::from_host(host.data(), host.size(), value.data());
+    ops::from_host(host.size(), host.data(), value.data());
   }
 
   std::vector<scalar> values_to_host() const {
     std::vector<scalar> out(size());
-    ops::to_host(value.data(), size(), out.data());
+    ops::to_host(size(), value.data(), out.data());
     return out;
   }
   std::vector<scalar> grad_to_host() const {
     std::vector<scalar> out(size());
-    ops::to_host(grad.data(), size(), out.data());
+    ops::to_host(size(), grad.data(), out.data());
     return out;
   }
 };

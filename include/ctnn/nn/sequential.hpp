@@ -180,7 +180,7 @@ class Sequential {
     }
     std::size_t i = 0;
     visit_parameters([&](Parameter<B>& p) {
-      backend::ops<B>::from_host(sources[i]->values.data(), p.size(), p.value.data());
+      backend::ops<B>::from_host(p.size(), sources[i]->values.data(), p.value.data());
       ++i;
     });
   }

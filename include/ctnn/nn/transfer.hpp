@@ -40,7 +40,7 @@ Batch<S, B2, detail::moved_value_t<T, B1, B2>> to(const Batch<S, B1, T>& x) {
   using U = detail::moved_value_t<T, B1, B2>;
   const std::vector<U> values = detail::convert_values<U>(x.to_host());
   Batch<S, B2, U> out(x.batch_size());
-  backend::ops<B2>::from_host(values.data(), values.size(), out.data());
+  backend::ops<B2>::from_host(values.size(), values.data(), out.data());
   return out;
 }
 

@@ -43,8 +43,8 @@ class Adam {
       const std::size_t n = params_[i]->size();
       exp_avg_[i].resize(n);
       exp_avg_sq_[i].resize(n);
-      backend::ops<B>::fill(exp_avg_[i].data(), n, scalar(0));
-      backend::ops<B>::fill(exp_avg_sq_[i].data(), n, scalar(0));
+      backend::ops<B>::fill(n, exp_avg_[i].data(), scalar(0));
+      backend::ops<B>::fill(n, exp_avg_sq_[i].data(), scalar(0));
     }
   }
 
@@ -57,7 +57,7 @@ class Adam {
     const double bias_correction2_sqrt = std::sqrt(bias_correction2);
     for (std::size_t i = 0; i < params_.size(); ++i) {
       Parameter<B>& p = *params_[i];
-      backend::ops<B>::adam_update(p.size(), p.value.data(), p.grad.data(), exp_avg_[i].data(), exp_avg_sq_[i].data(),
+      backend::ops<B>::adam_update(p.size(), p.grad.data(), p.value.data(), exp_avg_[i].data(), exp_avg_sq_[i].data(),
                                    static_cast<scalar>(options_.betas[0]), static_cast<scalar>(options_.betas[1]),
                                    static_cast<scalar>(options_.eps), static_cast<scalar>(options_.weight_decay),
                                    static_cast<scalar>(step_size), static_cast<scalar>(bias_correction2_sqrt));

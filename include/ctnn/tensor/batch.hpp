@@ -34,7 +34,7 @@ class Batch {
       throw error(cat("Batch", S::str(), "::from_host: ", values.size(), " values are not a whole number of samples of ",
                       sample_size));
     Batch b(sample_size ? values.size() / sample_size : values.size());
-    ops::from_host(values.data(), values.size(), b.data());
+    ops::from_host(values.size(), values.data(), b.data());
     return b;
   }
   static Batch from_host(std::initializer_list<T> values) { return from_host(std::span<const T>(values.begin(), values.size())); }
@@ -55,7 +55,7 @@ class Batch {
   // A copy in host memory (the only way to read values of a device batch).
   std::vector<T> to_host() const {
     std::vector<T> out(size());
-    ops::to_host(data(), size(), out.data());
+    ops::to_host(size(), data(), out.data());
     return out;
   }
 

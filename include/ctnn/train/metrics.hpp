@@ -29,7 +29,7 @@ const T* host_values(const BatchType& batch, std::vector<T>& scratch) {
     return batch.data();
   } else {
     scratch.resize(batch.size());
-    backend::ops<typename BatchType::backend_type>::to_host(batch.data(), batch.size(), scratch.data());
+    backend::ops<typename BatchType::backend_type>::to_host(batch.size(), batch.data(), scratch.data());
     return scratch.data();
   }
 }

@@ -1,6 +1,6 @@
 #pragma once
 // Kernel launches of backend::cuda: a grid-stride loop calling a functor once per index (the functors
-// of backend/kernels.hpp), and a sum of per-index doubles (block partial sums, added on the host in
+// of backend/device_ops.hpp), and a sum of per-index doubles (block partial sums, added on the host in
 // block order: deterministic). nvcc only.
 #include <cstddef>
 #include <vector>
@@ -62,32 +62,5 @@ double sum(std::size_t n, F f) {
   for (double v : host) total += v;
   return total;
 }
-
-// Index functors for the elementwise ops and sum.
-template <class T>
-struct fill_at {
-  T* x;
-  T v;
-  __device__ void operator()(std::size_t i) const { x[i] = v; }
-};
-template <class F>
-struct map_at {
-  const float* x;
-  float* y;
-  F f;
-  __device__ void operator()(std::size_t i) const { y[i] = f(x[i]); }
-};
-template <class F>
-struct zip_at {
-  const float* a;
-  const float* b;
-  float* y;
-  F f;
-  __device__ void operator()(std::size_t i) const { y[i] = f(a[i], b[i]); }
-};
-struct value_at {
-  const float* x;
-  __device__ double operator()(std::size_t i) const { return static_cast<double>(x[i]); }
-};
 
 }  // namespace ctnn::cuda::detail

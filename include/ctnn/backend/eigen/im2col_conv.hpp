@@ -24,7 +24,7 @@ inline void im2col_conv2d_forward(const conv_geometry& g, std::size_t n, const f
     host::im2col(x + i * g.C * g.H * g.W, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, workspace);
     gemm(false, false, g.OC, positions, patch, 1.0f, weight, workspace, 0.0f, y + i * g.OC * positions);
   }
-  host::add_bias(y, bias, n, g.OC, positions);
+  host::add_bias(n, g.OC, positions, bias, y);
 }
 inline void im2col_conv2d_backward(const conv_geometry& g, std::size_t n, const float* x, const float* dy,
                                    const float* weight, float* dx, float* grad_weight, float* grad_bias,

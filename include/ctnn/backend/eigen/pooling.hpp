@@ -40,24 +40,25 @@ inline void maxpool2x2(const float* x, std::size_t planes, std::size_t H, std::s
     }
 }
 
-inline void maxpool_forward(const float* x, std::size_t planes, std::size_t H, std::size_t W, std::size_t K,
-                            std::size_t stride, std::size_t pad, std::size_t Ho, std::size_t Wo, float* y,
-                            std::int32_t* argmax) {
+// The op set's signatures; each thread's part is a run of whole planes (a geometry of one channel).
+inline void maxpool_forward(const pool_geometry& g, std::size_t n, const float* x, float* y, std::int32_t* argmax) {
+  const std::size_t H = g.H, W = g.W, Ho = g.Ho, Wo = g.Wo;
+  const pool_geometry plane{1, H, W, g.K, g.stride, g.pad, Ho, Wo};
   // 2x2 windows of stride 2 without padding: Ho = floor(H / 2), Wo = floor(W / 2), and for an odd H or W
   // the last input row or column is in no window, so planes lie H * W apart, not 2 Ho * 2 Wo
   // (issue 9: MaxPool2d<2> on a 3x3 map read the second plane from the first one's last row).
-  const bool two_by_two = K == 2 && stride == 2 && pad == 0 && Ho == H / 2 && Wo == W / 2;
-  detail::parallel_chunks(planes, elementwise_grain / static_cast<double>(H * W), 1, [&](std::size_t lo, std::size_t hi) {
+  const bool two_by_two = g.K == 2 && g.stride == 2 && g.pad == 0 && Ho == H / 2 && Wo == W / 2;
+  detail::parallel_chunks(n * g.C, elementwise_grain / static_cast<double>(H * W), 1, [&](std::size_t lo, std::size_t hi) {
     if (two_by_two) return maxpool2x2(x + lo * H * W, hi - lo, H, W, Ho, Wo, y + lo * Ho * Wo, argmax + lo * Ho * Wo);
-    host_ops<float>::maxpool_forward(x + lo * H * W, hi - lo, H, W, K, stride, pad, Ho, Wo, y + lo * Ho * Wo,
-                                     argmax + lo * Ho * Wo);
+    host_ops<float>::maxpool_forward(plane, hi - lo, x + lo * H * W, y + lo * Ho * Wo, argmax + lo * Ho * Wo);
   });
 }
-inline void maxpool_backward(const float* dy, const std::int32_t* argmax, std::size_t planes, std::size_t in_plane,
-                             std::size_t out_plane, float* dx) {
-  detail::parallel_chunks(planes, elementwise_grain / static_cast<double>(in_plane), 1, [&](std::size_t lo, std::size_t hi) {
-    host_ops<float>::maxpool_backward(dy + lo * out_plane, argmax + lo * out_plane, hi - lo, in_plane, out_plane,
-                                      dx + lo * in_plane);
+inline void maxpool_backward(const pool_geometry& g, std::size_t n, const float* dy, const std::int32_t* argmax,
+                             float* dx) {
+  const std::size_t in_plane = g.H * g.W, out_plane = g.Ho * g.Wo;
+  const pool_geometry plane{1, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo};
+  detail::parallel_chunks(n * g.C, elementwise_grain / static_cast<double>(in_plane), 1, [&](std::size_t lo, std::size_t hi) {
+    host_ops<float>::maxpool_backward(plane, hi - lo, dy + lo * out_plane, argmax + lo * out_plane, dx + lo * in_plane);
   });
 }
 

@@ -20,7 +20,7 @@ namespace ctnn::backend::eigen_kernels {
 // Eigen's .sum(): it starts its packets at the first aligned address, so the order of the additions,
 // and the last bit of the result, would depend on where the buffer happens to lie.)
 inline void bias_grad(const float* dy, std::size_t outer, std::size_t channels, std::size_t inner, float* grad_bias) {
-  if (inner < 16) return host_ops<float>::bias_grad(dy, outer, channels, inner, grad_bias);
+  if (inner < 16) return host_ops<float>::bias_grad(outer, channels, inner, dy, grad_bias);
   using namespace Eigen::internal;
   // Channels split over threads; each still adds its rows in batch order.
   const double per_channel = static_cast<double>(outer * inner);
@@ -55,7 +55,7 @@ double cross_entropy(const float* logits, const std::int64_t* labels, std::size_
   for (std::size_t r = 0; r < rows; ++r) {
     const float* xr = logits + r * cols;
     const float mx = *std::max_element(xr, xr + cols);
-    if (!std::isfinite(mx)) return host_ops<float>::cross_entropy(logits, labels, rows, cols, grad, grad_scale);
+    if (!std::isfinite(mx)) return host_ops<float>::cross_entropy(rows, cols, logits, labels, grad, grad_scale);
     for (std::size_t c = 0; c < cols; ++c) grad[r * cols + c] = xr[c] - mx;
   }
   packetwise(n, grad, grad, [](const auto& a) { return a.exp(); });

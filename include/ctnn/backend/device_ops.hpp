@@ -1,0 +1,593 @@
+#pragma once
+// The op set (op_set.hpp) of the device backends, Thrust and CUDA, written once: device_ops<Exec> is
+// every op as a functor called once per work item (an index), plus the line that launches it through
+// the executor. An executor says how work runs and where memory lives:
+//
+//   template <class T> using buffer = ...;                 device memory that only grows
+//   template <class F> static void for_each(size_t n, F);  f(i) for every i in [0, n), any order
+//   template <class F> static double sum(size_t n, F);     the sum of f(i) (doubles) over [0, n)
+//   template <class T> static void copy(size_t n, const T*, T*);              device to device
+//   template <class T> static void to_host(size_t n, const T*, T*);           and the two transfers
+//   template <class T> static void from_host(size_t n, const T*, T*);
+//
+// (thrust.hpp: thrust::for_each over a counting iterator; cuda.hpp: a grid-stride kernel.) Functors
+// are marked CTNN_HD, so the same code compiles for the host (g++ with Thrust's OMP/CPP systems) and
+// for the device (nvcc): no Thrust, no CUDA runtime, no Eigen here.
+//
+// Each output value is computed by one work item, in the order of the reference loops (host_ops.hpp):
+// no atomics, and the results do not depend on the number of threads.
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "../core/config.hpp"
+#include "../core/error.hpp"
+#include "../core/random.hpp"
+#include "backend.hpp"
+
+namespace ctnn::backend {
+
+namespace device {
+using index = std::size_t;
+
+CTNN_HD inline bool is_nan(float v) { return v != v; }
+CTNN_HD inline bool is_inf(float v) { return v == v && !(v - v == v - v); }
+
+// Row (ih) or column (iw) of the input under output position o and window tap t, or -1 outside.
+CTNN_HD inline std::ptrdiff_t input_at(index o, index t, index stride, index pad, index size) {
+  const auto v = static_cast<std::ptrdiff_t>(o * stride + t) - static_cast<std::ptrdiff_t>(pad);
+  return v >= 0 && v < static_cast<std::ptrdiff_t>(size) ? v : -1;
+}
+// The output position whose window puts tap t on input position i, or -1 when there is none.
+CTNN_HD inline std::ptrdiff_t output_at(index i, index t, index stride, index pad, index size) {
+  const std::ptrdiff_t d = static_cast<std::ptrdiff_t>(i + pad) - static_cast<std::ptrdiff_t>(t);
+  if (d < 0 || d % static_cast<std::ptrdiff_t>(stride) != 0) return -1;
+  const index o = static_cast<index>(d) / stride;
+  return o < size ? static_cast<std::ptrdiff_t>(o) : -1;
+}
+
+CTNN_HD inline float row_max(const float* x, index n) {
+  float mx = x[0];
+  for (index i = 1; i < n; ++i)
+    if (x[i] > mx) mx = x[i];
+  return mx;
+}
+CTNN_HD inline float log_sum_exp(const float* x, index n) {
+  const float mx = row_max(x, n);
+  if (is_inf(mx)) return mx;
+  float total = 0.0f;
+  for (index i = 0; i < n; ++i) total += std::exp(x[i] - mx);
+  return mx + std::log(total);
+}
+}  // namespace device
+
+template <class Exec>
+struct device_ops {
+  using scalar = float;
+  using index = device::index;
+  template <class T>
+  using buffer = typename Exec::template buffer<T>;
+
+  // ---- storage -------------------------------------------------------------------------------------
+  template <class T>
+  struct fill_kernel {
+    T* x;
+    T v;
+    CTNN_HD void operator()(index i) const { x[i] = v; }
+  };
+  template <class T>
+  static void fill(std::size_t n, T* x, T v) { Exec::for_each(n, fill_kernel<T>{x, v}); }
+  template <class T>
+  static void copy(std::size_t n, const T* src, T* dst) {
+    if (n && src != dst) Exec::copy(n, src, dst);
+  }
+  template <class T>
+  static void to_host(std::size_t n, const T* src, T* host_dst) { if (n) Exec::to_host(n, src, host_dst); }
+  template <class T>
+  static void from_host(std::size_t n, const T* host_src, T* dst) { if (n) Exec::from_host(n, host_src, dst); }
+
+  // ---- GEMM: C = alpha op(A) op(B) + beta C, one 4 x 4 tile of C per work item ------------------------
+  struct gemm_tile {
+    bool trans_a, trans_b;
+    index m, n, k, tiles_n;
+    float alpha, beta;
+    const float* a;
+    const float* b;
+    float* c;
+
+    CTNN_HD float a_at(index i, index p) const { return trans_a ? a[p * m + i] : a[i * k + p]; }
+    CTNN_HD float b_at(index p, index j) const { return trans_b ? b[j * k + p] : b[p * n + j]; }
+    CTNN_HD void store(index i, index j, float acc) const {
+      float& out = c[i * n + j];
+      out = alpha * acc + (beta == 0.0f ? 0.0f : beta * out);
+    }
+    CTNN_HD void operator()(index t) const {
+      const index i0 = t / tiles_n * 4, j0 = t % tiles_n * 4;
+      if (i0 + 4 <= m && j0 + 4 <= n) {
+        float acc[4][4] = {};
+        for (index p = 0; p < k; ++p) {
+          float av[4], bv[4];
+          for (index u = 0; u < 4; ++u) av[u] = a_at(i0 + u, p);
+          for (index v = 0; v < 4; ++v) bv[v] = b_at(p, j0 + v);
+          for (index u = 0; u < 4; ++u)
+            for (index v = 0; v < 4; ++v) acc[u][v] += av[u] * bv[v];
+        }
+        for (index u = 0; u < 4; ++u)
+          for (index v = 0; v < 4; ++v) store(i0 + u, j0 + v, acc[u][v]);
+        return;
+      }
+      const index mi = m - i0 < 4 ? m - i0 : 4, nj = n - j0 < 4 ? n - j0 : 4;
+      for (index u = 0; u < mi; ++u)
+        for (index v = 0; v < nj; ++v) {
+          float acc = 0.0f;
+          for (index p = 0; p < k; ++p) acc += a_at(i0 + u, p) * b_at(p, j0 + v);
+          store(i0 + u, j0 + v, acc);
+        }
+    }
+  };
+  static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                   const float* a, const float* b, float beta, float* c) {
+    if (m == 0 || n == 0) return;
+    const std::size_t tiles_n = (n + 3) / 4, tiles = (m + 3) / 4 * tiles_n;
+    Exec::for_each(tiles, gemm_tile{trans_a, trans_b, m, n, k, tiles_n, alpha, beta, a, b, c});
+  }
+
+  // ---- elementwise ---------------------------------------------------------------------------------
+  template <class F>
+  struct map_kernel {
+    const float* x;
+    float* y;
+    F f;
+    CTNN_HD void operator()(index i) const { y[i] = f(x[i]); }
+  };
+  template <class F>
+  static void map(std::size_t n, const float* x, float* y, F f) { Exec::for_each(n, map_kernel<F>{x, y, f}); }
+  template <class F>
+  struct zip_kernel {
+    const float* a;
+    const float* b;
+    float* y;
+    F f;
+    CTNN_HD void operator()(index i) const { y[i] = f(a[i], b[i]); }
+  };
+  template <class F>
+  static void zip(std::size_t n, const float* a, const float* b, float* y, F f) {
+    Exec::for_each(n, zip_kernel<F>{a, b, y, f});
+  }
+
+  // ---- reductions ----------------------------------------------------------------------------------
+  struct value_kernel {
+    const float* x;
+    CTNN_HD double operator()(index i) const { return static_cast<double>(x[i]); }
+  };
+  static double sum(std::size_t n, const float* x) { return Exec::sum(n, value_kernel{x}); }
+
+  struct add_bias_kernel {
+    index channels, inner;
+    const float* bias;
+    float* y;
+    CTNN_HD void operator()(index i) const { y[i] += bias[i / inner % channels]; }
+  };
+  static void add_bias(std::size_t outer, std::size_t channels, std::size_t inner, const float* bias, float* y) {
+    Exec::for_each(outer * channels * inner, add_bias_kernel{channels, inner, bias, y});
+  }
+  struct bias_grad_kernel {
+    index outer, channels, inner;
+    const float* dy;
+    float* grad_bias;
+    CTNN_HD void operator()(index c) const {
+      float total = grad_bias[c];
+      for (index o = 0; o < outer; ++o) {
+        const float* row = dy + (o * channels + c) * inner;
+        float acc = 0.0f;
+        for (index i = 0; i < inner; ++i) acc += row[i];
+        total += acc;
+      }
+      grad_bias[c] = total;
+    }
+  };
+  static void bias_grad(std::size_t outer, std::size_t channels, std::size_t inner, const float* dy, float* grad_bias) {
+    Exec::for_each(channels, bias_grad_kernel{outer, channels, inner, dy, grad_bias});
+  }
+
+  // ---- rows: softmax family, class-index losses (one row per work item) ------------------------------
+  struct softmax_kernel {
+    index cols;
+    const float* x;
+    float* y;
+    CTNN_HD void operator()(index r) const {
+      const float* xr = x + r * cols;
+      float* yr = y + r * cols;
+      const float mx = device::row_max(xr, cols);
+      float total = 0.0f;
+      for (index c = 0; c < cols; ++c) total += (yr[c] = std::exp(xr[c] - mx));
+      for (index c = 0; c < cols; ++c) yr[c] /= total;
+    }
+  };
+  static void softmax_rows(std::size_t rows, std::size_t cols, const float* x, float* y) {
+    Exec::for_each(rows, softmax_kernel{cols, x, y});
+  }
+  struct log_softmax_kernel {
+    index cols;
+    const float* x;
+    float* y;
+    CTNN_HD void operator()(index r) const {
+      const float* xr = x + r * cols;
+      const float lse = device::log_sum_exp(xr, cols);
+      for (index c = 0; c < cols; ++c) y[r * cols + c] = xr[c] - lse;
+    }
+  };
+  static void log_softmax_rows(std::size_t rows, std::size_t cols, const float* x, float* y) {
+    Exec::for_each(rows, log_softmax_kernel{cols, x, y});
+  }
+  struct softmax_backward_kernel {
+    index cols;
+    const float* y;
+    const float* dy;
+    float* dx;
+    CTNN_HD void operator()(index r) const {
+      const index o = r * cols;
+      float dot = 0.0f;
+      for (index c = 0; c < cols; ++c) dot += dy[o + c] * y[o + c];
+      for (index c = 0; c < cols; ++c) dx[o + c] = y[o + c] * (dy[o + c] - dot);
+    }
+  };
+  static void softmax_backward(std::size_t rows, std::size_t cols, const float* y, const float* dy, float* dx) {
+    Exec::for_each(rows, softmax_backward_kernel{cols, y, dy, dx});
+  }
+  struct log_softmax_backward_kernel {
+    index cols;
+    const float* y;
+    const float* dy;
+    float* dx;
+    CTNN_HD void operator()(index r) const {
+      const index o = r * cols;
+      float total = 0.0f;
+      for (index c = 0; c < cols; ++c) total += dy[o + c];
+      for (index c = 0; c < cols; ++c) dx[o + c] = dy[o + c] - std::exp(y[o + c]) * total;
+    }
+  };
+  static void log_softmax_backward(std::size_t rows, std::size_t cols, const float* y, const float* dy, float* dx) {
+    Exec::for_each(rows, log_softmax_backward_kernel{cols, y, dy, dx});
+  }
+
+  struct cross_entropy_loss {
+    index cols;
+    const float* logits;
+    const std::int64_t* labels;
+    CTNN_HD double operator()(index r) const {
+      const float* xr = logits + r * cols;
+      return static_cast<double>(device::log_sum_exp(xr, cols) - xr[labels[r]]);
+    }
+  };
+  struct cross_entropy_grad {
+    index cols;
+    const float* logits;
+    const std::int64_t* labels;
+    float* grad;
+    float scale;
+    CTNN_HD void operator()(index r) const {
+      const float* xr = logits + r * cols;
+      float* gr = grad + r * cols;
+      const float lse = device::log_sum_exp(xr, cols);
+      for (index c = 0; c < cols; ++c) gr[c] = std::exp(xr[c] - lse) * scale;
+      gr[labels[r]] -= scale;
+    }
+  };
+  static double cross_entropy(std::size_t rows, std::size_t cols, const float* logits, const std::int64_t* labels,
+                              float* grad, float grad_scale) {
+    check_labels(rows, cols, labels);
+    const double loss = Exec::sum(rows, cross_entropy_loss{cols, logits, labels});
+    Exec::for_each(rows, cross_entropy_grad{cols, logits, labels, grad, grad_scale});
+    return loss;
+  }
+  struct nll_loss {
+    index cols;
+    const float* log_probs;
+    const std::int64_t* labels;
+    CTNN_HD double operator()(index r) const {
+      return -static_cast<double>(log_probs[r * cols + static_cast<index>(labels[r])]);
+    }
+  };
+  struct nll_grad {
+    index cols;
+    const std::int64_t* labels;
+    float* grad;
+    float scale;
+    CTNN_HD void operator()(index r) const { grad[r * cols + static_cast<index>(labels[r])] = -scale; }
+  };
+  static double nll(std::size_t rows, std::size_t cols, const float* log_probs, const std::int64_t* labels, float* grad,
+                    float grad_scale) {
+    check_labels(rows, cols, labels);
+    fill(rows * cols, grad, 0.0f);
+    const double loss = Exec::sum(rows, nll_loss{cols, log_probs, labels});
+    Exec::for_each(rows, nll_grad{cols, labels, grad, grad_scale});
+    return loss;
+  }
+
+  // ---- convolution: direct kernels over the whole batch (no workspace) --------------------------------
+  static std::size_t conv2d_workspace(const conv_geometry&, std::size_t) { return 0; }
+  // y[i, o, oh, ow] = sum over (c, ki, kj) of w[o, c, ki, kj] x[i, c, ih, iw] + bias[o].
+  struct conv_forward_kernel {
+    conv_geometry g;
+    const float* x;
+    const float* w;
+    const float* bias;
+    float* y;
+    CTNN_HD void operator()(index e) const {
+      const index ow = e % g.Wo, oh = e / g.Wo % g.Ho, o = e / (g.Wo * g.Ho) % g.OC, i = e / (g.Wo * g.Ho * g.OC);
+      const float* xi = x + i * g.C * g.H * g.W;
+      const float* wo = w + o * g.C * g.K * g.K;
+      float acc = 0.0f;
+      for (index c = 0; c < g.C; ++c)
+        for (index ki = 0; ki < g.K; ++ki) {
+          const std::ptrdiff_t ih = device::input_at(oh, ki, g.stride, g.pad, g.H);
+          if (ih < 0) continue;
+          const float* xr = xi + (c * g.H + static_cast<index>(ih)) * g.W;
+          const float* wr = wo + (c * g.K + ki) * g.K;
+          for (index kj = 0; kj < g.K; ++kj) {
+            const std::ptrdiff_t iw = device::input_at(ow, kj, g.stride, g.pad, g.W);
+            if (iw >= 0) acc += wr[kj] * xr[iw];
+          }
+        }
+      y[e] = acc + bias[o];
+    }
+  };
+  static void conv2d_forward(const conv_geometry& g, std::size_t n, const float* x, const float* weight,
+                             const float* bias, float* y, float* /*workspace*/) {
+    Exec::for_each(n * g.OC * g.Ho * g.Wo, conv_forward_kernel{g, x, weight, bias, y});
+  }
+  // grad_w[o, c, ki, kj] += sum over samples (each sample's sum added in turn) of dy[i, o, .] x[i, c, .].
+  struct conv_weight_grad_kernel {
+    conv_geometry g;
+    index n;
+    const float* x;
+    const float* dy;
+    float* grad_w;
+    CTNN_HD void operator()(index e) const {
+      const index kj = e % g.K, ki = e / g.K % g.K, c = e / (g.K * g.K) % g.C, o = e / (g.K * g.K * g.C);
+      float total = grad_w[e];
+      for (index i = 0; i < n; ++i) {
+        const float* xc = x + (i * g.C + c) * g.H * g.W;
+        const float* d = dy + (i * g.OC + o) * g.Ho * g.Wo;
+        float acc = 0.0f;
+        for (index oh = 0; oh < g.Ho; ++oh) {
+          const std::ptrdiff_t ih = device::input_at(oh, ki, g.stride, g.pad, g.H);
+          if (ih < 0) continue;
+          for (index ow = 0; ow < g.Wo; ++ow) {
+            const std::ptrdiff_t iw = device::input_at(ow, kj, g.stride, g.pad, g.W);
+            if (iw >= 0) acc += d[oh * g.Wo + ow] * xc[static_cast<index>(ih) * g.W + static_cast<index>(iw)];
+          }
+        }
+        total = acc + total;
+      }
+      grad_w[e] = total;
+    }
+  };
+  // dx[i, c, ih, iw] = sum over the taps (ki, kj) that read it of sum over o of w[o, c, ki, kj] dy[i, o, oh, ow].
+  struct conv_input_grad_kernel {
+    conv_geometry g;
+    const float* dy;
+    const float* w;
+    float* dx;
+    CTNN_HD void operator()(index e) const {
+      const index iw = e % g.W, ih = e / g.W % g.H, c = e / (g.W * g.H) % g.C, i = e / (g.W * g.H * g.C);
+      float acc = 0.0f;
+      for (index ki = 0; ki < g.K; ++ki) {
+        const std::ptrdiff_t oh = device::output_at(ih, ki, g.stride, g.pad, g.Ho);
+        if (oh < 0) continue;
+        for (index kj = 0; kj < g.K; ++kj) {
+          const std::ptrdiff_t ow = device::output_at(iw, kj, g.stride, g.pad, g.Wo);
+          if (ow < 0) continue;
+          float t = 0.0f;
+          for (index o = 0; o < g.OC; ++o)
+            t += w[((o * g.C + c) * g.K + ki) * g.K + kj] *
+                 dy[((i * g.OC + o) * g.Ho + static_cast<index>(oh)) * g.Wo + static_cast<index>(ow)];
+          acc += t;
+        }
+      }
+      dx[e] = acc;
+    }
+  };
+  static void conv2d_backward(const conv_geometry& g, std::size_t n, const float* x, const float* dy,
+                              const float* weight, float* dx, float* grad_weight, float* grad_bias,
+                              float* /*workspace*/) {
+    Exec::for_each(g.OC * g.C * g.K * g.K, conv_weight_grad_kernel{g, n, x, dy, grad_weight});
+    bias_grad(n, g.OC, g.Ho * g.Wo, dy, grad_bias);
+    if (dx) Exec::for_each(n * g.C * g.H * g.W, conv_input_grad_kernel{g, dy, weight, dx});
+  }
+
+  // ---- pooling: n * g.C planes -----------------------------------------------------------------------
+  struct maxpool_forward_kernel {
+    pool_geometry g;
+    const float* x;
+    float* y;
+    std::int32_t* argmax;
+    CTNN_HD void operator()(index e) const {
+      const index ow = e % g.Wo, oh = e / g.Wo % g.Ho, p = e / (g.Wo * g.Ho);
+      const float* xp = x + p * g.H * g.W;
+      float best = -__builtin_huge_valf();
+      std::int32_t where = -1;
+      bool done = false;
+      for (index ki = 0; ki < g.K && !done; ++ki) {
+        const std::ptrdiff_t ih = device::input_at(oh, ki, g.stride, g.pad, g.H);
+        if (ih < 0) continue;
+        for (index kj = 0; kj < g.K; ++kj) {
+          const std::ptrdiff_t iw = device::input_at(ow, kj, g.stride, g.pad, g.W);
+          if (iw < 0) continue;
+          const auto at = static_cast<std::int32_t>(ih * static_cast<std::ptrdiff_t>(g.W) + iw);
+          // NaN propagates as in PyTorch: a NaN wins over every number.
+          if (xp[at] > best || device::is_nan(xp[at]) || where < 0) {
+            best = xp[at];
+            where = at;
+            if (device::is_nan(best)) {
+              done = true;
+              break;
+            }
+          }
+        }
+      }
+      y[e] = best;
+      argmax[e] = where;
+    }
+  };
+  static void maxpool_forward(const pool_geometry& g, std::size_t n, const float* x, float* y, std::int32_t* argmax) {
+    Exec::for_each(n * g.C * g.Ho * g.Wo, maxpool_forward_kernel{g, x, y, argmax});
+  }
+  // One plane per work item: windows may overlap, so a plane's scatter stays in one thread.
+  struct maxpool_backward_kernel {
+    index in_plane, out_plane;
+    const float* dy;
+    const std::int32_t* argmax;
+    float* dx;
+    CTNN_HD void operator()(index p) const {
+      for (index o = 0; o < out_plane; ++o)
+        dx[p * in_plane + static_cast<index>(argmax[p * out_plane + o])] += dy[p * out_plane + o];
+    }
+  };
+  static void maxpool_backward(const pool_geometry& g, std::size_t n, const float* dy, const std::int32_t* argmax,
+                               float* dx) {
+    fill(n * g.C * g.H * g.W, dx, 0.0f);
+    Exec::for_each(n * g.C, maxpool_backward_kernel{g.H * g.W, g.Ho * g.Wo, dy, argmax, dx});
+  }
+  // The mean of the K x K window, padding counted as zeros (count_include_pad=True).
+  struct avgpool_forward_kernel {
+    pool_geometry g;
+    const float* x;
+    float* y;
+    CTNN_HD void operator()(index e) const {
+      const index ow = e % g.Wo, oh = e / g.Wo % g.Ho, p = e / (g.Wo * g.Ho);
+      const float* xp = x + p * g.H * g.W;
+      float total = 0.0f;
+      for (index ki = 0; ki < g.K; ++ki) {
+        const std::ptrdiff_t ih = device::input_at(oh, ki, g.stride, g.pad, g.H);
+        if (ih < 0) continue;
+        for (index kj = 0; kj < g.K; ++kj) {
+          const std::ptrdiff_t iw = device::input_at(ow, kj, g.stride, g.pad, g.W);
+          if (iw >= 0) total += xp[ih * static_cast<std::ptrdiff_t>(g.W) + iw];
+        }
+      }
+      y[e] = total / static_cast<float>(g.K * g.K);
+    }
+  };
+  static void avgpool_forward(const pool_geometry& g, std::size_t n, const float* x, float* y) {
+    Exec::for_each(n * g.C * g.Ho * g.Wo, avgpool_forward_kernel{g, x, y});
+  }
+  // One input value per work item, gathering dy / (K * K) of the windows over it in row-major window
+  // order (taps from the last to the first): host_ops' scatter adds them in that order too.
+  struct avgpool_backward_kernel {
+    pool_geometry g;
+    const float* dy;
+    float* dx;
+    CTNN_HD void operator()(index e) const {
+      const index iw = e % g.W, ih = e / g.W % g.H, p = e / (g.W * g.H);
+      const float* dyp = dy + p * g.Ho * g.Wo;
+      const auto divisor = static_cast<float>(g.K * g.K);
+      float acc = 0.0f;
+      for (index ki = g.K; ki-- > 0;) {
+        const std::ptrdiff_t oh = device::output_at(ih, ki, g.stride, g.pad, g.Ho);
+        if (oh < 0) continue;
+        for (index kj = g.K; kj-- > 0;) {
+          const std::ptrdiff_t ow = device::output_at(iw, kj, g.stride, g.pad, g.Wo);
+          if (ow >= 0) acc += dyp[static_cast<index>(oh) * g.Wo + static_cast<index>(ow)] / divisor;
+        }
+      }
+      dx[e] = acc;
+    }
+  };
+  static void avgpool_backward(const pool_geometry& g, std::size_t n, const float* dy, float* dx) {
+    Exec::for_each(n * g.C * g.H * g.W, avgpool_backward_kernel{g, dy, dx});
+  }
+
+  // ---- optimizers (host_ops.hpp has the formulas' sources) --------------------------------------------
+  struct sgd_kernel {
+    const float* grad;
+    float* param;
+    float* momentum_buffer;
+    float lr, momentum, keep, weight_decay;
+    bool nesterov, first_step;
+    CTNN_HD void operator()(index i) const {
+      float g = grad[i];
+      if (weight_decay != 0.0f) g += weight_decay * param[i];
+      if (momentum != 0.0f) {
+        float& buf = momentum_buffer[i];
+        buf = first_step ? g : momentum * buf + keep * g;
+        g = nesterov ? g + momentum * buf : buf;
+      }
+      param[i] -= lr * g;
+    }
+  };
+  static void sgd_update(std::size_t n, const float* grad, float* param, float* momentum_buffer, float lr,
+                         float momentum, float dampening, float weight_decay, bool nesterov, bool first_step) {
+    Exec::for_each(n, sgd_kernel{grad, param, momentum_buffer, lr, momentum, 1.0f - dampening, weight_decay, nesterov,
+                                 first_step});
+  }
+  struct adam_kernel {
+    const float* grad;
+    float* param;
+    float* m;
+    float* v;
+    float beta1, beta2, eps, weight_decay, step_size, bias_correction2_sqrt;
+    CTNN_HD void operator()(index i) const {
+      float g = grad[i];
+      if (weight_decay != 0.0f) g += weight_decay * param[i];
+      m[i] = m[i] * beta1 + (1.0f - beta1) * g;
+      v[i] = v[i] * beta2 + (1.0f - beta2) * g * g;
+      const float denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
+      param[i] -= step_size * (m[i] / denom);
+    }
+  };
+  static void adam_update(std::size_t n, const float* grad, float* param, float* m, float* v, float beta1, float beta2,
+                          float eps, float weight_decay, float step_size, float bias_correction2_sqrt) {
+    Exec::for_each(n, adam_kernel{grad, param, m, v, beta1, beta2, eps, weight_decay, step_size, bias_correction2_sqrt});
+  }
+
+  // ---- random numbers (counter-based: the numbers of the host backends) --------------------------------
+  struct uniform_kernel {
+    float* x;
+    std::uint64_t seed, first;
+    double lo, hi;
+    CTNN_HD void operator()(index i) const { x[i] = static_cast<float>(lo + (hi - lo) * rng::uniform(seed, first + i)); }
+  };
+  static void fill_uniform(std::size_t n, float* x, double lo, double hi, Generator& g) {
+    const std::uint64_t seed = g.seed(), first = g.advance(n);
+    Exec::for_each(n, uniform_kernel{x, seed, first, lo, hi});
+  }
+  struct normal_kernel {
+    float* x;
+    std::uint64_t seed, first;
+    double mean, stddev;
+    CTNN_HD void operator()(index i) const {
+      x[i] = static_cast<float>(mean + stddev * rng::normal(seed, first + i));
+    }
+  };
+  static void fill_normal(std::size_t n, float* x, double mean, double stddev, Generator& g) {
+    const std::uint64_t seed = g.seed(), first = g.advance(n);
+    Exec::for_each(n, normal_kernel{x, seed, first, mean, stddev});
+  }
+  struct bernoulli_kernel {
+    float* x;
+    std::uint64_t seed, first;
+    double keep;
+    float value;
+    CTNN_HD void operator()(index i) const { x[i] = rng::uniform(seed, first + i) < keep ? value : 0.0f; }
+  };
+  static void fill_bernoulli(std::size_t n, float* x, double keep, float value, Generator& g) {
+    const std::uint64_t seed = g.seed(), first = g.advance(n);
+    Exec::for_each(n, bernoulli_kernel{x, seed, first, keep, value});
+  }
+
+ private:
+  // Labels are few (one per sample): checked on the host, with the host backends' message.
+  static void check_labels(std::size_t rows, std::size_t classes, const std::int64_t* labels) {
+    std::vector<std::int64_t> host(rows);
+    to_host(rows, labels, host.data());
+    for (std::size_t r = 0; r < rows; ++r)
+      if (host[r] < 0 || static_cast<std::size_t>(host[r]) >= classes)
+        throw error(cat("label ", host[r], " of sample ", r, " is out of range: the model has ", classes,
+                        " classes (0 to ", classes - 1, ")"));
+  }
+};
+
+}  // namespace ctnn::backend
