@@ -1,6 +1,7 @@
 // backend::thrust on Thrust's device system (OMP on the CPU in CI; built only with the Thrust flags,
 // see tests/CMakeLists.txt):
-//   - the PyTorch parity fixtures of every layer, loss and seed model (float, 1e-5 of each tensor's scale)
+//   - the PyTorch parity cases of every layer, loss and seed model (tests/support/parity.hpp, the cases
+//     every backend runs; float, 1e-5 of each tensor's scale)
 //   - consistency with backend::reference on random inputs, forward and backward, every layer and loss
 //     (1e-5, relative above 1 and absolute below)
 //   - one TinyVGG training step (forward, CrossEntropyLoss, backward, SGD step) against backend::eigen
@@ -21,17 +22,14 @@
 #include <type_traits>
 #include <vector>
 
-#include "fixture.hpp"
-#include "fixture_models.hpp"
+#include "parity_catch.hpp"
+#include "seed_models.hpp"
 
 namespace {
 
 using namespace ctnn;
-using ctnn_test::Fixture;
-using ctnn_test::FixtureTensor;
-using ctnn_test::load_fixture;
-using ctnn_test::batch_shape;
-using ctnn_test::state_dict_of;
+using ctnn_test::TinyVGG;
+using ctnn_test::parity::gradient_to_host;
 using TB = backend::thrust<>;
 using ref = backend::reference;
 
@@ -41,117 +39,11 @@ static_assert(std::is_same_v<scalar_t<TB>, float>);
 
 constexpr double tolerance = 1e-5;
 
-std::string shape_text(const std::vector<std::size_t>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 template <Backend B, class T>
 std::vector<T> device_to_host(const T* p, std::size_t n) {
   std::vector<T> out(n);
-  backend::ops<B>::to_host(n, p, out.data());
+  backend::ops<B>::to_host(p, n, out.data());
   return out;
-}
-
-// |a - e| <= tol * max(1, max |e|) against a fixture tensor.
-template <class T>
-void check_fixture(const Fixture& f, const std::string& name, const std::vector<T>& actual,
-                   const std::vector<std::size_t>& actual_shape = {}) {
-  const FixtureTensor& expected = f.at(name);
-  const std::string where = "fixture " + f.path() + ": tensor '" + name + "'";
-  if (!actual_shape.empty() && actual_shape != expected.shape) {
-    FAIL_CHECK(where << ": ctnn's shape is " << shape_text(actual_shape) << " but PyTorch's is "
-                     << shape_text(expected.shape));
-    return;
-  }
-  REQUIRE(actual.size() == expected.values.size());
-  double scale = 1;
-  for (double e : expected.values) scale = std::max(scale, std::abs(e));
-  double worst = 0;
-  std::size_t first_bad = actual.size();
-  for (std::size_t i = 0; i < actual.size(); ++i) {
-    const double error = std::abs(static_cast<double>(actual[i]) - expected.values[i]) / scale;
-    if (!(error <= tolerance) && first_bad == actual.size()) first_bad = i;
-    if (!(error <= worst)) worst = error;
-  }
-  if (first_bad != actual.size())
-    FAIL_CHECK(where << " differs at flat index " << first_bad << ": ctnn " << static_cast<double>(actual[first_bad])
-                     << ", PyTorch " << expected.values[first_bad] << "; largest error " << worst);
-  else
-    SUCCEED(where << ": largest error " << worst << " of the scale " << scale);
-}
-
-template <class BatchType>
-BatchType to_batch(const Fixture& f, const std::string& name) {
-  using T = typename BatchType::value_type;
-  const FixtureTensor& t = f.at(name);
-  std::vector<T> values(t.values.size());
-  std::transform(t.values.begin(), t.values.end(), values.begin(), [](double v) { return static_cast<T>(v); });
-  return BatchType::from_host(std::span<const T>(values));
-}
-
-template <class Model>
-void check_parameter_grads(Model& model, const Fixture& f) {
-  using B = typename Model::backend_type;
-  std::size_t checked = 0;
-  model.visit_parameters([&](Parameter<B>& p) {
-    check_fixture(f, p.name + ".grad", device_to_host<B>(p.grad.data(), p.size()), p.shape);
-    ++checked;
-  });
-  CHECK(checked == f.parameters().size());
-}
-
-template <class Model>
-void check_layer(const std::string& case_name) {
-  const Fixture f = load_fixture(case_name);
-  Model model;
-  model.load_state_dict(state_dict_of<float>(f));
-  model.eval();
-  const auto x = to_batch<typename Model::input_batch>(f, "input");
-  const auto& y = model.forward(x);
-  check_fixture(f, "output", y.to_host(), batch_shape(y));
-  const auto dy = to_batch<typename Model::output_batch>(f, "grad_output");
-  model.zero_grad();
-  const auto& dx = model.backward(dy);
-  check_fixture(f, "grad_input", dx.to_host(), batch_shape(dx));
-  check_parameter_grads(model, f);
-}
-
-template <class Model>
-void check_seed_model(const std::string& case_name) {
-  const Fixture f = load_fixture(case_name);
-  Model model;
-  model.load_state_dict(state_dict_of<float>(f));
-  model.train();
-  const auto x = to_batch<typename Model::input_batch>(f, "input");
-  const auto labels = to_batch<Labels<TB>>(f, "target");
-  const auto& logits = model.forward(x);
-  check_fixture(f, "output", logits.to_host(), batch_shape(logits));
-  CrossEntropyLoss<TB> loss_fn;
-  const float loss = loss_fn(logits, labels);
-  check_fixture(f, "loss", std::vector<float>{loss});
-  model.zero_grad();
-  const auto& dx = model.backward(loss_fn.grad());
-  check_fixture(f, "grad_input", dx.to_host(), batch_shape(dx));
-  check_parameter_grads(model, f);
-}
-
-template <class Loss, class PredictionBatch, class TargetBatch>
-void check_loss(const std::string& stem) {
-  for (const auto reduction : {Reduction::mean, Reduction::sum}) {
-    const std::string case_name = stem + (reduction == Reduction::mean ? "_mean" : "_sum");
-    INFO("case " << case_name);
-    const Fixture f = load_fixture(case_name);
-    const auto prediction = to_batch<PredictionBatch>(f, "input");
-    const auto target = to_batch<TargetBatch>(f, "target");
-    Loss loss_fn{reduction};
-    const float value = loss_fn(prediction, target);
-    check_fixture(f, "loss", std::vector<float>{value});
-    const GradientView<TB> grad = loss_fn.grad();
-    CHECK(grad.batch_size == prediction.batch_size());
-    check_fixture(f, "grad_input", device_to_host<TB>(grad.data, grad.batch_size * grad.per_sample));
-  }
 }
 
 // ---- thrust against reference -------------------------------------------------------------------
@@ -203,7 +95,7 @@ std::vector<std::pair<std::string, std::vector<double>>> parameter_grads(Model& 
   using B = typename Model::backend_type;
   std::vector<std::pair<std::string, std::vector<double>>> out;
   model.visit_parameters([&](Parameter<B>& p) {
-    const auto g = device_to_host<B>(p.grad.data(), p.size());
+    const auto g = p.grad_to_host();
     out.emplace_back(p.name, std::vector<double>(g.begin(), g.end()));
   });
   return out;
@@ -249,7 +141,7 @@ void loss_against_reference(const std::vector<double>& prediction, const std::ve
     const auto pr = batch_of<S, ref>(prediction), tr = batch_of<S, ref>(target);
     const auto pt = batch_of<S, TB>(prediction), tt = batch_of<S, TB>(target);
     compare("loss", std::vector<float>{lt(pt, tt)}, std::vector<double>{lr(pr, tr)});
-    compare("grad", device_to_host<TB>(lt.grad().data, pt.size()), device_to_host<ref>(lr.grad().data, pr.size()));
+    compare("grad", gradient_to_host(lt.grad()), gradient_to_host(lr.grad()));
   }
 }
 
@@ -264,66 +156,24 @@ void class_loss_against_reference(const std::vector<double>& prediction, const s
     const auto yr = Labels<ref>::from_host(std::span<const std::int64_t>(labels));
     const auto yt = Labels<TB>::from_host(std::span<const std::int64_t>(labels));
     compare("loss", std::vector<float>{lt(pt, yt)}, std::vector<double>{lr(pr, yr)});
-    compare("grad", device_to_host<TB>(lt.grad().data, pt.size()), device_to_host<ref>(lr.grad().data, pr.size()));
+    compare("grad", gradient_to_host(lt.grad()), gradient_to_host(lr.grad()));
   }
 }
 
-template <class B>
-using FashionMNISTModelV0 =
-    Sequential<B, Input<1, 28, 28>, Named<"layer_stack", Block<Flatten, Linear<784, 10>, Linear<10, 10>>>>;
-template <class B>
-using FashionMNISTModelV1 =
-    Sequential<B, Input<1, 28, 28>, Named<"layer_stack", Block<Flatten, Linear<784, 10>, ReLU, Linear<10, 10>, ReLU>>>;
-template <class B>
-using TinyVGG =
-    Sequential<B, Input<1, 28, 28>,
-               Named<"conv_block_1", Block<Conv2d<1, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
-               Named<"conv_block_2", Block<Conv2d<10, 10, 3, 1, 1>, ReLU, Conv2d<10, 10, 3, 1, 1>, ReLU, MaxPool2d<2>>>,
-               Named<"classifier", Block<Flatten, Linear<490, 10>>>>;
-
 }  // namespace
 
-// ---- PyTorch parity: layers ------------------------------------------------------------------------
+// ---- PyTorch parity ---------------------------------------------------------------------------------
 
-TEST_CASE("thrust: Linear parity", "[thrust][parity]") {
-  check_layer<Sequential<TB, Input<5>, Linear<5, 3>>>("linear");
-  check_layer<Sequential<TB, Input<5>, Linear<5, 3, false>>>("linear_no_bias");
+TEST_CASE("thrust: PyTorch parity: layers", "[thrust][parity][layer]") {
+  ctnn_test::parity::run_sections(ctnn_test::parity::layer_cases<TB>());
 }
 
-TEST_CASE("thrust: Conv2d parity", "[thrust][parity]") {
-  check_layer<Sequential<TB, Input<2, 5, 5>, Conv2d<2, 3, 3, 1, 1>>>("conv2d_k3_s1_p1");
-  check_layer<Sequential<TB, Input<2, 7, 7>, Conv2d<2, 3, 3, 2, 0>>>("conv2d_k3_s2_p0");
-  check_layer<Sequential<TB, Input<1, 6, 6>, Conv2d<1, 2, 5, 1, 2>>>("conv2d_k5_s1_p2");
+TEST_CASE("thrust: PyTorch parity: losses", "[thrust][parity][loss]") {
+  ctnn_test::parity::run_sections(ctnn_test::parity::loss_cases<TB>());
 }
 
-TEST_CASE("thrust: MaxPool2d parity", "[thrust][parity]") {
-  check_layer<Sequential<TB, Input<3, 6, 6>, MaxPool2d<2>>>("maxpool2d_k2");
-  check_layer<Sequential<TB, Input<2, 7, 7>, MaxPool2d<3, 2>>>("maxpool2d_k3_s2");
-  check_layer<Sequential<TB, Input<2, 7, 7>, MaxPool2d<3, 2, 1>>>("maxpool2d_k3_s2_p1");
-  check_layer<Sequential<TB, Input<2, 6, 6>, MaxPool2d<2>>>("maxpool2d_k2_ties");
-  check_layer<Sequential<TB, Input<2, 7, 7>, MaxPool2d<3, 2, 1>>>("maxpool2d_k3_s2_p1_ties");
-}
-
-TEST_CASE("thrust: Flatten, activations and Dropout (eval) parity", "[thrust][parity]") {
-  check_layer<Sequential<TB, Input<3, 2, 2>, Flatten>>("flatten");
-  check_layer<Sequential<TB, Input<2, 3, 4>, ReLU>>("relu");
-  check_layer<Sequential<TB, Input<2, 3, 4>, Sigmoid>>("sigmoid");
-  check_layer<Sequential<TB, Input<2, 3, 4>, Tanh>>("tanh");
-  check_layer<Sequential<TB, Input<6>, Softmax>>("softmax");
-  check_layer<Sequential<TB, Input<6>, LogSoftmax>>("log_softmax");
-  check_layer<Sequential<TB, Input<7>, Dropout<0.5>>>("dropout_eval");
-}
-
-// ---- PyTorch parity: losses ------------------------------------------------------------------------
-
-TEST_CASE("thrust: loss parity", "[thrust][parity][loss]") {
-  check_loss<CrossEntropyLoss<TB>, Batch<Shape<5>, TB>, Labels<TB>>("cross_entropy");
-  check_loss<NLLLoss<TB>, Batch<Shape<5>, TB>, Labels<TB>>("nll");
-  check_loss<BCELoss<TB>, Batch<Shape<4>, TB>, Batch<Shape<4>, TB>>("bce");
-  check_loss<BCELoss<TB>, Batch<Shape<4>, TB>, Batch<Shape<4>, TB>>("bce_saturated");
-  check_loss<BCEWithLogitsLoss<TB>, Batch<Shape<4>, TB>, Batch<Shape<4>, TB>>("bce_with_logits");
-  check_loss<MSELoss<TB>, Batch<Shape<2, 2>, TB>, Batch<Shape<2, 2>, TB>>("mse");
-  check_loss<L1Loss<TB>, Batch<Shape<5>, TB>, Batch<Shape<5>, TB>>("l1");
+TEST_CASE("thrust: PyTorch parity: the seed's models", "[thrust][parity][model]") {
+  ctnn_test::parity::run_sections(ctnn_test::parity::model_cases<TB>());
 }
 
 TEST_CASE("thrust: an out-of-range label throws with the sample's index", "[thrust][loss]") {
@@ -333,14 +183,6 @@ TEST_CASE("thrust: an out-of-range label throws with the sample's index", "[thru
   CHECK_THROWS_WITH(ce(logits, labels), Catch::Contains("label 3 of sample 1 is out of range"));
   NLLLoss<TB> nll;
   CHECK_THROWS_WITH(nll(logits, labels), Catch::Contains("label 3 of sample 1 is out of range"));
-}
-
-// ---- PyTorch parity: the seed's models -------------------------------------------------------------
-
-TEST_CASE("thrust: FashionMNIST models parity (V0, V1, TinyVGG)", "[thrust][parity][model]") {
-  check_seed_model<FashionMNISTModelV0<TB>>("fashion_mnist_v0");
-  check_seed_model<FashionMNISTModelV1<TB>>("fashion_mnist_v1");
-  check_seed_model<TinyVGG<TB>>("fashion_mnist_v2");
 }
 
 // ---- against the reference backend on random inputs ------------------------------------------------
@@ -508,19 +350,19 @@ TEST_CASE("thrust: counter-based RNG gives the host backends' numbers", "[thrust
   d.resize(n);
   std::vector<float> h(n);
   Generator gd{77}, gh{77};
-  backend::ops<TB>::fill_uniform(n, d.data(), -1.0, 3.0, gd);
-  backend::ops<backend::eigen>::fill_uniform(n, h.data(), -1.0, 3.0, gh);
+  backend::ops<TB>::fill_uniform(d.data(), n, -1.0, 3.0, gd);
+  backend::ops<backend::eigen>::fill_uniform(h.data(), n, -1.0, 3.0, gh);
   CHECK(device_to_host<TB>(d.data(), n) == h);
-  backend::ops<TB>::fill_normal(n, d.data(), 0.5, 2.0, gd);
-  backend::ops<backend::eigen>::fill_normal(n, h.data(), 0.5, 2.0, gh);
+  backend::ops<TB>::fill_normal(d.data(), n, 0.5, 2.0, gd);
+  backend::ops<backend::eigen>::fill_normal(h.data(), n, 0.5, 2.0, gh);
   CHECK(device_to_host<TB>(d.data(), n) == h);
-  backend::ops<TB>::fill_bernoulli(n, d.data(), 0.3, 2.0f, gd);
-  backend::ops<backend::eigen>::fill_bernoulli(n, h.data(), 0.3, 2.0f, gh);
+  backend::ops<TB>::fill_bernoulli(d.data(), n, 0.3, 2.0f, gd);
+  backend::ops<backend::eigen>::fill_bernoulli(h.data(), n, 0.3, 2.0f, gh);
   CHECK(device_to_host<TB>(d.data(), n) == h);
   CHECK(gd.offset() == gh.offset());
 }
 
-TEST_CASE("thrust: ops outside the layers (sum, GEMM shapes)", "[thrust][ops]") {
+TEST_CASE("thrust: ops outside the layers (sum, argmax, im2col/col2im, GEMM shapes)", "[thrust][ops]") {
   using T = backend::ops<TB>;
   using H = backend::ops<backend::eigen>;
   // GEMM in all four transpositions, with edges that are not multiples of the 4 x 4 tile.
@@ -531,18 +373,42 @@ TEST_CASE("thrust: ops outside the layers (sum, GEMM shapes)", "[thrust][ops]") 
   da.resize(a.size());
   db.resize(b.size());
   dc.resize(c0.size());
-  T::from_host(a.size(), a.data(), da.data());
-  T::from_host(b.size(), b.data(), db.data());
+  T::from_host(a.data(), a.size(), da.data());
+  T::from_host(b.data(), b.size(), db.data());
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
       INFO("trans_a " << ta << ", trans_b " << tb);
       std::vector<float> c = c0;
-      T::from_host(c0.size(), c0.data(), dc.data());
+      T::from_host(c0.data(), c0.size(), dc.data());
       T::gemm(ta, tb, m, n, k, 0.5f, da.data(), db.data(), 2.0f, dc.data());
       H::gemm(ta, tb, m, n, k, 0.5f, a.data(), b.data(), 2.0f, c.data());
       compare("gemm", device_to_host<TB>(dc.data(), c.size()), c);
     }
   CHECK(std::abs(T::sum(a.size(), da.data()) - H::sum(a.size(), a.data())) < 1e-5);
+
+  // argmax of rows, into device memory.
+  buffer_t<TB, std::int64_t> idx;
+  idx.resize(m);
+  std::vector<std::int64_t> expected(m);
+  T::argmax_rows(da.data(), m, k, idx.data());
+  H::argmax_rows(a.data(), m, k, expected.data());
+  CHECK(device_to_host<TB>(idx.data(), m) == expected);
+
+  // im2col then col2im of one sample: 3 channels, 5 x 6, kernel 3, stride 2, padding 1.
+  const std::size_t C = 3, Hh = 5, W = 6, K = 3, s = 2, p = 1, Ho = 3, Wo = 3;
+  const auto x = cast<float>(random_values(C * Hh * W, 54));
+  buffer_t<TB> dx, dcol;
+  dx.resize(x.size());
+  dcol.resize(C * K * K * Ho * Wo);
+  T::from_host(x.data(), x.size(), dx.data());
+  std::vector<float> col(C * K * K * Ho * Wo), back(x.size(), 0.5f);
+  T::im2col(dx.data(), C, Hh, W, K, s, p, Ho, Wo, dcol.data());
+  H::im2col(x.data(), C, Hh, W, K, s, p, Ho, Wo, col.data());
+  CHECK(device_to_host<TB>(dcol.data(), col.size()) == col);
+  T::fill(dx.data(), x.size(), 0.5f);
+  T::col2im(dcol.data(), C, Hh, W, K, s, p, Ho, Wo, dx.data());
+  H::col2im(col.data(), C, Hh, W, K, s, p, Ho, Wo, back.data());
+  compare("col2im", device_to_host<TB>(dx.data(), back.size()), back);
 }
 
 TEST_CASE("thrust: buffers grow and never shrink", "[thrust][storage]") {
