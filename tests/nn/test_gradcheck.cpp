@@ -2,14 +2,41 @@
 #include <catch2/catch.hpp>
 #include <ctnn/ctnn.hpp>
 
-#include "gradcheck.hpp"
+#include <ctnn/testing/gradcheck.hpp>
+
+#include <cstdio>
+#include <cstdlib>
 
 using namespace ctnn;
-using ctnn_test::check_layer_gradients;
-using ctnn_test::check_loss_gradients;
-using ctnn_test::Mode;
-using ctnn_test::ref;
+using ref = backend::reference;
 using ref_ops = backend::ops<ref>;
+
+namespace {
+
+enum class Mode { eval, train };
+
+// The public checks (ctnn/testing/gradcheck.hpp) as Catch2 assertions; CTNN_GRADCHECK_REPORT=1 prints
+// every check's largest error.
+void expect_passed(const testing::GradcheckResult& r) {
+  INFO(r.report());
+  CHECK(r.passed());
+  CHECK(r.derivatives > 0);
+  if (std::getenv("CTNN_GRADCHECK_REPORT")) std::printf("%s", r.report(0).c_str());
+}
+template <class Spec, class In>
+double check_layer_gradients(std::size_t batch = 3, std::uint64_t seed = 1, Mode mode = Mode::eval) {
+  const auto r = testing::check_layer_gradients<Spec, In>({.batch = batch, .seed = seed, .training = mode == Mode::train});
+  expect_passed(r);
+  return r.max_error;
+}
+template <class Loss, class Pred, class Target>
+double check_loss_gradients(const Pred& pred, const Target& target, Reduction reduction) {
+  const auto r = testing::check_loss_gradients<Loss>(pred, target, reduction);
+  expect_passed(r);
+  return r.max_error;
+}
+
+}  // namespace
 
 // ---- layers ---------------------------------------------------------------------------------------
 

@@ -66,6 +66,38 @@ struct ELEMENTWISE_SHAPES_DIFFER;
 template <class Lhs, class Rhs>
 struct TENSORS_ON_DIFFERENT_BACKENDS;
 
+// A type that does not meet the layer contract (nn/layer_concepts.hpp) where a Sequential or Block binds
+// it. One requirement per member, so the name says which is missing or malformed:
+//   NOT_A_LAYER<MyLayer, missing::output>             the spec has no `template <class S> using output`
+//   NOT_A_LAYER<MyLayer, missing::bound_backward>     its bound layer has no backward(x, dy) returning a
+//                                                     reference to a Batch of the input shape
+// (The member is a tag type rather than a string: clang prints string template arguments as character
+// codes, a tag's name reads the same under both compilers.)
+template <class Spec, class Missing>
+struct NOT_A_LAYER;
+namespace missing {
+// Members of the spec (the type named in Sequential<...>).
+struct type_name {};       // static constexpr std::string_view type_name
+struct repr {};            // static std::string repr()
+struct accepts {};         // template <class S> static constexpr bool accepts
+struct expected_input {};  // template <class S> using expected_input = <a Shape>
+struct output {};          // template <class S> using output = <a Shape>
+struct bound {};           // template <class S, Backend B, fixed_string Path> class bound
+// Members of the bound layer, spec::bound<In, B, Path>.
+struct bound_spec {};                 // using spec
+struct bound_path {};                 // static constexpr path
+struct bound_input_shape {};          // using input_shape = In
+struct bound_output_shape {};         // using output_shape = spec::output<In>
+struct bound_backend_type {};         // using backend_type = B
+struct bound_constructor {};          // explicit bound(Generator&)
+struct bound_forward {};              // const Batch<Out, B>& forward(const Batch<In, B>&, bool training)
+struct bound_backward {};             // const Batch<In, B>& backward(const Batch<In, B>&, const scalar* dy)
+struct bound_output {};               // const Batch<Out, B>& output() const
+struct bound_parameter_count {};      // static constexpr std::size_t parameter_count
+struct bound_visit_parameters {};     // void visit_parameters(F f), f(Parameter<B>&)
+struct bound_copy {};                 // copyable (models are copied, gradcheck copies them)
+}  // namespace missing
+
 // require<Ok, Diagnostic>::value is true when Ok; otherwise instantiating it makes the compiler print
 // Diagnostic's full name as the error and the program is ill-formed.
 template <bool Ok, class Diagnostic>

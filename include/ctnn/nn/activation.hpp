@@ -2,6 +2,7 @@
 // Elementwise activations (ReLU, Sigmoid, Tanh) and the row-wise Softmax and LogSoftmax (over the
 // features of a [batch, features] input, PyTorch's dim=1).
 #include <cmath>
+#include <concepts>
 #include <string>
 
 #include "../core/config.hpp"
@@ -9,14 +10,31 @@
 
 namespace ctnn {
 
-namespace detail {
+// elementwise_activation<Functions, "Name">: a parameter-free layer y = f(x) applied to every value, for
+// any input shape; ReLU, Sigmoid and Tanh are three of them, and a user's own is one line more:
+//   struct softsign_functions {
+//     struct value { template <class T> CTNN_HD T operator()(T x) const { return x / (T(1) + std::abs(x)); } };
+//     struct grad {  // dL/dx from the output y and dL/dy: f'(x) = (1 - |y|)^2
+//       template <class T> CTNN_HD T operator()(T y, T dy) const { return dy * (T(1) - std::abs(y)) * (T(1) - std::abs(y)); }
+//     };
+//   };
+//   struct Softsign : ctnn::elementwise_activation<softsign_functions, "Softsign"> {};
+// The derivative is written through the output because forward keeps y (no copy of x is needed); an
+// activation whose derivative needs x is a layer of its own (docs/custom_layers.md). The functors run
+// inside backend ops (ops::map and ops::zip), on the device for Thrust and CUDA: mark them CTNN_HD and
+// use only what a kernel may call. value may also offer array_expression(a): the same function on a
+// whole Eigen array, which the Eigen backend uses because Eigen vectorises exp and tanh (std::exp and
+// std::tanh are scalar calls, 10-20 ns a value). It is a template, so headers that never call it need
+// no Eigen.
+template <class F>
+concept ActivationFunctions = requires(float xf, double xd) {
+  { typename F::value{}(xf) } -> std::same_as<float>;
+  { typename F::value{}(xd) } -> std::same_as<double>;
+  { typename F::grad{}(xf, xf) } -> std::same_as<float>;
+  { typename F::grad{}(xd, xd) } -> std::same_as<double>;
+};
 
-// An activation is described by two functors: value(x) and derivative expressed through the output,
-// grad(y, dy) (all three activations here have derivatives that are functions of their output).
-// value may also offer array_expression(a): the same function on a whole Eigen array, which the
-// Eigen backend uses because Eigen vectorises exp and tanh (std::exp and std::tanh are scalar calls,
-// 10-20 ns a value). It is a template, so headers that never call it need no Eigen.
-template <class Functions, fixed_string Name>
+template <ActivationFunctions Functions, fixed_string Name>
 struct elementwise_activation {
   static constexpr std::string_view type_name = Name.view();
   static std::string repr() { return std::string(Name.view()) + "()"; }
@@ -48,6 +66,8 @@ struct elementwise_activation {
     }
   };
 };
+
+namespace detail {
 
 struct relu_functions {
   struct value {
@@ -121,9 +141,9 @@ struct row_softmax {
 
 }  // namespace detail
 
-struct ReLU : detail::elementwise_activation<detail::relu_functions, "ReLU"> {};
-struct Sigmoid : detail::elementwise_activation<detail::sigmoid_functions, "Sigmoid"> {};
-struct Tanh : detail::elementwise_activation<detail::tanh_functions, "Tanh"> {};
+struct ReLU : elementwise_activation<detail::relu_functions, "ReLU"> {};
+struct Sigmoid : elementwise_activation<detail::sigmoid_functions, "Sigmoid"> {};
+struct Tanh : elementwise_activation<detail::tanh_functions, "Tanh"> {};
 struct Softmax : detail::row_softmax<false, "Softmax"> {};
 struct LogSoftmax : detail::row_softmax<true, "LogSoftmax"> {};
 

@@ -54,7 +54,7 @@ constexpr auto child_path() {
 // wanted, so one mistake gives one error rather than a cascade.
 template <class L, class In, Backend B, fixed_string Path>
 struct bind_layer {
-  using spec = typename naming<L>::spec;
+  using spec = checked_layer_spec<typename naming<L>::spec, In, B, Path>;  // the layer contract (layer_concepts.hpp)
   static constexpr bool fits = spec::template accepts<In>;
   using input = std::conditional_t<fits, In, typename spec::template expected_input<In>>;
   static_assert(diagnostic::require<fits, diagnostic::LAYER_INPUT_SHAPE_MISMATCH<diagnostic::layer<Path>, spec,
@@ -92,9 +92,7 @@ struct output_chain {
 };
 template <class In, class L, class... Rest>
 struct output_chain<In, L, Rest...> {
-  using spec = typename naming<L>::spec;
-  using input = std::conditional_t<spec::template accepts<In>, In, typename spec::template expected_input<In>>;
-  using type = typename output_chain<typename spec::template output<input>, Rest...>::type;
+  using type = typename output_chain<spec_output_t<typename naming<L>::spec, In>, Rest...>::type;
 };
 
 template <class List>

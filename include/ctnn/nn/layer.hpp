@@ -71,3 +71,6 @@ struct no_parameters {
 };
 
 }  // namespace ctnn
+
+// The contract above as concepts, checked where a Sequential binds each layer.
+#include "layer_concepts.hpp"

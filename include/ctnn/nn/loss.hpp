@@ -5,6 +5,9 @@
 //   auto loss = loss_fn(logits, labels);
 //   model.backward(loss_fn.grad());
 // Gradient buffers are reused between calls: a training loop does not allocate here.
+// The backend: `CrossEntropyLoss loss_fn;` takes it from the batches of each call (eigen, thrust, cuda
+// alike: the buffers are made on the first call); `CrossEntropyLoss<backend::reference> loss_fn;` fixes
+// it. grad() is the last call's, valid until the next call (docs/lifetimes.md).
 //
 // Bad values. The rule: where PyTorch raises, or where its loss would be NaN, ctnn throws a ctnn::error
 // that names the loss, the offending element's index and its value; where PyTorch's loss is a number
@@ -30,7 +33,9 @@
 // (train/engine.hpp) refuses to train on a NaN or infinite loss in any case.
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../core/config.hpp"
@@ -40,6 +45,9 @@
 namespace ctnn {
 
 enum class Reduction { mean, sum };
+
+// The backend argument of a loss that takes it from its arguments (the default, see below).
+struct deduced_backend {};
 
 namespace detail {
 
@@ -272,35 +280,188 @@ class class_index_loss : public loss_base<B> {
   }
 };
 
+// A loss declared without a backend (CrossEntropyLoss loss_fn;) takes it from the batches it is called
+// with: its state (the gradient buffers of a typed loss) is made on the first call, for that call's
+// backend, and made anew if a later call comes on another backend. grad() hands back a view that
+// converts to the GradientView<B> a model's backward takes, and throws a ctnn::error if B is not the
+// backend of the last call (the gradient would be another device's memory).
+template <class Kind>
+class deferred_loss {
+  template <Backend B>
+  using typed = typename Kind::template loss<B>;
+
+  // Whether the typed loss takes these arguments (so concepts can ask, train/concepts.hpp); batches
+  // of two backends pass here and are reported by name in operator().
+  template <class P, class T>
+  static constexpr bool callable() {
+    if constexpr (!requires {
+                    typename P::backend_type;
+                    typename T::backend_type;
+                  })
+      return false;
+    else if constexpr (!std::is_same_v<typename P::backend_type, typename T::backend_type>)
+      return true;
+    else
+      return requires(typed<typename P::backend_type>& loss, const P& p, const T& t) { loss(p, t); };
+  }
+
+  struct state_base {
+    virtual ~state_base() = default;
+    virtual std::string_view backend_name() const = 0;
+  };
+  template <Backend B>
+  struct state final : state_base {
+    explicit state(Reduction reduction) : loss(reduction) {}
+    std::string_view backend_name() const override { return B::name; }
+    typed<B> loss;
+  };
+
+ public:
+  static constexpr std::string_view name = Kind::name;
+
+  explicit deferred_loss(Reduction reduction = Reduction::mean) : reduction_(reduction) {}
+  // A copy has the reduction and no last gradient (like a fresh loss: a loss's value is its function).
+  deferred_loss(const deferred_loss& other) : reduction_(other.reduction_) {}
+  deferred_loss& operator=(const deferred_loss& other) {
+    reduction_ = other.reduction_;
+    state_.reset();
+    return *this;
+  }
+  deferred_loss(deferred_loss&&) noexcept = default;
+  deferred_loss& operator=(deferred_loss&&) noexcept = default;
+
+  Reduction reduction() const { return reduction_; }
+
+  template <class Prediction, class Target>
+    requires(callable<Prediction, Target>())
+  auto operator()(const Prediction& prediction, const Target& target) {
+    using B = typename Prediction::backend_type;
+    using BT = typename Target::backend_type;
+    static_assert(diagnostic::require<std::is_same_v<B, BT>, diagnostic::TENSORS_ON_DIFFERENT_BACKENDS<
+                                                                diagnostic::lhs<B>, diagnostic::rhs<BT>>>::value);
+    auto* s = dynamic_cast<state<B>*>(state_.get());
+    if (!s) {
+      auto fresh = std::make_unique<state<B>>(reduction_);
+      s = fresh.get();
+      state_ = std::move(fresh);
+    }
+    return s->loss(prediction, target);
+  }
+
+  // dLoss/dPrediction of the last call, as the GradientView<B> of that call's backend.
+  class gradient {
+   public:
+    explicit gradient(const deferred_loss* loss) : loss_(loss) {}
+    template <Backend B>
+    operator GradientView<B>() const {
+      if (!loss_->state_) throw error(cat(name, ": grad() before the loss was computed"));
+      const auto* s = dynamic_cast<const state<B>*>(loss_->state_.get());
+      if (!s)
+        throw error(cat(name, ": grad() asked for on backend ", B::name, " but the last loss was computed on ",
+                        loss_->state_->backend_name()));
+      return s->loss.grad();
+    }
+
+   private:
+    const deferred_loss* loss_;
+  };
+  gradient grad() const { return gradient{this}; }
+
+ private:
+  Reduction reduction_;
+  std::unique_ptr<state_base> state_;
+};
+
+// Which typed loss each public name is (a kind type rather than a template template argument: clang
+// 14 crashes matching constrained template template parameters).
+struct cross_entropy_kind {
+  template <Backend B>
+  using loss = class_index_loss<B, true, "CrossEntropyLoss">;
+  static constexpr std::string_view name = "CrossEntropyLoss";
+};
+struct nll_kind {
+  template <Backend B>
+  using loss = class_index_loss<B, false, "NLLLoss">;
+  static constexpr std::string_view name = "NLLLoss";
+};
+struct bce_kind {
+  template <Backend B>
+  using loss = elementwise_loss<B, bce_functions, "BCELoss">;
+  static constexpr std::string_view name = "BCELoss";
+};
+struct bce_logits_kind {
+  template <Backend B>
+  using loss = elementwise_loss<B, bce_logits_functions, "BCEWithLogitsLoss">;
+  static constexpr std::string_view name = "BCEWithLogitsLoss";
+};
+struct mse_kind {
+  template <Backend B>
+  using loss = elementwise_loss<B, mse_functions, "MSELoss">;
+  static constexpr std::string_view name = "MSELoss";
+};
+struct l1_kind {
+  template <Backend B>
+  using loss = elementwise_loss<B, l1_functions, "L1Loss">;
+  static constexpr std::string_view name = "L1Loss";
+};
+
+template <class B, class Kind>
+struct loss_select {
+  using type = typename Kind::template loss<B>;
+};
+template <class Kind>
+struct loss_select<deduced_backend, Kind> {
+  using type = deferred_loss<Kind>;
+};
+template <class B, class Kind>
+using loss_for = typename loss_select<B, Kind>::type;
+
 }  // namespace detail
 
+// The public losses. Without a backend argument (CrossEntropyLoss loss_fn;) the backend is the one
+// of the batches each call gets; CrossEntropyLoss<backend::thrust<>> fixes it (and a call on another
+// backend does not compile).
 // Logits [batch, C] and class indices; log-softmax and NLL in one stable step.
-template <Backend B = backend::eigen>
-struct CrossEntropyLoss : detail::class_index_loss<B, true, "CrossEntropyLoss"> {
-  using detail::class_index_loss<B, true, "CrossEntropyLoss">::class_index_loss;
+template <class B = deduced_backend>
+struct CrossEntropyLoss : detail::loss_for<B, detail::cross_entropy_kind> {
+  using base = detail::loss_for<B, detail::cross_entropy_kind>;
+  using base::base;
 };
 // Log-probabilities [batch, C] (from LogSoftmax) and class indices.
-template <Backend B = backend::eigen>
-struct NLLLoss : detail::class_index_loss<B, false, "NLLLoss"> {
-  using detail::class_index_loss<B, false, "NLLLoss">::class_index_loss;
+template <class B = deduced_backend>
+struct NLLLoss : detail::loss_for<B, detail::nll_kind> {
+  using base = detail::loss_for<B, detail::nll_kind>;
+  using base::base;
 };
 // Probabilities (from Sigmoid) and targets in [0, 1].
-template <Backend B = backend::eigen>
-struct BCELoss : detail::elementwise_loss<B, detail::bce_functions, "BCELoss"> {
-  using detail::elementwise_loss<B, detail::bce_functions, "BCELoss">::elementwise_loss;
+template <class B = deduced_backend>
+struct BCELoss : detail::loss_for<B, detail::bce_kind> {
+  using base = detail::loss_for<B, detail::bce_kind>;
+  using base::base;
 };
 // Logits and targets in [0, 1]: Sigmoid + BCELoss without the loss of precision.
-template <Backend B = backend::eigen>
-struct BCEWithLogitsLoss : detail::elementwise_loss<B, detail::bce_logits_functions, "BCEWithLogitsLoss"> {
-  using detail::elementwise_loss<B, detail::bce_logits_functions, "BCEWithLogitsLoss">::elementwise_loss;
+template <class B = deduced_backend>
+struct BCEWithLogitsLoss : detail::loss_for<B, detail::bce_logits_kind> {
+  using base = detail::loss_for<B, detail::bce_logits_kind>;
+  using base::base;
 };
-template <Backend B = backend::eigen>
-struct MSELoss : detail::elementwise_loss<B, detail::mse_functions, "MSELoss"> {
-  using detail::elementwise_loss<B, detail::mse_functions, "MSELoss">::elementwise_loss;
+template <class B = deduced_backend>
+struct MSELoss : detail::loss_for<B, detail::mse_kind> {
+  using base = detail::loss_for<B, detail::mse_kind>;
+  using base::base;
 };
-template <Backend B = backend::eigen>
-struct L1Loss : detail::elementwise_loss<B, detail::l1_functions, "L1Loss"> {
-  using detail::elementwise_loss<B, detail::l1_functions, "L1Loss">::elementwise_loss;
+template <class B = deduced_backend>
+struct L1Loss : detail::loss_for<B, detail::l1_kind> {
+  using base = detail::loss_for<B, detail::l1_kind>;
+  using base::base;
 };
+
+// CrossEntropyLoss loss_fn{Reduction::sum}; (inherited constructors give no deduction guides in C++20)
+CrossEntropyLoss(Reduction) -> CrossEntropyLoss<deduced_backend>;
+NLLLoss(Reduction) -> NLLLoss<deduced_backend>;
+BCELoss(Reduction) -> BCELoss<deduced_backend>;
+BCEWithLogitsLoss(Reduction) -> BCEWithLogitsLoss<deduced_backend>;
+MSELoss(Reduction) -> MSELoss<deduced_backend>;
+L1Loss(Reduction) -> L1Loss<deduced_backend>;
 
 }  // namespace ctnn

@@ -1,7 +1,7 @@
 #pragma once
 // The tutorials' training engine: train_step, test_step, fit (returning a history), eval_model,
 // predictions, the results table and print_train_time. Works with any model, loss, optimizer and
-// loader that follow ctnn's interfaces (a loader is a range of batches with .x and .y).
+// loader that satisfy the concepts of train/concepts.hpp (a loader is a range of batches with .x and .y).
 //
 // Loss and accuracy per epoch are the mean of the per-batch values, exactly as the tutorials
 // compute them (so the smaller last batch weighs as much as the others, as there).
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "../nn/loss.hpp"
+#include "concepts.hpp"
 #include "metrics.hpp"
 #include "progress.hpp"
 
@@ -48,7 +49,7 @@ struct StepOptions {
 namespace detail {
 template <class Loss>
 struct is_bce_with_logits : std::false_type {};
-template <Backend B>
+template <class B>
 struct is_bce_with_logits<BCEWithLogitsLoss<B>> : std::true_type {};
 
 template <class Target>
@@ -89,8 +90,9 @@ using loader_target_t = std::remove_cvref_t<decltype((*std::declval<Loader&>().b
 // parameters were not updated"), and so does an error of the loss itself (a NaN input, see loss.hpp):
 // PyTorch would go on and fill every parameter with NaN. Anomaly mode (set_detect_anomaly) checks
 // every layer's output and gradient as well.
-template <class Model, class Loader, class Loss, class Optimizer,
+template <class Model, train::Loader Loader, class Loss, train::Optimizer Optimizer,
           class Accuracy = decltype(default_accuracy<Loss, loader_target_t<Loader>>())>
+  requires train::TrainableModel<Model, Loader> && train::Loss<Loss, Model, Loader>
 EpochMetrics train_step(Model& model, Loader& loader, Loss& loss_fn, Optimizer& optimizer,
                         Accuracy accuracy = default_accuracy<Loss, loader_target_t<Loader>>(),
                         const StepOptions& options = {}) {
@@ -130,8 +132,9 @@ EpochMetrics train_step(Model& model, Loader& loader, Loss& loss_fn, Optimizer& 
 }
 
 // One pass over a loader in evaluation mode (Dropout off), no parameter change.
-template <class Model, class Loader, class Loss,
+template <class Model, train::Loader Loader, class Loss,
           class Accuracy = decltype(default_accuracy<Loss, loader_target_t<Loader>>())>
+  requires train::Model<Model, Loader> && train::Loss<Loss, Model, Loader>
 EpochMetrics test_step(Model& model, Loader& loader, Loss& loss_fn,
                        Accuracy accuracy = default_accuracy<Loss, loader_target_t<Loader>>(),
                        const StepOptions& options = {}) {
@@ -164,7 +167,9 @@ struct FitOptions {
 
 // The tutorials' train(): epochs of train_step and test_step, printing
 // "Epoch: 1 | train_loss: 0.5904 | train_acc: 79.17% | test_loss: 0.5095 | test_acc: 82.04%".
-template <class Model, class TrainLoader, class TestLoader, class Loss, class Optimizer>
+template <class Model, train::Loader TrainLoader, train::Loader TestLoader, class Loss, train::Optimizer Optimizer>
+  requires train::TrainableModel<Model, TrainLoader> && train::Model<Model, TestLoader> &&
+           train::Loss<Loss, Model, TrainLoader> && train::Loss<Loss, Model, TestLoader>
 History fit(Model& model, TrainLoader& train_loader, TestLoader& test_loader, Loss& loss_fn, Optimizer& optimizer,
             std::size_t epochs, const FitOptions& options = {}) {
   History h;
@@ -192,7 +197,8 @@ History fit(Model& model, TrainLoader& train_loader, TestLoader& test_loader, Lo
 }
 
 // The tutorials' eval_model: {model_name, model_loss, model_acc} over a loader.
-template <class Model, class Loader, class Loss>
+template <class Model, train::Loader Loader, class Loss>
+  requires train::Model<Model, Loader> && train::Loss<Loss, Model, Loader>
 EvalResult eval_model(Model& model, Loader& loader, Loss& loss_fn, std::string model_name, bool progress = true) {
   const auto m = test_step(model, loader, loss_fn, default_accuracy<Loss, loader_target_t<Loader>>(),
                            {progress, "eval " + model_name});
@@ -200,7 +206,8 @@ EvalResult eval_model(Model& model, Loader& loader, Loss& loss_fn, std::string m
 }
 
 // Predicted class of every sample of a loader, in the loader's order.
-template <class Model, class Loader>
+template <class Model, train::Loader Loader>
+  requires train::Model<Model, Loader>
 std::vector<std::int64_t> predict_classes(Model& model, Loader& loader) {
   const bool was_training = model.is_training();
   model.eval();
