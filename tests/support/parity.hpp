@@ -115,7 +115,7 @@ BatchType to_batch(const Fixture& f, const std::string& name) {
 template <class B>
 std::vector<ctnn::scalar_t<B>> gradient_to_host(const ctnn::GradientView<B>& grad) {
   std::vector<ctnn::scalar_t<B>> out(grad.batch_size * grad.per_sample);
-  ctnn::backend::ops<B>::to_host(out.size(), grad.data, out.data());
+  ctnn::backend::ops<B>::to_host(grad.data, out.size(), out.data());
   return out;
 }
 
@@ -202,8 +202,8 @@ void check_dropout_training(const Report& report) {
   using namespace ctnn;
   using T = scalar_t<B>;
   constexpr std::size_t features = 1000, n = 20;
-  constexpr double p = 0.3;
-  Sequential<B, Input<features>, Dropout<p>> model{manual_seed(7)};
+  constexpr double p = 0.3;  // the Dropout<0.3> below
+  Sequential<B, Input<features>, Dropout<0.3>> model{manual_seed(7)};
   model.train();
   std::vector<T> xv(n * features);
   for (std::size_t i = 0; i < xv.size(); ++i) xv[i] = T(1) + static_cast<T>(i % 5);
