@@ -182,6 +182,16 @@ struct Block {
     void visit_parameters(F&& f) {
       std::apply([&](auto&... c) { (c.visit_parameters(f), ...); }, children_);
     }
+    // The buffers of the children that have any (buffer.hpp).
+    template <class F>
+    void visit_buffers(F&& f) {
+      std::apply([&](auto&... c) { (visit_child_buffers(c, f), ...); }, children_);
+    }
+    // Parameters and buffers in PyTorch's state_dict order: each layer's parameters, then its buffers.
+    template <class FP, class FB>
+    void visit_state(FP&& on_parameter, FB&& on_buffer) {
+      std::apply([&](auto&... c) { (visit_child_state(c, on_parameter, on_buffer), ...); }, children_);
+    }
 
     template <std::size_t I>
     auto& get() { return std::get<I>(children_); }
@@ -197,6 +207,20 @@ struct Block {
     }
 
    private:
+    template <class C, class F>
+    static void visit_child_buffers(C& c, F& f) {
+      if constexpr (requires { c.visit_buffers(f); }) c.visit_buffers(f);
+    }
+    template <class C, class FP, class FB>
+    static void visit_child_state(C& c, FP& on_parameter, FB& on_buffer) {
+      if constexpr (requires { c.visit_state(on_parameter, on_buffer); }) {
+        c.visit_state(on_parameter, on_buffer);
+      } else {
+        c.visit_parameters(on_parameter);
+        visit_child_buffers(c, on_buffer);
+      }
+    }
+
     template <std::size_t... I>
     static children_type make_children(Generator& g, std::index_sequence<I...>) {
       // Braced initialisation evaluates left to right.

@@ -1,14 +1,23 @@
 #pragma once
 // A learnable tensor and its gradient, with the name and shape PyTorch gives it ("conv_block_1.0.weight",
-// OIHW for convolutions). Optimizers and checkpoints see parameters only through this type.
+// OIHW for convolutions). Optimizers and checkpoints see parameters only through this type; state that
+// is saved but not learned (running statistics) is a Buffer (buffer.hpp).
+//
+// requires_grad is PyTorch's flag of the same name: false freezes the parameter. SGD and Adam leave a
+// frozen parameter as it is, summary() counts it as "Non-trainable params", and it is still part of
+// parameters(), state_dict() and checkpoints (as in PyTorch). Its gradient is still accumulated by
+// backward (the layers do not look at the flag), so freezing saves no backward work.
 #include <cmath>
 #include <cstddef>
 #include <initializer_list>
 #include <numeric>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../backend/backend.hpp"
+#include "../core/error.hpp"
 #include "../core/random.hpp"
 
 namespace ctnn {
@@ -22,6 +31,7 @@ struct Parameter {
   std::vector<std::size_t> shape;
   buffer_t<B> value;
   buffer_t<B> grad;
+  bool requires_grad = true;
 
   Parameter(std::string name_, std::initializer_list<std::size_t> shape_)
       : name(std::move(name_)), shape(shape_) {
@@ -34,6 +44,11 @@ struct Parameter {
     return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>{});
   }
   void zero_grad() { ops::fill(size(), grad.data(), scalar(0)); }
+  // PyTorch's p.requires_grad_(False): freezes (or with true unfreezes) the parameter.
+  Parameter& requires_grad_(bool on = true) {
+    requires_grad = on;
+    return *this;
+  }
 
   // PyTorch's default initialisation of Linear and Conv2d, number for number: weights get
   // kaiming_uniform_(a = sqrt(5)), i.e. U(-b, b) with b = sqrt(3) * gain / sqrt(fan_in) and
@@ -58,6 +73,16 @@ struct Parameter {
     std::vector<scalar> out(size());
     ops::to_host(size(), value.data(), out.data());
     return out;
+  }
+  void values_from_host(std::span<const scalar> host) {
+    if (host.size() != size())
+      throw error(cat("Parameter '", name, "': ", host.size(), " values for ", size(), " elements"));
+    ops::from_host(host.size(), host.data(), value.data());
+  }
+  void grad_from_host(std::span<const scalar> host) {
+    if (host.size() != size())
+      throw error(cat("Parameter '", name, "': ", host.size(), " gradient values for ", size(), " elements"));
+    ops::from_host(host.size(), host.data(), grad.data());
   }
   std::vector<scalar> grad_to_host() const {
     std::vector<scalar> out(size());

@@ -14,14 +14,22 @@
 // gradients for NaN and infinity and throw at the first, naming the layer's path and the step.
 //
 // Every shape is checked when the type is formed; at run time only the batch size varies.
+//
+// State (state_dict.hpp): state_dict() holds every parameter and buffer (buffer.hpp), by PyTorch's
+// names; load_state_dict(state, {.strict, .prefix, .submodule}) loads it as torch.nn.Module does and
+// returns the missing and unexpected keys of a non-strict load. requires_grad_(false) freezes every
+// parameter (parameter.hpp).
 #include <cstddef>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "block.hpp"
+#include "buffer.hpp"
+#include "state_dict.hpp"
 
 namespace ctnn {
 
@@ -43,22 +51,6 @@ struct is_input<Input<D...>> : std::true_type {};
 // A parameter as an optimizer or a checkpoint sees it.
 template <Backend B>
 using ParameterRef = Parameter<B>*;
-
-// A host copy of a named tensor of a state_dict.
-template <class T>
-struct StateTensor {
-  std::string name;
-  std::vector<std::size_t> shape;
-  std::vector<T> values;
-};
-template <class T>
-using StateDict = std::vector<StateTensor<T>>;
-
-inline std::string shape_string(const std::vector<std::size_t>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 
 template <Backend B, class In, class... Layers>
 class Sequential {
@@ -147,48 +139,52 @@ class Sequential {
     return out;
   }
 
-  // PyTorch's state_dict: names ("conv_block_1.0.weight"), shapes (OIHW) and values, copied to the host.
-  StateDict<scalar> state_dict() {
-    StateDict<scalar> out;
-    visit_parameters([&](Parameter<B>& p) { out.push_back({p.name, p.shape, p.values_to_host()}); });
-    return out;
+  // Buffers (running statistics and counters), in layer order; f takes Buffer<B>& and
+  // Buffer<B, std::int64_t>&.
+  template <class F>
+  void visit_buffers(F&& f) {
+    body_.visit_buffers(f);
+  }
+  // Parameters and buffers in PyTorch's state_dict order (each layer's parameters, then its buffers).
+  template <class FP, class FB>
+  void visit_state(FP&& on_parameter, FB&& on_buffer) {
+    body_.visit_state(on_parameter, on_buffer);
   }
 
-  // Loads every parameter from `state`. Checks everything first and changes nothing unless all
-  // names and shapes match, so a wrong checkpoint never leaves the model half-loaded.
-  void load_state_dict(const StateDict<scalar>& state) {
-    std::vector<const StateTensor<scalar>*> sources;
-    visit_parameters([&](Parameter<B>& p) {
-      const StateTensor<scalar>* found = nullptr;
-      for (const auto& t : state)
-        if (t.name == p.name) found = &t;
-      if (!found) throw error(cat("load_state_dict: missing tensor '", p.name, "' of shape ", shape_string(p.shape)));
-      if (found->shape != p.shape)
-        throw error(cat("load_state_dict: tensor '", p.name, "' has shape ", shape_string(found->shape),
-                        " but the model expects ", shape_string(p.shape)));
-      if (found->values.size() != p.size())
-        throw error(cat("load_state_dict: tensor '", p.name, "' holds ", found->values.size(), " values for shape ",
-                        shape_string(p.shape)));
-      sources.push_back(found);
-    });
-    if (sources.size() != state.size()) {
-      for (const auto& t : state) {
-        bool used = false;
-        for (auto* s : sources) used = used || s == &t;
-        if (!used) throw error(cat("load_state_dict: unexpected tensor '", t.name, "' (not a parameter of this model)"));
-      }
-    }
-    std::size_t i = 0;
-    visit_parameters([&](Parameter<B>& p) {
-      backend::ops<B>::from_host(p.size(), sources[i]->values.data(), p.value.data());
-      ++i;
-    });
+  // PyTorch's model.requires_grad_(False): freezes (or unfreezes) every parameter.
+  Sequential& requires_grad_(bool on = true) {
+    visit_parameters([&](Parameter<B>& p) { p.requires_grad = on; });
+    return *this;
   }
 
-  // torchinfo-style table of each layer's output shape and parameter count for a batch size.
+  // PyTorch's state_dict: names ("conv_block_1.0.weight", "1.running_mean"), shapes (OIHW) and values
+  // of every parameter and buffer, copied to the host.
+  StateDict<scalar> state_dict() { return detail::collect_state<scalar>(*this); }
+
+  // Loads parameters and buffers from `state` (matching rules in state_dict.hpp). Checks everything
+  // first and changes nothing unless the load is valid; strict (the default) throws unless every key
+  // matches, otherwise the keys that did not are returned.
+  IncompatibleKeys load_state_dict(const StateDict<scalar>& state, const LoadOptions& options = {}) {
+    return detail::load_state(*this, state, options, "load_state_dict");
+  }
+
+  // torchinfo-style table of each layer's output shape and parameter count for a batch size. As in
+  // torchinfo, parameters with requires_grad == false are "Non-trainable params" (a layer whose
+  // parameters are all frozen shows its count in parentheses) and buffers are not counted at all.
   std::string summary(std::size_t batch_size = 1, std::string_view title = "Sequential") const {
     std::vector<SummaryRow> rows;
     body_type::summary_rows(rows, 1, batch_size);
+    std::size_t trainable = 0;
+    std::unordered_map<std::string, std::size_t> trainable_in;  // layer path -> trainable values
+    // Visiting only reads here; it is not const because the layers' visit_parameters are not.
+    const_cast<Sequential&>(*this).visit_parameters([&](Parameter<B>& p) {
+      const std::size_t dot = p.name.rfind('.');
+      auto& n = trainable_in[dot == std::string::npos ? std::string() : p.name.substr(0, dot)];
+      if (p.requires_grad) {
+        n += p.size();
+        trainable += p.size();
+      }
+    });
     std::ostringstream os;
     const std::string rule(86, '='), thin(86, '-');
     auto line = [&](std::string layer, const std::string& shape, const std::string& params) {
@@ -198,13 +194,15 @@ class Sequential {
     line("Layer (type)", "Output Shape", "Param #");
     os << rule << "\n";
     line(std::string(title), output_shape::str_with_batch(batch_size), thousands(parameter_count));
-    for (const auto& r : rows)
-      line(std::string(2 * r.depth, ' ') + r.name + " (" + r.type_name + ")", r.output,
-           r.is_container ? "--" : thousands(r.parameters));
+    for (const auto& r : rows) {
+      std::string params = r.is_container ? "--" : thousands(r.parameters);
+      if (!r.is_container && r.parameters > 0 && trainable_in[r.name] == 0) params = "(" + params + ")";  // frozen
+      line(std::string(2 * r.depth, ' ') + r.name + " (" + r.type_name + ")", r.output, params);
+    }
     os << rule << "\n";
     os << "Total params: " << thousands(parameter_count) << "\n";
-    os << "Trainable params: " << thousands(parameter_count) << "\n";
-    os << "Non-trainable params: 0\n";
+    os << "Trainable params: " << thousands(trainable) << "\n";
+    os << "Non-trainable params: " << thousands(parameter_count - trainable) << "\n";
     os << "Input size (MB): " << mb(input_shape::size * batch_size) << "\n";
     std::size_t activations = 0;
     for (const auto& r : rows)

@@ -6,7 +6,8 @@
 //   copy_parameters(model_gpu, model);                 // back into an existing model
 //
 // Values go through host memory (Batch::to_host, state_dict) and are converted between the
-// backends' scalar types (float <-> double); class indices (Labels) stay int64.
+// backends' scalar types (float <-> double); class indices (Labels) and int64 buffers
+// (num_batches_tracked) stay int64. A model's buffers travel with its parameters.
 #include <algorithm>
 #include <span>
 #include <type_traits>
@@ -44,9 +45,9 @@ Batch<S, B2, detail::moved_value_t<T, B1, B2>> to(const Batch<S, B1, T>& x) {
   return out;
 }
 
-// Copies every parameter of `from` into `to`, two models of the same layers (same names and shapes),
-// possibly on different backends. Checks all names and shapes first (load_state_dict): a mismatch
-// throws and leaves `to` unchanged.
+// Copies every parameter and buffer of `from` into `to`, two models of the same layers (same names and
+// shapes), possibly on different backends. Checks all names and shapes first (load_state_dict): a
+// mismatch throws and leaves `to` unchanged.
 template <Backend BA, class InA, class... LA, Backend BB, class InB, class... LB>
 void copy_parameters(const Sequential<BA, InA, LA...>& from, Sequential<BB, InB, LB...>& to) {
   // state_dict only reads; it is not const because visiting parameters is not.
@@ -54,7 +55,8 @@ void copy_parameters(const Sequential<BA, InA, LA...>& from, Sequential<BB, InB,
   StateDict<scalar_t<BB>> converted;
   converted.reserve(state.size());
   for (auto& t : state)
-    converted.push_back({std::move(t.name), std::move(t.shape), detail::convert_values<scalar_t<BB>>(std::move(t.values))});
+    converted.push_back({std::move(t.name), std::move(t.shape), detail::convert_values<scalar_t<BB>>(std::move(t.values)),
+                         std::move(t.int64_values), t.is_int64});
   to.load_state_dict(converted);
 }
 

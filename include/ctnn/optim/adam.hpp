@@ -57,6 +57,7 @@ class Adam {
     const double bias_correction2_sqrt = std::sqrt(bias_correction2);
     for (std::size_t i = 0; i < params_.size(); ++i) {
       Parameter<B>& p = *params_[i];
+      if (!p.requires_grad) continue;  // frozen (PyTorch: grad is None, step skips it)
       backend::ops<B>::adam_update(p.size(), p.grad.data(), p.value.data(), exp_avg_[i].data(), exp_avg_sq_[i].data(),
                                    static_cast<scalar>(options_.betas[0]), static_cast<scalar>(options_.betas[1]),
                                    static_cast<scalar>(options_.eps), static_cast<scalar>(options_.weight_decay),

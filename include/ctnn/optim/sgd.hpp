@@ -66,6 +66,7 @@ class SGD {
     const bool momentum = options_.momentum != 0;
     for (std::size_t i = 0; i < params_.size(); ++i) {
       Parameter<B>& p = *params_[i];
+      if (!p.requires_grad) continue;  // frozen (PyTorch: grad is None, step skips it)
       backend::ops<B>::sgd_update(p.size(), p.grad.data(), p.value.data(),
                                   momentum ? momentum_buffers_[i].data() : nullptr, static_cast<scalar>(options_.lr),
                                   static_cast<scalar>(options_.momentum), static_cast<scalar>(options_.dampening),
