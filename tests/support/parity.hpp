@@ -115,7 +115,7 @@ BatchType to_batch(const Fixture& f, const std::string& name) {
 template <class B>
 std::vector<ctnn::scalar_t<B>> gradient_to_host(const ctnn::GradientView<B>& grad) {
   std::vector<ctnn::scalar_t<B>> out(grad.batch_size * grad.per_sample);
-  ctnn::backend::ops<B>::to_host(grad.data, out.size(), out.data());
+  ctnn::backend::ops<B>::to_host(out.size(), grad.data, out.data());
   return out;
 }
 
