@@ -43,7 +43,7 @@ using MLP = Sequential<backend::eigen, Input<784>, Linear<784, 1024>, ReLU, Line
 // Trains `steps` steps of `Model` from seed 42 on fixed random data with `threads` threads and returns
 // every parameter afterwards.
 template <class Model, class Loss, class Target, class Optimizer>
-std::vector<std::vector<float>> train(std::size_t threads, std::size_t n, const Target& y, std::size_t steps) {
+std::vector<std::vector<float>> train_with_threads(std::size_t threads, std::size_t n, const Target& y, std::size_t steps) {
   return with_threads(threads, [&] {
     Model model{manual_seed(42)};
     typename Model::input_batch x(n);
@@ -141,13 +141,13 @@ TEST_CASE("elementwise, pooling and optimizer kernels give the same bits on one 
 TEST_CASE("TinyVGG and an MLP train to the same bits on one and two threads", "[parallel][train]") {
   Labels<> labels(32);
   for (std::size_t i = 0; i < 32; ++i) labels(i) = static_cast<std::int64_t>(i % 10);
-  const auto tiny1 = train<TinyVGG, CrossEntropyLoss<>, Labels<>, optim::SGD<backend::eigen>>(1, 32, labels, 3);
-  const auto tiny2 = train<TinyVGG, CrossEntropyLoss<>, Labels<>, optim::SGD<backend::eigen>>(2, 32, labels, 3);
+  const auto tiny1 = train_with_threads<TinyVGG, CrossEntropyLoss<>, Labels<>, optim::SGD<backend::eigen>>(1, 32, labels, 3);
+  const auto tiny2 = train_with_threads<TinyVGG, CrossEntropyLoss<>, Labels<>, optim::SGD<backend::eigen>>(2, 32, labels, 3);
   CHECK(first_difference(tiny1, tiny2) == "");
 
   Batch<Shape<1>> targets(64);
   for (std::size_t i = 0; i < 64; ++i) targets.data()[i] = static_cast<float>(i % 2);
-  const auto mlp1 = train<MLP, BCELoss<>, Batch<Shape<1>>, optim::Adam<backend::eigen>>(1, 64, targets, 3);
-  const auto mlp2 = train<MLP, BCELoss<>, Batch<Shape<1>>, optim::Adam<backend::eigen>>(2, 64, targets, 3);
+  const auto mlp1 = train_with_threads<MLP, BCELoss<>, Batch<Shape<1>>, optim::Adam<backend::eigen>>(1, 64, targets, 3);
+  const auto mlp2 = train_with_threads<MLP, BCELoss<>, Batch<Shape<1>>, optim::Adam<backend::eigen>>(2, 64, targets, 3);
   CHECK(first_difference(mlp1, mlp2) == "");
 }

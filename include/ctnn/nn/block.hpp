@@ -25,6 +25,7 @@ template <fixed_string Name, class Layer>
 struct Named : Layer {
   static constexpr auto name = Name;
   using layer = Layer;
+  using named_self = Named;  // what detail::naming recognises a Named by
 };
 
 namespace detail {
@@ -34,13 +35,15 @@ struct naming {
   using spec = L;
   static constexpr bool named = false;
 };
-// (auto rather than fixed_string in partial specialisations: nvcc 13's front end does not match
-// partial specialisations over a deduced class-type template parameter.)
-template <auto N, class L>
-struct naming<Named<N, L>> {
-  using spec = L;
+// Recognised by its members rather than by the pattern Named<N, L>: nvcc 13's front end matches no
+// partial specialisation over a deduced class-type (or auto) template parameter, and a Named would
+// then pass for its layer (it derives from it) under its index instead of its name.
+template <class L>
+  requires std::is_same_v<typename L::named_self, L>
+struct naming<L> {
+  using spec = typename L::layer;
   static constexpr bool named = true;
-  static constexpr auto name = N;
+  static constexpr auto name = L::name;
 };
 
 // Path of child I (spec L) of the block at Path: "conv_block_1.0", "classifier", "3".
