@@ -13,147 +13,23 @@
 //   io/       checkpoints in the safetensors format (save, load)
 
 // ---- ctnn/backend/eigen.hpp ----
-// The Eigen backend: float on the CPU. GEMM goes through Eigen's blocked kernels, except products with a
-// small side (hand-written skinny kernels); 3x3 stride-1 convolutions are direct register-blocked kernels
-// (others use host_ops' im2col). host_ops' loops are reused for the rest, split over threads when large.
-#include <algorithm>
-#include <cmath>
+// The Eigen backend: float on the CPU. ops<eigen> is host_ops<float>'s loops with the hot operations
+// replaced by the kernels in backend/eigen/: GEMM through Eigen's blocked kernels except products with a
+// small side (skinny.hpp), direct register-blocked 3x3 stride-1 convolutions (conv3x3.hpp; others are
+// im2col through this GEMM), and elementwise work, reductions, pooling and optimizer updates vectorised
+// and split over threads when large. `eigen_overrides` below lists every replaced op and is checked at
+// compile time; any op not listed is host_ops<float>'s loop.
 #include <cstddef>
-#include <type_traits>
-
-#include <Eigen/Core>
-
-
-// ---- ctnn/core/threads.hpp ----
-// How many threads ctnn's CPU kernels use (PyTorch's torch.set_num_threads / get_num_threads).
-// With OpenMP (-fopenmp, or the ctnn::ctnn target with CTNN_OPENMP) the kernels split large work over
-// up to get_num_threads() threads; without it everything runs on the calling thread.
-//
-// Small work stays on one thread on purpose: on a 2-core machine a fork/join costs a few microseconds,
-// more than a 32 x 784 x 10 product takes, so splitting it would make a small model slower, not faster.
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-namespace ctnn {
-
-// Threads for the next kernels launched from this thread (default: OMP_NUM_THREADS or the core count).
-inline void set_num_threads(std::size_t n) {
-#ifdef _OPENMP
-  omp_set_num_threads(static_cast<int>(n < 1 ? 1 : n));
-#else
-  (void)n;
-#endif
-}
-
-inline std::size_t get_num_threads() {
-#ifdef _OPENMP
-  return static_cast<std::size_t>(omp_get_max_threads());
-#else
-  return 1;
-#endif
-}
-
-namespace detail {
-
-// Threads worth using for `work` multiply-adds (or element operations): at least `grain` each.
-inline int threads_for(double work, double grain) {
-  const auto available = static_cast<double>(get_num_threads());
-  const double useful = work / grain;
-  return static_cast<int>(useful < 1 ? 1 : (useful < available ? useful : available));
-}
-
-// Calls f(begin, end) on parts of [0, n) in parallel, at least `grain` items per part and part
-// boundaries on multiples of `align`; on the calling thread alone when n is small. Each item must be
-// independent of the others, so the result does not depend on the split.
-template <class F>
-void parallel_chunks(std::size_t n, double grain, std::size_t align, F&& f) {
-  const int threads = threads_for(static_cast<double>(n), grain);
-  if (threads <= 1) {
-    if (n) f(std::size_t{0}, n);
-    return;
-  }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-  {
-    const auto part = static_cast<std::size_t>(omp_get_thread_num()), parts = static_cast<std::size_t>(omp_get_num_threads());
-    auto bound = [&](std::size_t i) { return i >= parts ? n : n * i / parts / align * align; };
-    const std::size_t lo = bound(part), hi = bound(part + 1);
-    if (lo < hi) f(lo, hi);
-  }
-#else
-  (void)align;
-#endif
-}
-
-// Keeps Eigen's own parallel GEMM off while alive: Eigen asks omp_get_max_threads() of the calling
-// thread unless Eigen::setNbThreads was called, and ctnn decides the split itself (see ops<eigen>::gemm).
-class single_threaded_eigen {
- public:
-  single_threaded_eigen() {
-#ifdef _OPENMP
-    saved_ = omp_get_max_threads();
-    if (saved_ != 1) omp_set_num_threads(1);
-#endif
-  }
-  ~single_threaded_eigen() {
-#ifdef _OPENMP
-    if (saved_ != 1) omp_set_num_threads(saved_);
-#endif
-  }
-  single_threaded_eigen(const single_threaded_eigen&) = delete;
-  single_threaded_eigen& operator=(const single_threaded_eigen&) = delete;
-
- private:
-  int saved_ = 1;
-};
-
-}  // namespace detail
-}  // namespace ctnn
-
-// ---- ctnn/backend/backend.hpp ----
-// A backend is a tag type naming a scalar and where memory lives, plus one specialisation of
-// ctnn::backend::ops<Tag> that implements a small, closed set of operations. Layers and losses call
-// only these operations, so a new backend (Thrust, CUDA) is a new ops<> specialisation and nothing
-// else: no layer ever branches on the backend.
-//
-// The op set (pointers are backend memory, row-major, sizes are element counts):
-//   storage      buffer<T> (resize/data/size), fill, copy, to_host, from_host
-//   GEMM         gemm(trans_a, trans_b, m, n, k, alpha, A, B, beta, C)   C = alpha op(A) op(B) + beta C
-//   elementwise  map(n, x, y, f), zip(n, a, b, y, f)                      f is a small functor
-//   reductions   sum, add_bias/bias_grad (per channel), softmax/log_softmax rows and their
-//                backward, argmax_rows, cross_entropy/nll (fused loss + gradient)
-//   convolution  conv2d_workspace(geometry, n), conv2d_forward, conv2d_backward (the whole batch, with a
-//                workspace the layer keeps from forward to backward); im2col, col2im (one sample)
-//   pooling      maxpool_forward (records argmax), maxpool_backward
-//   RNG          fill_uniform, fill_normal, fill_bernoulli (counter-based: same numbers everywhere)
-//   optimizers   sgd_update(n, param, grad, momentum_buffer, ...), adam_update(n, param, grad, m, v, ...)
-//                (one parameter tensor in place, torch.optim's update rules)
-#include <concepts>
+#include <cstdint>
 #include <string_view>
-
-
-// ---- ctnn/core/error.hpp ----
-// Errors, in two kinds.
-//  * Runtime: ctnn::error, thrown for what only the running program can know (a batch of the wrong
-//    size, a label out of range, a bad file). Its message says what was expected and what came.
-//  * Compile time: every named diagnostic lives here, in one place (as Eigen's YOU_MIXED_... do).
-//    A diagnostic is a class template that is declared and never defined; naming it in sizeof makes
-//    the compiler's first `error:` line print its full type, so the numbers travel in the type:
-//      error: invalid application of 'sizeof' to incomplete type
-//      'ctnn::diagnostic::LAYER_INPUT_SHAPE_MISMATCH<ctnn::diagnostic::layer<"classifier.1">,
-//       ctnn::Linear<500, 10>, ctnn::diagnostic::expects<ctnn::Shape<500> >,
-//       ctnn::diagnostic::got<ctnn::Shape<490> > >'
-#include <sstream>
-#include <stdexcept>
-#include <string>
-#include <utility>
+#include <tuple>
+#include <type_traits>
 
 
 // ---- ctnn/core/fixed_string.hpp ----
 // A string usable as a template argument: names of blocks (Named<"conv_block_1", ...>) and the
 // dotted layer paths that compile-time diagnostics print.
+#include <algorithm>
 
 namespace ctnn {
 
@@ -200,137 +76,14 @@ constexpr auto join_path() {
 
 }  // namespace ctnn
 
-namespace ctnn {
-
-class error : public std::runtime_error {
- public:
-  explicit error(const std::string& what) : std::runtime_error("ctnn: " + what) {}
-};
-
-// Builds a message from pieces: throw error(cat("expected ", a, " but got ", b)).
-template <class... Parts>
-std::string cat(const Parts&... parts) {
-  std::ostringstream os;
-  (os << ... << parts);
-  return os.str();
-}
-
-template <class...>
-inline constexpr bool dependent_false = false;
-
-namespace diagnostic {
-
-template <fixed_string Path>
-struct layer {};
-template <class Shape>
-struct expects {};
-template <class Shape>
-struct got {};
-template <class Lhs>
-struct lhs {};
-template <class Rhs>
-struct rhs {};
-
-// A layer of a Sequential cannot take the shape the previous layer produces.
-template <class Layer, class Spec, class Expects, class Got>
-struct LAYER_INPUT_SHAPE_MISMATCH;
-// A batch whose per-sample shape is not the model's input shape.
-template <class Expects, class Got>
-struct MODEL_INPUT_SHAPE_MISMATCH;
-// matmul/@ of matrices whose inner dimensions differ, e.g. (3, 2) @ (3, 2).
-template <class Lhs, class Rhs>
-struct MATMUL_INNER_DIMENSIONS_DIFFER;
-// reshape/view to a shape with another number of elements.
-template <class From, class To>
-struct RESHAPE_CHANGES_THE_NUMBER_OF_ELEMENTS;
-// Elementwise arithmetic on tensors whose shapes differ.
-template <class Lhs, class Rhs>
-struct ELEMENTWISE_SHAPES_DIFFER;
-// Mixing tensors (or a tensor and a model) that live on different backends.
-template <class Lhs, class Rhs>
-struct TENSORS_ON_DIFFERENT_BACKENDS;
-
-// require<Ok, Diagnostic>::value is true when Ok; otherwise instantiating it makes the compiler print
-// Diagnostic's full name as the error and the program is ill-formed.
-template <bool Ok, class Diagnostic>
-struct require {
-  static constexpr bool value = true;
-};
-template <class Diagnostic>
-struct require<false, Diagnostic> {
-  static constexpr bool value = sizeof(Diagnostic) == 0;
-};
-
-}  // namespace diagnostic
-}  // namespace ctnn
-
-namespace ctnn::backend {
-
-// The shape of a 2-d convolution: input [C, H, W], OC output channels, K x K kernel, output [OC, Ho, Wo].
-struct conv_geometry {
-  std::size_t C, H, W, OC, K, stride, pad, Ho, Wo;
-};
-
-// Float, on the CPU, through Eigen's GEMM. The default.
-struct eigen {
-  using scalar = float;
-  static constexpr bool host_memory = true;
-  static constexpr std::string_view name = "eigen";
-};
-
-// Double, on the CPU, in plain loops: slow and obviously right. Serves the gradient checks and
-// keeps the backend interface honest.
-struct reference {
-  using scalar = double;
-  static constexpr bool host_memory = true;
-  static constexpr std::string_view name = "reference";
-};
-
-// The op set of backend Tag. Each backend header specialises it; using a backend whose header was
-// not included (or that implements nothing) stops here with a sentence instead of pages of errors.
-template <class Tag>
-struct ops {
-  static_assert(dependent_false<Tag>,
-                "ctnn: this backend has no ops<> specialisation: include its header "
-                "(ctnn/backend/<name>.hpp) or specialise ctnn::backend::ops for it");
-};
-
-}  // namespace ctnn::backend
-
-namespace ctnn {
-
-// What a backend tag must provide to run a network.
-template <class B>
-concept Backend = requires(typename backend::ops<B>::template buffer<typename B::scalar>& storage) {
-  typename B::scalar;
-  { B::host_memory } -> std::convertible_to<bool>;
-  { B::name } -> std::convertible_to<std::string_view>;
-  storage.resize(std::size_t{1});
-  { storage.data() } -> std::convertible_to<const typename B::scalar*>;
-};
-
-template <class B>
-using scalar_t = typename B::scalar;
-
-template <class B, class T = scalar_t<B>>
-using buffer_t = typename backend::ops<B>::template buffer<T>;
-
-}  // namespace ctnn
-
-// ---- ctnn/backend/host_ops.hpp ----
-// The op set in plain loops over host memory, for any scalar. The reference backend is exactly this;
-// the Eigen backend inherits it and replaces the hot operations.
-#include <cstdint>
-#include <cstring>
-#include <limits>
-#include <vector>
-
-
 // ---- ctnn/core/random.hpp ----
 // Seeded random numbers. The generator is counter-based: number i of a stream is a pure function of
 // (seed, i), so a backend can fill a buffer in parallel (OpenMP, Thrust, CUDA) and still produce
 // exactly the numbers the sequential reference produces. Same seed, same numbers, on every backend.
+#include <cmath>
 #include <random>
+#include <utility>
+#include <vector>
 
 
 // ---- ctnn/core/config.hpp ----
@@ -463,6 +216,324 @@ inline Generator& manual_seed(std::uint64_t seed) {
 
 }  // namespace ctnn
 
+// ---- ctnn/backend/backend.hpp ----
+// A backend is a tag type naming a scalar and where memory lives, plus one specialisation of
+// ctnn::backend::ops<Tag> that implements the closed op set of op_set.hpp (each op's signature and
+// argument order are there). Layers and losses call only these operations, so a new backend (Thrust,
+// CUDA) is a new ops<> specialisation and nothing else: no layer ever branches on the backend.
+#include <concepts>
+
+
+// ---- ctnn/core/error.hpp ----
+// Errors, in two kinds.
+//  * Runtime: ctnn::error, thrown for what only the running program can know (a batch of the wrong
+//    size, a label out of range, a bad file). Its message says what was expected and what came.
+//  * Compile time: every named diagnostic lives here, in one place (as Eigen's YOU_MIXED_... do).
+//    A diagnostic is a class template that is declared and never defined; naming it in sizeof makes
+//    the compiler's first `error:` line print its full type, so the numbers travel in the type:
+//      error: invalid application of 'sizeof' to incomplete type
+//      'ctnn::diagnostic::LAYER_INPUT_SHAPE_MISMATCH<ctnn::diagnostic::layer<"classifier.1">,
+//       ctnn::Linear<500, 10>, ctnn::diagnostic::expects<ctnn::Shape<500> >,
+//       ctnn::diagnostic::got<ctnn::Shape<490> > >'
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+
+namespace ctnn {
+
+class error : public std::runtime_error {
+ public:
+  explicit error(const std::string& what) : std::runtime_error("ctnn: " + what) {}
+};
+
+// Builds a message from pieces: throw error(cat("expected ", a, " but got ", b)).
+template <class... Parts>
+std::string cat(const Parts&... parts) {
+  std::ostringstream os;
+  (os << ... << parts);
+  return os.str();
+}
+
+template <class...>
+inline constexpr bool dependent_false = false;
+
+namespace diagnostic {
+
+template <fixed_string Path>
+struct layer {};
+template <class Shape>
+struct expects {};
+template <class Shape>
+struct got {};
+template <class Lhs>
+struct lhs {};
+template <class Rhs>
+struct rhs {};
+
+// A layer of a Sequential cannot take the shape the previous layer produces.
+template <class Layer, class Spec, class Expects, class Got>
+struct LAYER_INPUT_SHAPE_MISMATCH;
+// A batch whose per-sample shape is not the model's input shape.
+template <class Expects, class Got>
+struct MODEL_INPUT_SHAPE_MISMATCH;
+// matmul/@ of matrices whose inner dimensions differ, e.g. (3, 2) @ (3, 2).
+template <class Lhs, class Rhs>
+struct MATMUL_INNER_DIMENSIONS_DIFFER;
+// reshape/view to a shape with another number of elements.
+template <class From, class To>
+struct RESHAPE_CHANGES_THE_NUMBER_OF_ELEMENTS;
+// Elementwise arithmetic on tensors whose shapes differ.
+template <class Lhs, class Rhs>
+struct ELEMENTWISE_SHAPES_DIFFER;
+// Mixing tensors (or a tensor and a model) that live on different backends.
+template <class Lhs, class Rhs>
+struct TENSORS_ON_DIFFERENT_BACKENDS;
+
+// A type that does not meet the layer contract (nn/layer_concepts.hpp) where a Sequential or Block binds
+// it. One requirement per member, so the name says which is missing or malformed:
+//   NOT_A_LAYER<MyLayer, missing::output>             the spec has no `template <class S> using output`
+//   NOT_A_LAYER<MyLayer, missing::bound_backward>     its bound layer has no backward(x, dy) returning a
+//                                                     reference to a Batch of the input shape
+// (The member is a tag type rather than a string: clang prints string template arguments as character
+// codes, a tag's name reads the same under both compilers.)
+template <class Spec, class Missing>
+struct NOT_A_LAYER;
+namespace missing {
+// Members of the spec (the type named in Sequential<...>).
+struct type_name {};       // static constexpr std::string_view type_name
+struct repr {};            // static std::string repr()
+struct accepts {};         // template <class S> static constexpr bool accepts
+struct expected_input {};  // template <class S> using expected_input = <a Shape>
+struct output {};          // template <class S> using output = <a Shape>
+struct bound {};           // template <class S, Backend B, fixed_string Path> class bound
+// Members of the bound layer, spec::bound<In, B, Path>.
+struct bound_spec {};                 // using spec
+struct bound_path {};                 // static constexpr path
+struct bound_input_shape {};          // using input_shape = In
+struct bound_output_shape {};         // using output_shape = spec::output<In>
+struct bound_backend_type {};         // using backend_type = B
+struct bound_constructor {};          // explicit bound(Generator&)
+struct bound_forward {};              // const Batch<Out, B>& forward(const Batch<In, B>&, bool training)
+struct bound_backward {};             // const Batch<In, B>& backward(const Batch<In, B>&, const scalar* dy)
+struct bound_output {};               // const Batch<Out, B>& output() const
+struct bound_parameter_count {};      // static constexpr std::size_t parameter_count
+struct bound_visit_parameters {};     // void visit_parameters(F f), f(Parameter<B>&)
+struct bound_copy {};                 // copyable (models are copied, gradcheck copies them)
+}  // namespace missing
+
+// require<Ok, Diagnostic>::value is true when Ok; otherwise instantiating it makes the compiler print
+// Diagnostic's full name as the error and the program is ill-formed.
+template <bool Ok, class Diagnostic>
+struct require {
+  static constexpr bool value = true;
+};
+template <class Diagnostic>
+struct require<false, Diagnostic> {
+  static constexpr bool value = sizeof(Diagnostic) == 0;
+};
+
+}  // namespace diagnostic
+}  // namespace ctnn
+
+// ---- ctnn/backend/op_set.hpp ----
+// The op set every backend implements, each op with its exact signature: the one list layers, losses
+// and optimizers may call (no layer branches on the backend), checked where a backend tag is used
+// (the `Backend` concept, backend.hpp). A backend that lacks an op, or declares it with another
+// signature, stops at its first use with the op's name in the first error line:
+//
+//   error: invalid application of 'sizeof' to incomplete type 'ctnn::diagnostic::BACKEND_MISSING_OP<
+//          my_backend, ctnn::diagnostic::op<"avgpool_backward"> >'
+//
+// Argument order, for every op: sizes or geometry first, then the inputs (read), then the outputs
+// (written, in-out buffers included), then the options (scalars, functors, the generator). gemm keeps
+// the BLAS order. Pointers are backend memory (to_host/from_host's host side excepted), row-major, and
+// sizes are element counts. Templated ops (fill, copy, to_host, from_host for the scalar and int64_t
+// labels; map and zip for any functor) are checked on one instantiation each.
+//
+// Adding an op: its line in CTNN_BACKEND_OP_SET below, its plain loop in host_ops.hpp (the reference
+// backend, and the Eigen backend unless it overrides it), its functor and launch in device_ops.hpp
+// (Thrust and CUDA). Nothing else.
+
+
+namespace ctnn::backend {
+
+// The shape of a 2-d convolution: input [C, H, W], OC output channels, K x K kernel, output [OC, Ho, Wo].
+struct conv_geometry {
+  std::size_t C, H, W, OC, K, stride, pad, Ho, Wo;
+};
+
+// The shape of a 2-d pooling: C planes of H x W, a K x K window moved by `stride`, `pad` rows and
+// columns of padding on each side, output planes of Ho x Wo.
+struct pool_geometry {
+  std::size_t C, H, W, K, stride, pad, Ho, Wo;
+};
+
+// Functor types the map/zip lines are checked with (any functor of floats or doubles will do).
+struct probe_unary {
+  template <class T>
+  T operator()(T x) const { return x; }
+};
+struct probe_binary {
+  template <class T>
+  T operator()(T a, T) const { return a; }
+};
+
+// X(op, signature) for every op, S being the backend's scalar.
+// clang-format off
+#define CTNN_BACKEND_OP_SET(X, S)                                                                          \
+  /* storage: n values; to_host's destination and from_host's source are host memory */                    \
+  X(fill,                 void(std::size_t n, S* x, S value))                                                  \
+  X(fill,                 void(std::size_t n, std::int64_t* x, std::int64_t value))                            \
+  X(copy,                 void(std::size_t n, const S* src, S* dst))                                           \
+  X(copy,                 void(std::size_t n, const std::int64_t* src, std::int64_t* dst))                     \
+  X(to_host,              void(std::size_t n, const S* src, S* host_dst))                                      \
+  X(to_host,              void(std::size_t n, const std::int64_t* src, std::int64_t* host_dst))                \
+  X(from_host,            void(std::size_t n, const S* host_src, S* dst))                                      \
+  X(from_host,            void(std::size_t n, const std::int64_t* host_src, std::int64_t* dst))                \
+  /* C[m, n] = alpha op(A)[m, k] op(B)[k, n] + beta C (beta 0: C is not read) */                            \
+  X(gemm,                 void(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,        \
+                               S alpha, const S* a, const S* b, S beta, S* c))                                 \
+  /* y[i] = f(x[i]), y[i] = f(a[i], b[i]); in place allowed */                                              \
+  X(map,                  void(std::size_t n, const S* x, S* y, probe_unary f))                                \
+  X(zip,                  void(std::size_t n, const S* a, const S* b, S* y, probe_binary f))                   \
+  /* the sum in double */                                                                                   \
+  X(sum,                  double(std::size_t n, const S* x))                                                   \
+  /* y[o, c, i] += bias[c]; grad_bias[c] += sum over o, i of dy[o, c, i] */                                 \
+  X(add_bias,             void(std::size_t outer, std::size_t channels, std::size_t inner, const S* bias, S* y)) \
+  X(bias_grad,            void(std::size_t outer, std::size_t channels, std::size_t inner, const S* dy,       \
+                               S* grad_bias))                                                                  \
+  /* rows x cols, one softmax per row; the backward ops take the forward's output y */                      \
+  X(softmax_rows,         void(std::size_t rows, std::size_t cols, const S* x, S* y))                          \
+  X(log_softmax_rows,     void(std::size_t rows, std::size_t cols, const S* x, S* y))                          \
+  X(softmax_backward,     void(std::size_t rows, std::size_t cols, const S* y, const S* dy, S* dx))            \
+  X(log_softmax_backward, void(std::size_t rows, std::size_t cols, const S* y, const S* dy, S* dx))            \
+  /* class-index losses fused with their gradient: returns the summed loss, grad = dL/dx * grad_scale */    \
+  X(cross_entropy,        double(std::size_t rows, std::size_t cols, const S* logits, const std::int64_t* labels, \
+                                 S* grad, S grad_scale))                                                       \
+  X(nll,                  double(std::size_t rows, std::size_t cols, const S* log_probs,                      \
+                                 const std::int64_t* labels, S* grad, S grad_scale))                           \
+  /* a batch of n samples; the workspace (conv2d_workspace values) lives from forward to backward; */      \
+  /* backward overwrites dx (skipped when null) and adds into grad_weight and grad_bias */                  \
+  X(conv2d_workspace,     std::size_t(const conv_geometry& g, std::size_t n))                                  \
+  X(conv2d_forward,       void(const conv_geometry& g, std::size_t n, const S* x, const S* weight,            \
+                               const S* bias, S* y, S* workspace))                                             \
+  X(conv2d_backward,      void(const conv_geometry& g, std::size_t n, const S* x, const S* dy, const S* weight, \
+                               S* dx, S* grad_weight, S* grad_bias, S* workspace))                             \
+  /* n samples of g.C planes; argmax: each output's index in its input plane; backward overwrites dx */    \
+  X(maxpool_forward,      void(const pool_geometry& g, std::size_t n, const S* x, S* y, std::int32_t* argmax)) \
+  X(maxpool_backward,     void(const pool_geometry& g, std::size_t n, const S* dy, const std::int32_t* argmax, \
+                               S* dx))                                                                         \
+  X(avgpool_forward,      void(const pool_geometry& g, std::size_t n, const S* x, S* y))                       \
+  X(avgpool_backward,     void(const pool_geometry& g, std::size_t n, const S* dy, S* dx))                     \
+  /* one parameter tensor in place, torch.optim's rules (host_ops.hpp) */                                  \
+  X(sgd_update,           void(std::size_t n, const S* grad, S* param, S* momentum_buffer, S lr, S momentum,   \
+                               S dampening, S weight_decay, bool nesterov, bool first_step))                   \
+  X(adam_update,          void(std::size_t n, const S* grad, S* param, S* m, S* v, S beta1, S beta2, S eps,    \
+                               S weight_decay, S step_size, S bias_correction2_sqrt))                          \
+  /* counter-based random numbers: the same values on every backend */                                    \
+  X(fill_uniform,         void(std::size_t n, S* x, double lo, double hi, Generator& g))                       \
+  X(fill_normal,          void(std::size_t n, S* x, double mean, double stddev, Generator& g))                 \
+  X(fill_bernoulli,       void(std::size_t n, S* x, double keep, S value, Generator& g))
+// clang-format on
+
+// Whether O declares static member `op` with exactly this signature.
+#define CTNN_DETAIL_HAS_OP(name, ...) requires { static_cast<std::add_pointer_t<__VA_ARGS__>>(&O::name); }
+#define CTNN_DETAIL_OP_PRESENT(name, ...) &&(CTNN_DETAIL_HAS_OP(name, __VA_ARGS__))
+#define CTNN_DETAIL_OP_REQUIRED(name, ...)                                                                \
+  &&diagnostic::require<(CTNN_DETAIL_HAS_OP(name, __VA_ARGS__)),                                           \
+                        diagnostic::BACKEND_MISSING_OP<B, diagnostic::op<#name>>>::value
+
+}  // namespace ctnn::backend
+
+namespace ctnn::diagnostic {
+template <fixed_string Name>
+struct op {};
+// Backend B's op set (ops<B>) has no op named Op with the signature of backend/op_set.hpp.
+template <class B, class Op>
+struct BACKEND_MISSING_OP;
+}  // namespace ctnn::diagnostic
+
+namespace ctnn::backend {
+
+// An op set for scalar S: every op of CTNN_BACKEND_OP_SET, with its signature.
+template <class O, class S>
+concept OpSet = true CTNN_BACKEND_OP_SET(CTNN_DETAIL_OP_PRESENT, S);
+
+// The same check with one named diagnostic per op, for backend tag B (what `Backend` requires).
+template <class B, class O, class S = typename B::scalar>
+inline constexpr bool implements_op_set = true CTNN_BACKEND_OP_SET(CTNN_DETAIL_OP_REQUIRED, S);
+
+#undef CTNN_DETAIL_OP_REQUIRED
+#undef CTNN_DETAIL_OP_PRESENT
+#undef CTNN_DETAIL_HAS_OP
+
+}  // namespace ctnn::backend
+
+namespace ctnn::backend {
+
+// Float, on the CPU, through Eigen's GEMM. The default.
+struct eigen {
+  using scalar = float;
+  static constexpr bool host_memory = true;
+  static constexpr std::string_view name = "eigen";
+};
+
+// Double, on the CPU, in plain loops: slow and obviously right. Serves the gradient checks and
+// keeps the backend interface honest.
+struct reference {
+  using scalar = double;
+  static constexpr bool host_memory = true;
+  static constexpr std::string_view name = "reference";
+};
+
+// The op set of backend Tag. Each backend header specialises it; using a backend whose header was
+// not included (or that implements nothing) stops here with a sentence instead of pages of errors.
+template <class Tag>
+struct ops {
+  static_assert(dependent_false<Tag>,
+                "ctnn: this backend has no ops<> specialisation: include its header "
+                "(ctnn/backend/<name>.hpp) or specialise ctnn::backend::ops for it");
+};
+
+}  // namespace ctnn::backend
+
+namespace ctnn {
+
+// What a backend tag must provide to run a network: its description, buffers, and every op of the op
+// set (a missing one is named by a BACKEND_MISSING_OP error).
+template <class B>
+concept Backend = requires(typename backend::ops<B>::template buffer<typename B::scalar>& storage) {
+  typename B::scalar;
+  { B::host_memory } -> std::convertible_to<bool>;
+  { B::name } -> std::convertible_to<std::string_view>;
+  storage.resize(std::size_t{1});
+  { storage.data() } -> std::convertible_to<const typename B::scalar*>;
+} && backend::implements_op_set<B, backend::ops<B>>;
+
+template <class B>
+using scalar_t = typename B::scalar;
+
+template <class B, class T = scalar_t<B>>
+using buffer_t = typename backend::ops<B>::template buffer<T>;
+
+}  // namespace ctnn
+
+// ---- ctnn/backend/eigen/conv3x3.hpp ----
+// Direct 3x3, stride-1 convolutions for the Eigen backend (padding 0 to 2): register-blocked kernels over
+// padded planes instead of im2col + GEMM, for the forward, the input gradient (the forward kernel on the
+// padded output gradient with flipped, transposed weights) and the weight gradient.
+
+#include <Eigen/Core>
+
+
+// ---- ctnn/backend/host_ops.hpp ----
+// The op set (op_set.hpp) in plain loops over host memory, for any scalar. The reference backend is
+// exactly this; the Eigen backend inherits it and replaces the hot operations.
+#include <cstring>
+#include <limits>
+
+
 // No dependence between the iterations of the next loop (lets the compiler vectorise without checks).
 // g++ only: clang's nearest spelling, `clang loop vectorize(enable)`, forces vectorisation and turns every
 // loop it cannot vectorise (a functor calling std::log) into a -Wpass-failed error; clang vectorises these
@@ -501,13 +572,13 @@ struct host_ops {
 
   // ---- storage -------------------------------------------------------------------------------
   template <class T>
-  static void fill(T* x, std::size_t n, T v) { std::fill_n(x, n, v); }
+  static void fill(std::size_t n, T* x, T v) { std::fill_n(x, n, v); }
   template <class T>
-  static void copy(const T* src, std::size_t n, T* dst) { if (n) std::memmove(dst, src, n * sizeof(T)); }
+  static void copy(std::size_t n, const T* src, T* dst) { if (n) std::memmove(dst, src, n * sizeof(T)); }
   template <class T>
-  static void to_host(const T* src, std::size_t n, T* host_dst) { copy(src, n, host_dst); }
+  static void to_host(std::size_t n, const T* src, T* host_dst) { copy(n, src, host_dst); }
   template <class T>
-  static void from_host(const T* host_src, std::size_t n, T* dst) { copy(host_src, n, dst); }
+  static void from_host(std::size_t n, const T* host_src, T* dst) { copy(n, host_src, dst); }
 
   // ---- GEMM: C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, all row-major and packed ------
   static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, S alpha,
@@ -555,7 +626,7 @@ struct host_ops {
   }
 
   // y[o, c, i] += bias[c]   (outer = batch, channels, inner = spatial positions)
-  static void add_bias(S* y, const S* bias, std::size_t outer, std::size_t channels, std::size_t inner) {
+  static void add_bias(std::size_t outer, std::size_t channels, std::size_t inner, const S* bias, S* y) {
     for (std::size_t o = 0; o < outer; ++o)
       for (std::size_t c = 0; c < channels; ++c) {
         S* row = y + (o * channels + c) * inner;
@@ -563,7 +634,7 @@ struct host_ops {
       }
   }
   // grad_bias[c] += sum over o, i of dy[o, c, i]
-  static void bias_grad(const S* dy, std::size_t outer, std::size_t channels, std::size_t inner, S* grad_bias) {
+  static void bias_grad(std::size_t outer, std::size_t channels, std::size_t inner, const S* dy, S* grad_bias) {
     for (std::size_t o = 0; o < outer; ++o)
       for (std::size_t c = 0; c < channels; ++c) {
         const S* row = dy + (o * channels + c) * inner;
@@ -573,7 +644,7 @@ struct host_ops {
       }
   }
 
-  static void softmax_rows(const S* x, S* y, std::size_t rows, std::size_t cols) {
+  static void softmax_rows(std::size_t rows, std::size_t cols, const S* x, S* y) {
     for (std::size_t r = 0; r < rows; ++r) {
       const S* xr = x + r * cols;
       S* yr = y + r * cols;
@@ -583,7 +654,7 @@ struct host_ops {
       for (std::size_t c = 0; c < cols; ++c) yr[c] /= total;
     }
   }
-  static void log_softmax_rows(const S* x, S* y, std::size_t rows, std::size_t cols) {
+  static void log_softmax_rows(std::size_t rows, std::size_t cols, const S* x, S* y) {
     for (std::size_t r = 0; r < rows; ++r) {
       const S* xr = x + r * cols;
       S* yr = y + r * cols;
@@ -592,7 +663,7 @@ struct host_ops {
     }
   }
   // dx = y * (dy - sum(dy * y)) per row
-  static void softmax_backward(const S* y, const S* dy, S* dx, std::size_t rows, std::size_t cols) {
+  static void softmax_backward(std::size_t rows, std::size_t cols, const S* y, const S* dy, S* dx) {
     for (std::size_t r = 0; r < rows; ++r) {
       const std::size_t o = r * cols;
       S dot = 0;
@@ -601,7 +672,7 @@ struct host_ops {
     }
   }
   // dx = dy - exp(y) * sum(dy) per row (y is the log-softmax output)
-  static void log_softmax_backward(const S* y, const S* dy, S* dx, std::size_t rows, std::size_t cols) {
+  static void log_softmax_backward(std::size_t rows, std::size_t cols, const S* y, const S* dy, S* dx) {
     for (std::size_t r = 0; r < rows; ++r) {
       const std::size_t o = r * cols;
       S total = 0;
@@ -609,14 +680,10 @@ struct host_ops {
       for (std::size_t c = 0; c < cols; ++c) dx[o + c] = dy[o + c] - std::exp(y[o + c]) * total;
     }
   }
-  static void argmax_rows(const S* x, std::size_t rows, std::size_t cols, std::int64_t* out) {
-    for (std::size_t r = 0; r < rows; ++r)
-      out[r] = std::max_element(x + r * cols, x + (r + 1) * cols) - (x + r * cols);
-  }
 
   // Cross-entropy of logits against class indices, fused with its gradient:
   // returns sum_r -log softmax(x_r)[label_r]; grad = (softmax(x) - onehot) * grad_scale.
-  static double cross_entropy(const S* logits, const std::int64_t* labels, std::size_t rows, std::size_t cols,
+  static double cross_entropy(std::size_t rows, std::size_t cols, const S* logits, const std::int64_t* labels,
                               S* grad, S grad_scale) {
     double loss = 0;
     for (std::size_t r = 0; r < rows; ++r) {
@@ -631,7 +698,7 @@ struct host_ops {
     return loss;
   }
   // Negative log-likelihood of log-probabilities: returns sum_r -logp[r, label_r].
-  static double nll(const S* log_probs, const std::int64_t* labels, std::size_t rows, std::size_t cols, S* grad,
+  static double nll(std::size_t rows, std::size_t cols, const S* log_probs, const std::int64_t* labels, S* grad,
                     S grad_scale) {
     double loss = 0;
     std::fill_n(grad, rows * cols, S(0));
@@ -643,7 +710,8 @@ struct host_ops {
     return loss;
   }
 
-  // ---- convolution: one sample [C, H, W] <-> columns [C*K*K, Ho*Wo] ----------------------------
+  // ---- one sample [C, H, W] <-> columns [C*K*K, Ho*Wo] ------------------------------------------
+  // Not ops (no layer calls them): the im2col + GEMM convolutions' steps, here and in the Eigen backend.
   static void im2col(const S* x, std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t stride,
                      std::size_t pad, std::size_t Ho, std::size_t Wo, S* col) {
     for (std::size_t c = 0; c < C; ++c)
@@ -695,7 +763,7 @@ struct host_ops {
       im2col(x + i * g.C * g.H * g.W, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, workspace);
       gemm(false, false, g.OC, positions, patch, S(1), weight, workspace, S(0), y + i * g.OC * positions);
     }
-    add_bias(y, bias, n, g.OC, positions);
+    add_bias(n, g.OC, positions, bias, y);
   }
   // dx = dL/dx (overwritten; skipped when dx is null), grad_weight += dL/dW, grad_bias += dL/db.
   static void conv2d_backward(const conv_geometry& g, std::size_t n, const S* x, const S* dy, const S* weight, S* dx,
@@ -710,24 +778,24 @@ struct host_ops {
       std::fill_n(dx + i * in_size, in_size, S(0));
       col2im(workspace, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, dx + i * in_size);
     }
-    bias_grad(dy, n, g.OC, positions, grad_bias);
+    bias_grad(n, g.OC, positions, dy, grad_bias);
   }
 
-  // ---- max pooling over `planes` planes of H x W (padding counts as -infinity) ------------------
-  static void maxpool_forward(const S* x, std::size_t planes, std::size_t H, std::size_t W, std::size_t K,
-                              std::size_t stride, std::size_t pad, std::size_t Ho, std::size_t Wo, S* y,
-                              std::int32_t* argmax) {
-    for (std::size_t p = 0; p < planes; ++p) {
+  // ---- pooling: n samples of g.C planes of H x W ------------------------------------------------
+  // Max pooling: padding counts as -infinity, the first maximum of a window wins (and gets the gradient).
+  static void maxpool_forward(const pool_geometry& g, std::size_t n, const S* x, S* y, std::int32_t* argmax) {
+    const std::size_t H = g.H, W = g.W, Ho = g.Ho, Wo = g.Wo;
+    for (std::size_t p = 0; p < n * g.C; ++p) {
       const S* xp = x + p * H * W;
       for (std::size_t oh = 0; oh < Ho; ++oh)
         for (std::size_t ow = 0; ow < Wo; ++ow) {
           S best = -std::numeric_limits<S>::infinity();
           std::int32_t where = -1;
-          for (std::size_t ki = 0; ki < K; ++ki) {
-            const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * stride + ki) - static_cast<std::ptrdiff_t>(pad);
+          for (std::size_t ki = 0; ki < g.K; ++ki) {
+            const std::ptrdiff_t ih = tap(oh, ki, g.stride, g.pad);
             if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(H)) continue;
-            for (std::size_t kj = 0; kj < K; ++kj) {
-              const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * stride + kj) - static_cast<std::ptrdiff_t>(pad);
+            for (std::size_t kj = 0; kj < g.K; ++kj) {
+              const std::ptrdiff_t iw = tap(ow, kj, g.stride, g.pad);
               if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(W)) continue;
               const auto at = static_cast<std::int32_t>(ih * static_cast<std::ptrdiff_t>(W) + iw);
               // NaN propagates as in PyTorch: a NaN wins over every number.
@@ -744,18 +812,61 @@ struct host_ops {
         }
     }
   }
-  static void maxpool_backward(const S* dy, const std::int32_t* argmax, std::size_t planes, std::size_t in_plane,
-                               std::size_t out_plane, S* dx) {
-    std::fill_n(dx, planes * in_plane, S(0));
-    for (std::size_t p = 0; p < planes; ++p)
+  static void maxpool_backward(const pool_geometry& g, std::size_t n, const S* dy, const std::int32_t* argmax, S* dx) {
+    const std::size_t in_plane = g.H * g.W, out_plane = g.Ho * g.Wo;
+    std::fill_n(dx, n * g.C * in_plane, S(0));
+    for (std::size_t p = 0; p < n * g.C; ++p)
       for (std::size_t o = 0; o < out_plane; ++o) dx[p * in_plane + argmax[p * out_plane + o]] += dy[p * out_plane + o];
+  }
+  // Average pooling as torch's count_include_pad=True: every window divides by K * K, padding counting
+  // as zeros (a window always has K * K taps: padding is at most K / 2).
+  static void avgpool_forward(const pool_geometry& g, std::size_t n, const S* x, S* y) {
+    const S divisor = static_cast<S>(g.K * g.K);
+    for (std::size_t p = 0; p < n * g.C; ++p) {
+      const S* xp = x + p * g.H * g.W;
+      for (std::size_t oh = 0; oh < g.Ho; ++oh)
+        for (std::size_t ow = 0; ow < g.Wo; ++ow) {
+          S total = 0;
+          for (std::size_t ki = 0; ki < g.K; ++ki) {
+            const std::ptrdiff_t ih = tap(oh, ki, g.stride, g.pad);
+            if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(g.H)) continue;
+            for (std::size_t kj = 0; kj < g.K; ++kj) {
+              const std::ptrdiff_t iw = tap(ow, kj, g.stride, g.pad);
+              if (iw >= 0 && iw < static_cast<std::ptrdiff_t>(g.W))
+                total += xp[ih * static_cast<std::ptrdiff_t>(g.W) + iw];
+            }
+          }
+          y[(p * g.Ho + oh) * g.Wo + ow] = total / divisor;
+        }
+    }
+  }
+  // dx[ih, iw] = sum over the windows that cover it of dy / (K * K), windows in row-major order.
+  static void avgpool_backward(const pool_geometry& g, std::size_t n, const S* dy, S* dx) {
+    const S divisor = static_cast<S>(g.K * g.K);
+    std::fill_n(dx, n * g.C * g.H * g.W, S(0));
+    for (std::size_t p = 0; p < n * g.C; ++p) {
+      S* dxp = dx + p * g.H * g.W;
+      for (std::size_t oh = 0; oh < g.Ho; ++oh)
+        for (std::size_t ow = 0; ow < g.Wo; ++ow) {
+          const S share = dy[(p * g.Ho + oh) * g.Wo + ow] / divisor;
+          for (std::size_t ki = 0; ki < g.K; ++ki) {
+            const std::ptrdiff_t ih = tap(oh, ki, g.stride, g.pad);
+            if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(g.H)) continue;
+            for (std::size_t kj = 0; kj < g.K; ++kj) {
+              const std::ptrdiff_t iw = tap(ow, kj, g.stride, g.pad);
+              if (iw >= 0 && iw < static_cast<std::ptrdiff_t>(g.W))
+                dxp[ih * static_cast<std::ptrdiff_t>(g.W) + iw] += share;
+            }
+          }
+        }
+    }
   }
 
   // ---- optimizer updates (torch.optim 1.13, one parameter tensor of n values) ------------------
   // SGD: g = grad + weight_decay * param; with momentum, buf = g on the first step and
   // buf = momentum * buf + (1 - dampening) * g afterwards, then g = nesterov ? g + momentum * buf : buf;
   // param -= lr * g. momentum_buffer may be null when momentum is 0.
-  static void sgd_update(std::size_t n, S* param, const S* grad, S* momentum_buffer, S lr, S momentum, S dampening,
+  static void sgd_update(std::size_t n, const S* grad, S* param, S* momentum_buffer, S lr, S momentum, S dampening,
                          S weight_decay, bool nesterov, bool first_step) {
     const S keep = S(1) - dampening;
     for (std::size_t i = 0; i < n; ++i) {
@@ -773,7 +884,7 @@ struct host_ops {
   // m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
   // param -= step_size * m / (sqrt(v) / bias_correction2_sqrt + eps), where the caller computes
   // step_size = lr / (1 - beta1^t) and bias_correction2_sqrt = sqrt(1 - beta2^t).
-  static void adam_update(std::size_t n, S* param, const S* grad, S* m, S* v, S beta1, S beta2, S eps, S weight_decay,
+  static void adam_update(std::size_t n, const S* grad, S* param, S* m, S* v, S beta1, S beta2, S eps, S weight_decay,
                           S step_size, S bias_correction2_sqrt) {
     const S one_minus_beta1 = S(1) - beta1, one_minus_beta2 = S(1) - beta2;
     for (std::size_t i = 0; i < n; ++i) {
@@ -787,21 +898,25 @@ struct host_ops {
   }
 
   // ---- random numbers (counter-based, see core/random.hpp) -------------------------------------
-  static void fill_uniform(S* x, std::size_t n, double lo, double hi, Generator& g) {
+  static void fill_uniform(std::size_t n, S* x, double lo, double hi, Generator& g) {
     const std::uint64_t seed = g.seed(), first = g.advance(n);
     for (std::size_t i = 0; i < n; ++i) x[i] = static_cast<S>(lo + (hi - lo) * rng::uniform(seed, first + i));
   }
-  static void fill_normal(S* x, std::size_t n, double mean, double stddev, Generator& g) {
+  static void fill_normal(std::size_t n, S* x, double mean, double stddev, Generator& g) {
     const std::uint64_t seed = g.seed(), first = g.advance(n);
     for (std::size_t i = 0; i < n; ++i) x[i] = static_cast<S>(mean + stddev * rng::normal(seed, first + i));
   }
   // x[i] = value with probability keep, else 0 (dropout masks carry the 1/(1-p) scaling as value).
-  static void fill_bernoulli(S* x, std::size_t n, double keep, S value, Generator& g) {
+  static void fill_bernoulli(std::size_t n, S* x, double keep, S value, Generator& g) {
     const std::uint64_t seed = g.seed(), first = g.advance(n);
     for (std::size_t i = 0; i < n; ++i) x[i] = rng::uniform(seed, first + i) < keep ? value : S(0);
   }
 
  protected:
+  // The input row (or column) under output position o and window tap t; outside [0, size) in the padding.
+  static std::ptrdiff_t tap(std::size_t o, std::size_t t, std::size_t stride, std::size_t pad) {
+    return static_cast<std::ptrdiff_t>(o * stride + t) - static_cast<std::ptrdiff_t>(pad);
+  }
   static S log_sum_exp(const S* x, std::size_t n) {
     const S mx = *std::max_element(x, x + n);
     if (std::isinf(mx)) return mx;
@@ -819,763 +934,1066 @@ struct host_ops {
 
 }  // namespace ctnn::backend
 
+// ---- ctnn/backend/eigen/packet.hpp ----
+// What every Eigen-backend kernel works in: Eigen's float packet for the target (8 lanes with AVX), and
+// the helpers that turn run-time counts into the compile-time sizes of register blocks.
+
+
 // The register-blocked loops must be unrolled for the accumulators to live in registers (-O2 does not
-// unroll them by itself).
+// unroll them by itself). Left defined: several kernel headers use it and each is included once.
 #if defined(__CUDACC__)  // nvcc's front end does not know GCC's pragma; host speed in .cu files is secondary
 #define CTNN_UNROLL
 #else
 #define CTNN_UNROLL _Pragma("GCC unroll 16")
 #endif
 
-namespace ctnn::backend {
+namespace ctnn::backend::eigen_kernels {
 
-namespace eigen_detail {
-// An Eigen expression of logistic() (see ops<eigen>::map).
+using packet = Eigen::internal::packet_traits<float>::type;
+inline constexpr std::size_t lanes = static_cast<std::size_t>(Eigen::internal::packet_traits<float>::size);
+
+constexpr std::size_t round_up(std::size_t v) { return (v + lanes - 1) / lanes * lanes; }
+
+// Calls f(std::integral_constant<int, N>{}) with N == n, for 1 <= n <= Max: a run-time count (of output
+// channels, rows, columns) as the template argument that sizes a register block.
+template <int Max, int N = 1, class F>
+void with_count(std::size_t n, F&& f) {
+  if constexpr (N < Max) {
+    if (n != static_cast<std::size_t>(N)) return with_count<Max, N + 1>(n, f);
+  }
+  f(std::integral_constant<int, N>{});
+}
+
+}  // namespace ctnn::backend::eigen_kernels
+
+// ---- ctnn/backend/eigen/reductions.hpp ----
+// Reductions for the Eigen backend whose order of additions is fixed (whatever the buffer's alignment or
+// the thread count): per-channel bias gradients and the fused cross-entropy.
+
+
+
+// ---- ctnn/core/threads.hpp ----
+// How many threads ctnn's CPU kernels use (PyTorch's torch.set_num_threads / get_num_threads).
+// With OpenMP (-fopenmp, or the ctnn::ctnn target with CTNN_OPENMP) the kernels split large work over
+// up to get_num_threads() threads; without it everything runs on the calling thread.
+//
+// Small work stays on one thread on purpose: on a 2-core machine a fork/join costs a few microseconds,
+// more than a 32 x 784 x 10 product takes, so splitting it would make a small model slower, not faster.
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace ctnn {
+
+// Threads for the next kernels launched from this thread (default: OMP_NUM_THREADS or the core count).
+inline void set_num_threads(std::size_t n) {
+#ifdef _OPENMP
+  omp_set_num_threads(static_cast<int>(n < 1 ? 1 : n));
+#else
+  (void)n;
+#endif
+}
+
+inline std::size_t get_num_threads() {
+#ifdef _OPENMP
+  return static_cast<std::size_t>(omp_get_max_threads());
+#else
+  return 1;
+#endif
+}
+
+namespace detail {
+
+// Threads worth using for `work` multiply-adds (or element operations): at least `grain` each.
+inline int threads_for(double work, double grain) {
+  const auto available = static_cast<double>(get_num_threads());
+  const double useful = work / grain;
+  return static_cast<int>(useful < 1 ? 1 : (useful < available ? useful : available));
+}
+
+// Calls f(begin, end) on parts of [0, n) in parallel, at least `grain` items per part and part
+// boundaries on multiples of `align`; on the calling thread alone when n is small. Each item must be
+// independent of the others, so the result does not depend on the split.
+template <class F>
+void parallel_chunks(std::size_t n, double grain, std::size_t align, F&& f) {
+  const int threads = threads_for(static_cast<double>(n), grain);
+  if (threads <= 1) {
+    if (n) f(std::size_t{0}, n);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+  {
+    const auto part = static_cast<std::size_t>(omp_get_thread_num()), parts = static_cast<std::size_t>(omp_get_num_threads());
+    auto bound = [&](std::size_t i) { return i >= parts ? n : n * i / parts / align * align; };
+    const std::size_t lo = bound(part), hi = bound(part + 1);
+    if (lo < hi) f(lo, hi);
+  }
+#else
+  (void)align;
+#endif
+}
+
+// Keeps Eigen's own parallel GEMM off while alive: Eigen asks omp_get_max_threads() of the calling
+// thread unless Eigen::setNbThreads was called, and ctnn decides the split itself (see ops<eigen>::gemm).
+class single_threaded_eigen {
+ public:
+  single_threaded_eigen() {
+#ifdef _OPENMP
+    saved_ = omp_get_max_threads();
+    if (saved_ != 1) omp_set_num_threads(1);
+#endif
+  }
+  ~single_threaded_eigen() {
+#ifdef _OPENMP
+    if (saved_ != 1) omp_set_num_threads(saved_);
+#endif
+  }
+  single_threaded_eigen(const single_threaded_eigen&) = delete;
+  single_threaded_eigen& operator=(const single_threaded_eigen&) = delete;
+
+ private:
+  int saved_ = 1;
+};
+
+}  // namespace detail
+}  // namespace ctnn
+
+// ---- ctnn/backend/eigen/elementwise.hpp ----
+// Elementwise work for the Eigen backend: split over threads when large (an item never depends on
+// another), and functors that offer an Eigen array expression evaluated in whole packets.
+
+
+
+// ---- ctnn/backend/eigen/work_split.hpp ----
+// How much work the Eigen backend's kernels give one thread (core/threads.hpp splits by these).
+
+namespace ctnn::backend::eigen_kernels {
+
+// Multiply-adds per thread, at least, before a product is split over threads.
+inline constexpr double gemm_grain = 1 << 19;
+
+// Values per thread, at least, for elementwise work: a fork/join costs about as much as 8k ReLUs (a few
+// microseconds).
+inline constexpr double elementwise_grain = 1 << 13;
+
+}  // namespace ctnn::backend::eigen_kernels
+
+namespace ctnn::backend::eigen_kernels {
+
+// An Eigen expression of logistic() (see accurate()).
 template <class E>
 inline constexpr bool is_logistic = false;
 template <class Arg>
 inline constexpr bool is_logistic<Eigen::CwiseUnaryOp<Eigen::internal::scalar_logistic_op<float>, Arg>> = true;
-}  // namespace eigen_detail
 
-template <>
-struct ops<eigen> : host_ops<float> {
-  // Eigen packs the panels of A and B it multiplies into temporaries: on the stack when one holds at
-  // most EIGEN_STACK_ALLOCATION_LIMIT bytes, with malloc otherwise (e.g. a 90 x 784 im2col panel,
-  // on every call). The product is therefore computed in tiles of C and slices of the depth small
-  // enough for both panels to stay on the stack, so a training step never allocates.
-  //
-  // Threads: a product of at least `gemm_grain` multiply-adds per thread is split over threads by whole
-  // tiles (column tiles, or row tiles when C is taller than wide), each computed by Eigen's kernel
-  // single-threaded. The tiles do not depend on the thread count, so neither does the result: one and
-  // two threads give the same bits (tests/parallel/test_threads.cpp).
-  static constexpr double gemm_grain = 1 << 19;
+template <class T>
+void fill(T* x, std::size_t n, T v) {
+  detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) { std::fill(x + lo, x + hi, v); });
+}
 
-  struct gemm_tiling {
-    std::size_t kb, mb, nb;
-  };
-  static gemm_tiling tiling(std::size_t m, std::size_t n, std::size_t k) {
-    // Each panel (kc x mc of A, kc x nc of B) must fit in Eigen's stack limit: a depth of at most 512
-    // (about the depth of Eigen's own L1 blocks for float), then as many rows and columns as fit, at most
-    // 256 so that a product has tiles to share between threads.
-    constexpr std::size_t panel = EIGEN_STACK_ALLOCATION_LIMIT / sizeof(float);
-    if constexpr (panel < 512) return {k, m, n};
-    const std::size_t kb = std::min<std::size_t>(k, 512);
-    return {kb, std::min({m, panel / kb, std::size_t{256}}), std::min({n, panel / kb, std::size_t{256}})};
-  }
+// y[i] = expr(x[i]) in whole packets from x[0] (fixed-size maps, unaligned loads), the last n % lanes
+// values after. Not one Eigen expression over the whole buffer: Eigen starts its packets at the first
+// aligned address, and its vectorised exp/tanh round differently from the scalar ones, so the result
+// would depend on where the buffer happens to lie (and so on the thread count).
+template <class Expr>
+void packetwise(std::size_t n, const float* x, float* y, Expr expr) {
+  using Packet = Eigen::Array<float, static_cast<int>(lanes), 1>;
+  using One = Eigen::Array<float, 1, 1>;
+  std::size_t i = 0;
+  for (; i + lanes <= n; i += lanes) Eigen::Map<Packet>(y + i) = expr(Eigen::Map<const Packet>(x + i));
+  for (; i < n; ++i) Eigen::Map<One>(y + i) = expr(Eigen::Map<const One>(x + i));
+}
 
-  static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
-                   const float* a, const float* b, float beta, float* c) {
-    if (m == 0 || n == 0) return;
-    if (k == 0) {  // C = beta C (an empty batch's weight gradient); tiling() would divide by a depth of 0
-      for (std::size_t i = 0; i < m * n; ++i) c[i] = beta == 0.0f ? 0.0f : beta * c[i];
-      return;
+// Eigen's float logistic() is a rational fit of logistic(x) - 0.5 (and exp(x) below -9): within an ulp
+// of 0.5, so off by up to 5e-4 RELATIVE where the result is small (x < -7; 1.0e-4 for 1.035e-4 at
+// x = -9.2: tests/differential). 1 / (1 + exp(-x)) through Eigen's vectorised exp is within a few ulp
+// everywhere, as PyTorch's sigmoid is; an activation asking for logistic() gets that instead.
+template <class A>
+auto accurate(const A& a, auto expression) {
+  if constexpr (is_logistic<decltype(expression(a))>) return (1.0f + (-a).exp()).inverse();
+  else return expression(a);
+}
+
+template <class F>
+void map(std::size_t n, const float* x, float* y, F f) {
+  detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
+    if constexpr (requires(const Eigen::Map<const Eigen::ArrayXf>& a) { F::array_expression(a); }) {
+      packetwise(hi - lo, x + lo, y + lo,
+                 [](const auto& a) { return accurate(a, [](const auto& v) { return F::array_expression(v); }); });
+    } else {
+      host_ops<float>::map(hi - lo, x + lo, y + lo, f);
     }
-    // A Linear layer with few outputs (Linear<784, 10>): its forward X W^T has few columns, its weight
-    // gradient dY^T X few rows, and for both, packing panels for Eigen's kernel costs more than the
-    // product. By hand, for a batch of 32 here: 82-92 against 45-50 GFLOP/s (forward, 32 x 10 x 784)
-    // and 100 against 62 (weight gradient, 10 x 784 x 32).
-    if (n <= skinny_columns && !trans_a && trans_b && k >= lanes) return skinny_dot(m, n, k, alpha, a, b, beta, c);
-    if (m <= skinny && trans_a && !trans_b && n >= lanes) return skinny_outer(m, n, k, alpha, a, b, beta, c);
-    const gemm_tiling t = tiling(m, n, k);
-    const bool by_rows = m > n;
-    const std::size_t tiles = by_rows ? (m + t.mb - 1) / t.mb : (n + t.nb - 1) / t.nb;
-    const int threads = std::min<int>(
-        static_cast<int>(tiles),
-        detail::threads_for(static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k), gemm_grain));
-    // Tiles [first, last) along the split dimension.
-    auto run = [&](std::size_t first, std::size_t last) {
-      if (by_rows) gemm_tiles(trans_a, trans_b, m, n, k, alpha, a, b, beta, c, t, first * t.mb, std::min(m, last * t.mb), 0, n);
-      else gemm_tiles(trans_a, trans_b, m, n, k, alpha, a, b, beta, c, t, 0, m, first * t.nb, std::min(n, last * t.nb));
-    };
-    if (threads <= 1) {
-      detail::single_threaded_eigen serial;
-      run(0, tiles);
-      return;
+  });
+}
+template <class F>
+void zip(std::size_t n, const float* a, const float* b, float* y, F f) {
+  detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
+    host_ops<float>::zip(hi - lo, a + lo, b + lo, y + lo, f);
+  });
+}
+
+// Dropout masks: the counter-based stream makes each value a function of its index, so the parts can
+// be drawn by different threads and the mask is the one host_ops draws.
+inline void fill_bernoulli(float* x, std::size_t n, double keep, float value, Generator& g) {
+  const std::uint64_t seed = g.seed(), first = g.advance(n);
+  detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t i = lo; i < hi; ++i) x[i] = rng::uniform(seed, first + i) < keep ? value : 0.0f;
+  });
+}
+
+}  // namespace ctnn::backend::eigen_kernels
+
+namespace ctnn::backend::eigen_kernels {
+
+// grad_bias[c] += sum over o, i of dy[o, c, i], each row summed in packets from its first value. (Not
+// Eigen's .sum(): it starts its packets at the first aligned address, so the order of the additions,
+// and the last bit of the result, would depend on where the buffer happens to lie.)
+inline void bias_grad(const float* dy, std::size_t outer, std::size_t channels, std::size_t inner, float* grad_bias) {
+  if (inner < 16) return host_ops<float>::bias_grad(outer, channels, inner, dy, grad_bias);
+  using namespace Eigen::internal;
+  // Channels split over threads; each still adds its rows in batch order.
+  const double per_channel = static_cast<double>(outer * inner);
+  const std::size_t whole = inner / lanes * lanes;
+  // The rows' sums are added in double (a batch of rows summed in float would add an error growing
+  // like sqrt(outer)).
+  detail::parallel_chunks(channels, elementwise_grain / per_channel, 1, [&](std::size_t c0, std::size_t c1) {
+    for (std::size_t c = c0; c < c1; ++c) {
+      double total = 0;
+      for (std::size_t o = 0; o < outer; ++o) {
+        const float* row = dy + (o * channels + c) * inner;
+        packet acc = pset1<packet>(0.0f);
+        for (std::size_t i = 0; i < whole; i += lanes) acc = padd(acc, ploadu<packet>(row + i));
+        float sum = predux(acc);
+        for (std::size_t i = whole; i < inner; ++i) sum += row[i];
+        total += static_cast<double>(sum);
+      }
+      grad_bias[c] = static_cast<float>(static_cast<double>(grad_bias[c]) + total);
     }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-    {
-      detail::single_threaded_eigen serial;
-      const auto part = static_cast<std::size_t>(omp_get_thread_num()), parts = static_cast<std::size_t>(omp_get_num_threads());
-      const std::size_t first = tiles * part / parts, last = tiles * (part + 1) / parts;
-      if (first < last) run(first, last);
+  });
+}
+
+// Cross-entropy from logits: each row's exp(x - max) computed once, by one vectorised exp over the whole
+// block (the loss needs their sum, the gradient the values), instead of two scalar std::exp per value.
+// Rows with an infinite or NaN maximum take host_ops' path, which handles them. Labels are validated by
+// `checked_label`, host_ops' check (protected there, so the ops<eigen> façade hands it in), so that both
+// paths refuse a bad label with the same message.
+template <class CheckLabel>
+double cross_entropy(const float* logits, const std::int64_t* labels, std::size_t rows, std::size_t cols, float* grad,
+                     float grad_scale, CheckLabel checked_label) {
+  const std::size_t n = rows * cols;
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* xr = logits + r * cols;
+    const float mx = *std::max_element(xr, xr + cols);
+    if (!std::isfinite(mx)) return host_ops<float>::cross_entropy(rows, cols, logits, labels, grad, grad_scale);
+    for (std::size_t c = 0; c < cols; ++c) grad[r * cols + c] = xr[c] - mx;
+  }
+  packetwise(n, grad, grad, [](const auto& a) { return a.exp(); });
+  double loss = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::int64_t label = checked_label(labels[r], r, cols);
+    const float* xr = logits + r * cols;
+    float* gr = grad + r * cols;
+    float total = 0;
+    for (std::size_t c = 0; c < cols; ++c) total += gr[c];
+    const float lse = *std::max_element(xr, xr + cols) + std::log(total);
+    loss += static_cast<double>(lse - xr[label]);
+    const float scale = grad_scale / total;
+    for (std::size_t c = 0; c < cols; ++c) gr[c] *= scale;
+    gr[label] -= grad_scale;
+  }
+  return loss;
+}
+
+}  // namespace ctnn::backend::eigen_kernels
+
+namespace ctnn::backend::eigen_kernels {
+
+// Where the parts of a direct 3x3 convolution's workspace lie; the forward leaves the padded input in the
+// first part for the backward.
+struct conv3_layout {
+  std::size_t wpo;    // output row length rounded up to whole packets
+  std::size_t wx;     // padded input row: wpo + 2
+  std::size_t hp;     // padded input rows: H + 2 pad
+  std::size_t wxd;    // padded output-gradient row for the input gradient: round_up(W) + 2
+  std::size_t hd;     // its rows: Ho + 2 (2 - pad)
+  std::size_t input, dy_rows, dy_full, weights;  // sizes of the four workspace parts
+};
+inline bool direct_conv3(const conv_geometry& g) { return g.K == 3 && g.stride == 1 && g.pad <= 2; }
+inline conv3_layout layout3(const conv_geometry& g, std::size_t n) {
+  conv3_layout l{};
+  l.wpo = round_up(g.Wo);
+  l.wx = l.wpo + 2;
+  l.hp = g.H + 2 * g.pad;
+  l.wxd = round_up(g.W) + 2;
+  l.hd = g.Ho + 2 * (2 - g.pad);
+  l.input = n * g.C * l.hp * l.wx;
+  l.dy_rows = n * g.OC * g.Ho * l.wpo;
+  l.dy_full = n * g.OC * l.hd * l.wxd;
+  l.weights = g.OC * g.C * 9;
+  return l;
+}
+
+inline std::size_t conv3x3_workspace(const conv_geometry& g, std::size_t n) {
+  const conv3_layout l = layout3(g, n);
+  return l.input + l.dy_rows + l.dy_full + l.weights;
+}
+
+// dst[p] = src[p] placed at (pad, pad) in planes of hd x wd zeros.
+// Only the border is zeroed (the interior is overwritten), and by plain loops: the rows are a few
+// dozen values, too short for a call to memset/memcpy to pay.
+inline void pad_planes(const float* src, std::size_t planes, std::size_t h, std::size_t w, std::size_t pad,
+                       float* dst, std::size_t hd, std::size_t wd) {
+  for (std::size_t p = 0; p < planes; ++p) {
+    float* d = dst + p * hd * wd;
+    for (std::size_t i = 0; i < pad * wd; ++i) d[i] = 0.0f;
+    for (std::size_t r = 0; r < h; ++r) {
+      float* row = d + (r + pad) * wd;
+      const float* s = src + (p * h + r) * w;
+      for (std::size_t i = 0; i < pad; ++i) row[i] = 0.0f;
+      CTNN_IVDEP
+      for (std::size_t i = 0; i < w; ++i) row[pad + i] = s[i];
+      for (std::size_t i = pad + w; i < wd; ++i) row[i] = 0.0f;
     }
-#endif
+    for (std::size_t i = (h + pad) * wd; i < hd * wd; ++i) d[i] = 0.0f;
   }
+}
 
-  // C[r0..r1, c0..c1] = alpha op(A) op(B) + beta C (C is m x n, row-major), tile by tile.
-  static void gemm_tiles(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
-                         const float* a, const float* b, float beta, float* c, gemm_tiling t, std::size_t r0,
-                         std::size_t r1, std::size_t c0, std::size_t c1) {
-    using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    using Block = Eigen::Map<Matrix, 0, Eigen::OuterStride<>>;
-    using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
-    using Index = Eigen::Index;
-    auto idx = [](std::size_t v) { return static_cast<Index>(v); };
-    // Rows r.., columns q.. of the row-major matrix p with `stride` columns.
-    auto block = [&](const float* p, std::size_t stride, std::size_t r, std::size_t q, std::size_t nr,
-                     std::size_t nq) {
-      return ConstBlock(p + r * stride + q, idx(nr), idx(nq), Eigen::OuterStride<>(idx(stride)));
-    };
-    for (std::size_t i = r0; i < r1; i += t.mb)
-      for (std::size_t j = c0; j < c1; j += t.nb) {
-        const std::size_t mi = std::min(t.mb, r1 - i), nj = std::min(t.nb, c1 - j);
-        Block C(c + i * n + j, idx(mi), idx(nj), Eigen::OuterStride<>(idx(n)));
-        if (beta == 0.0f) C.setZero();
-        else if (beta != 1.0f) C *= beta;
-        for (std::size_t p = 0; p < k; p += t.kb) {
-          const std::size_t kp = std::min(t.kb, k - p);
-          // op(A)[i.., p..] and op(B)[p.., j..]; a transposed operand is stored [k, m] or [n, k].
-          // Four spellings so that Eigen sees plain (transposed) maps and picks its GEMM kernel directly.
-          if (!trans_a && !trans_b)
-            C.noalias() += alpha * block(a, k, i, p, mi, kp) * block(b, n, p, j, kp, nj);
-          else if (trans_a && !trans_b)
-            C.noalias() += alpha * block(a, m, p, i, kp, mi).transpose() * block(b, n, p, j, kp, nj);
-          else if (!trans_a && trans_b)
-            C.noalias() += alpha * block(a, k, i, p, mi, kp) * block(b, k, j, p, nj, kp).transpose();
-          else
-            C.noalias() += alpha * block(a, m, p, i, kp, mi).transpose() * block(b, k, j, p, nj, kp).transpose();
-        }
-      }
-  }
-  // (Measured against Eigen's own GEMM routine with persistent, untiled packing buffers for the seed
-  // shapes: no difference; for batch-32 products the packing of the weight operand is the cost, not the
-  // tiling.)
-
-  // ---- elementwise work: split over threads when large (an item never depends on another) ----------
-  // Values per thread, at least: a fork/join costs about as much as 8k ReLUs (a few microseconds).
-  static constexpr double elementwise_grain = 1 << 13;
-
-  template <class T>
-  static void fill(T* x, std::size_t n, T v) {
-    detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) { std::fill(x + lo, x + hi, v); });
-  }
-  // y[i] = expr(x[i]) in whole packets from x[0] (fixed-size maps, unaligned loads), the last n % lanes
-  // values after. Not one Eigen expression over the whole buffer: Eigen starts its packets at the first
-  // aligned address, and its vectorised exp/tanh round differently from the scalar ones, so the result
-  // would depend on where the buffer happens to lie (and so on the thread count).
-  template <class Expr>
-  static void packetwise(std::size_t n, const float* x, float* y, Expr expr) {
-    using Packet = Eigen::Array<float, static_cast<int>(lanes), 1>;
-    using One = Eigen::Array<float, 1, 1>;
-    std::size_t i = 0;
-    for (; i + lanes <= n; i += lanes) Eigen::Map<Packet>(y + i) = expr(Eigen::Map<const Packet>(x + i));
-    for (; i < n; ++i) Eigen::Map<One>(y + i) = expr(Eigen::Map<const One>(x + i));
-  }
-
-  // Eigen's float logistic() is a rational fit of logistic(x) - 0.5 (and exp(x) below -9): within an ulp
-  // of 0.5, so off by up to 5e-4 RELATIVE where the result is small (x < -7; 1.0e-4 for 1.035e-4 at
-  // x = -9.2: tests/differential). 1 / (1 + exp(-x)) through Eigen's vectorised exp is within a few ulp
-  // everywhere, as PyTorch's sigmoid is; an activation asking for logistic() gets that instead.
-  template <class A>
-  static auto accurate(const A& a, auto expression) {
-    if constexpr (eigen_detail::is_logistic<decltype(expression(a))>) return (1.0f + (-a).exp()).inverse();
-    else return expression(a);
-  }
-
-  template <class F>
-  static void map(std::size_t n, const float* x, float* y, F f) {
-    detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
-      if constexpr (requires(const Eigen::Map<const Eigen::ArrayXf>& a) { F::array_expression(a); }) {
-        packetwise(hi - lo, x + lo, y + lo,
-                   [](const auto& a) { return accurate(a, [](const auto& v) { return F::array_expression(v); }); });
-      } else {
-        host_ops<float>::map(hi - lo, x + lo, y + lo, f);
-      }
-    });
-  }
-  template <class F>
-  static void zip(std::size_t n, const float* a, const float* b, float* y, F f) {
-    detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
-      host_ops<float>::zip(hi - lo, a + lo, b + lo, y + lo, f);
-    });
-  }
-  // grad_bias[c] += sum over o, i of dy[o, c, i], each row summed in packets from its first value. (Not
-  // Eigen's .sum(): it starts its packets at the first aligned address, so the order of the additions,
-  // and the last bit of the result, would depend on where the buffer happens to lie.)
-  static void bias_grad(const float* dy, std::size_t outer, std::size_t channels, std::size_t inner, float* grad_bias) {
-    if (inner < 16) return host_ops<float>::bias_grad(dy, outer, channels, inner, grad_bias);
-    using namespace Eigen::internal;
-    // Channels split over threads; each still adds its rows in batch order.
-    const double per_channel = static_cast<double>(outer * inner);
-    const std::size_t whole = inner / lanes * lanes;
-    // The rows' sums are added in double (a batch of rows summed in float would add an error growing
-    // like sqrt(outer)).
-    detail::parallel_chunks(channels, elementwise_grain / per_channel, 1, [&](std::size_t c0, std::size_t c1) {
-      for (std::size_t c = c0; c < c1; ++c) {
-        double total = 0;
-        for (std::size_t o = 0; o < outer; ++o) {
-          const float* row = dy + (o * channels + c) * inner;
-          packet acc = pset1<packet>(0.0f);
-          for (std::size_t i = 0; i < whole; i += lanes) acc = padd(acc, ploadu<packet>(row + i));
-          float sum = predux(acc);
-          for (std::size_t i = whole; i < inner; ++i) sum += row[i];
-          total += static_cast<double>(sum);
-        }
-        grad_bias[c] = static_cast<float>(static_cast<double>(grad_bias[c]) + total);
-      }
-    });
-  }
-
-  // ---- max pooling: planes split over threads; 2x2 windows of stride 2 without a scalar search -----
-  static void maxpool_forward(const float* x, std::size_t planes, std::size_t H, std::size_t W, std::size_t K,
-                              std::size_t stride, std::size_t pad, std::size_t Ho, std::size_t Wo, float* y,
-                              std::int32_t* argmax) {
-    // 2x2 windows of stride 2 without padding: Ho = floor(H / 2), Wo = floor(W / 2), and for an odd H or W
-    // the last input row or column is in no window, so planes lie H * W apart, not 2 Ho * 2 Wo
-    // (issue 9: MaxPool2d<2> on a 3x3 map read the second plane from the first one's last row).
-    const bool two_by_two = K == 2 && stride == 2 && pad == 0 && Ho == H / 2 && Wo == W / 2;
-    detail::parallel_chunks(planes, elementwise_grain / static_cast<double>(H * W), 1, [&](std::size_t lo, std::size_t hi) {
-      if (two_by_two) return maxpool2x2(x + lo * H * W, hi - lo, H, W, Ho, Wo, y + lo * Ho * Wo, argmax + lo * Ho * Wo);
-      host_ops<float>::maxpool_forward(x + lo * H * W, hi - lo, H, W, K, stride, pad, Ho, Wo, y + lo * Ho * Wo,
-                                       argmax + lo * Ho * Wo);
-    });
-  }
-  static void maxpool_backward(const float* dy, const std::int32_t* argmax, std::size_t planes, std::size_t in_plane,
-                               std::size_t out_plane, float* dx) {
-    detail::parallel_chunks(planes, elementwise_grain / static_cast<double>(in_plane), 1, [&](std::size_t lo, std::size_t hi) {
-      host_ops<float>::maxpool_backward(dy + lo * out_plane, argmax + lo * out_plane, hi - lo, in_plane, out_plane,
-                                        dx + lo * in_plane);
-    });
-  }
-
-  // Cross-entropy from logits: each row's exp(x - max) computed once, by one vectorised exp over the whole
-  // block (the loss needs their sum, the gradient the values), instead of two scalar std::exp per value.
-  // Rows with an infinite or NaN maximum take host_ops' path, which handles them.
-  static double cross_entropy(const float* logits, const std::int64_t* labels, std::size_t rows, std::size_t cols,
-                              float* grad, float grad_scale) {
-    const std::size_t n = rows * cols;
-    for (std::size_t r = 0; r < rows; ++r) {
-      const float* xr = logits + r * cols;
-      const float mx = *std::max_element(xr, xr + cols);
-      if (!std::isfinite(mx)) return host_ops<float>::cross_entropy(logits, labels, rows, cols, grad, grad_scale);
-      for (std::size_t c = 0; c < cols; ++c) grad[r * cols + c] = xr[c] - mx;
-    }
-    packetwise(n, grad, grad, [](const auto& a) { return a.exp(); });
-    double loss = 0;
-    for (std::size_t r = 0; r < rows; ++r) {
-      const std::int64_t label = checked_label(labels[r], r, cols);
-      const float* xr = logits + r * cols;
-      float* gr = grad + r * cols;
-      float total = 0;
-      for (std::size_t c = 0; c < cols; ++c) total += gr[c];
-      const float lse = *std::max_element(xr, xr + cols) + std::log(total);
-      loss += static_cast<double>(lse - xr[label]);
-      const float scale = grad_scale / total;
-      for (std::size_t c = 0; c < cols; ++c) gr[c] *= scale;
-      gr[label] -= grad_scale;
-    }
-    return loss;
-  }
-
-  // Dropout masks: the counter-based stream makes each value a function of its index, so the parts can
-  // be drawn by different threads and the mask is the one host_ops draws.
-  static void fill_bernoulli(float* x, std::size_t n, double keep, float value, Generator& g) {
-    const std::uint64_t seed = g.seed(), first = g.advance(n);
-    detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
-      for (std::size_t i = lo; i < hi; ++i) x[i] = rng::uniform(seed, first + i) < keep ? value : 0.0f;
-    });
-  }
-
-  // ---- optimizer updates: host_ops' formulas as Eigen array expressions (vectorised, sqrt included) --
-  static void sgd_update(std::size_t n, float* param, const float* grad, float* momentum_buffer, float lr,
-                         float momentum, float dampening, float weight_decay, bool nesterov, bool first_step) {
-    detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
-      sgd_range(hi - lo, param + lo, grad + lo, momentum_buffer ? momentum_buffer + lo : nullptr, lr, momentum,
-                dampening, weight_decay, nesterov, first_step);
-    });
-  }
-  static void adam_update(std::size_t n, float* param, const float* grad, float* m, float* v, float beta1, float beta2,
-                          float eps, float weight_decay, float step_size, float bias_correction2_sqrt) {
-    detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
-      adam_range(hi - lo, param + lo, grad + lo, m + lo, v + lo, beta1, beta2, eps, weight_decay, step_size,
-                 bias_correction2_sqrt);
-    });
-  }
-
- private:
-  // The optimizer formulas on N values at `i` (N = lanes: one packet; N = 1: the tail), as fixed-size
-  // Eigen arrays. Not one expression over a Map<ArrayXf> of the whole part: Eigen would start its packets
-  // at the first aligned address and do the values before it (and the last ones) in scalar code that the
-  // compiler contracts to FMAs, so the bits of a value would depend on where the buffer lies and where a
-  // thread's part starts (issue 9: adam_update differed on 1 and 2 threads at n = 16399, value 8194).
-  // Here every value is done by the packet code except the last n % lanes of the buffer, whatever the
-  // split (parts start at multiples of 16).
-  template <class Block>
-  static void packet_blocks(std::size_t n, Block block) {
-    std::size_t i = 0;
-    for (; i + lanes <= n; i += lanes) block(std::integral_constant<int, static_cast<int>(lanes)>{}, i);
-    for (; i < n; ++i) block(std::integral_constant<int, 1>{}, i);
-  }
-  static void sgd_range(std::size_t n, float* param, const float* grad, float* momentum_buffer, float lr,
-                        float momentum, float dampening, float weight_decay, bool nesterov, bool first_step) {
-    const float keep = 1.0f - dampening;
-    packet_blocks(n, [&](auto size, std::size_t i) {
-      constexpr int N = decltype(size)::value;
-      using Array = Eigen::Map<Eigen::Array<float, N, 1>>;
-      using ConstArray = Eigen::Map<const Eigen::Array<float, N, 1>>;
-      Array p(param + i);
-      ConstArray g0(grad + i);
-      if (momentum == 0.0f) {
-        if (weight_decay == 0.0f) p -= lr * g0;
-        else p -= lr * (g0 + weight_decay * p);
-        return;
-      }
-      // With momentum the buffer holds g (first step) or the running average; the step uses it.
-      Array buf(momentum_buffer + i);
-      if (weight_decay == 0.0f) {
-        if (first_step) buf = g0;
-        else buf = momentum * buf + keep * g0;
-        if (nesterov) p -= lr * (g0 + momentum * buf);
-        else p -= lr * buf;
-      } else {
-        if (first_step) buf = g0 + weight_decay * p;
-        else buf = momentum * buf + keep * (g0 + weight_decay * p);
-        if (nesterov) p -= lr * ((g0 + weight_decay * p) + momentum * buf);
-        else p -= lr * buf;
-      }
-    });
-  }
-  static void adam_range(std::size_t n, float* param, const float* grad, float* m, float* v, float beta1, float beta2,
-                         float eps, float weight_decay, float step_size, float bias_correction2_sqrt) {
-    const float one_minus_beta1 = 1.0f - beta1, one_minus_beta2 = 1.0f - beta2;
-    packet_blocks(n, [&](auto size, std::size_t i) {
-      constexpr int N = decltype(size)::value;
-      Eigen::Map<Eigen::Array<float, N, 1>> p(param + i), mm(m + i), vv(v + i);
-      Eigen::Map<const Eigen::Array<float, N, 1>> g0(grad + i);
-      if (weight_decay == 0.0f) {
-        mm = mm * beta1 + one_minus_beta1 * g0;
-        vv = vv * beta2 + one_minus_beta2 * g0 * g0;
-      } else {
-        mm = mm * beta1 + one_minus_beta1 * (g0 + weight_decay * p);
-        vv = vv * beta2 + one_minus_beta2 * (g0 + weight_decay * p) * (g0 + weight_decay * p);
-      }
-      p -= step_size * (mm / (vv.sqrt() / bias_correction2_sqrt + eps));
-    });
-  }
-
-  // Calls f(std::integral_constant<int, N>{}) with N == n, for 1 <= n <= Max: a run-time count (of output
-  // channels, rows, columns) as the template argument that sizes a register block.
-  template <int Max, int N = 1, class F>
-  static void with_count(std::size_t n, F&& f) {
-    if constexpr (N < Max) {
-      if (n != static_cast<std::size_t>(N)) return with_count<Max, N + 1>(n, f);
-    }
-    f(std::integral_constant<int, N>{});
-  }
-
-  // ---- products whose C has few columns (at most `skinny_columns`) or rows (at most `skinny`) ------
-  static constexpr std::size_t skinny_columns = 12, skinny = 16;
-
-  // C[m, n] = alpha A[m, k] B[n, k]^T + beta C for N = n <= 12 columns: one row of A against every row of
-  // B, N accumulators (with the A and B packets, at most 14 of the 16 AVX registers); each C value sums
-  // its k products in packets along k, then across the packet and the last k % lanes (a fixed order).
-  template <int N>
-  static void skinny_dot_rows(std::size_t rows, std::size_t k, float alpha, const float* a, const float* b, float beta,
-                              float* c) {
-    using namespace Eigen::internal;
-    const std::size_t whole = k / lanes * lanes;
-    for (std::size_t i = 0; i < rows; ++i) {
-      const float* ai = a + i * k;
-      packet acc[N];
-      CTNN_UNROLL
-      for (int q = 0; q < N; ++q) acc[q] = pset1<packet>(0.0f);
-      for (std::size_t p = 0; p < whole; p += lanes) {
-        const packet av = ploadu<packet>(ai + p);
-        CTNN_UNROLL
-        for (int q = 0; q < N; ++q) acc[q] = pmadd(av, ploadu<packet>(b + static_cast<std::size_t>(q) * k + p), acc[q]);
-      }
-      CTNN_UNROLL
-      for (int q = 0; q < N; ++q) {
-        const float* bq = b + static_cast<std::size_t>(q) * k;
-        float sum = predux(acc[q]);
-        for (std::size_t p = whole; p < k; ++p) sum += ai[p] * bq[p];
-        float& out = c[i * N + static_cast<std::size_t>(q)];
-        out = beta == 0.0f ? alpha * sum : beta * out + alpha * sum;
-      }
-    }
-  }
-  static void skinny_dot(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, const float* b,
-                         float beta, float* c) {
-    detail::parallel_chunks(m, gemm_grain / static_cast<double>(n * k), 1, [&](std::size_t lo, std::size_t hi) {
-      with_count<static_cast<int>(skinny_columns)>(
-          n, [&](auto N) { skinny_dot_rows<N()>(hi - lo, k, alpha, a + lo * k, b, beta, c + lo * n); });
-    });
-  }
-
-  // C[m, n] = alpha A[k, m]^T B[k, n] + beta C with m <= 16 (a weight gradient dY^T X of a layer with few
-  // outputs): M rows of C by Q packets of columns at a time, the k rank-1 updates in order.
-  template <int M, int Q>
-  static void skinny_outer_block(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
-                                 const float* b, float beta, float* c) {
-    using namespace Eigen::internal;
-    packet acc[M][Q];
+// y[o][r][col] (+ bias[o]) for OB output channels from o (weights w[o][c][3][3]), rows 0..ho and columns
+// j0 .. j0 + NC packets: sum over c, a, b of w[o][c][a][b] * xp[c][r + a][col + b].
+template <int OB, int NC>
+void conv3_block(const float* xp, std::size_t C, std::size_t plane, std::size_t wx, const float* w,
+                 std::size_t ho, std::size_t wo, std::size_t j0, const float* bias, float* y) {
+  using namespace Eigen::internal;
+  const std::size_t w_stride = C * 9, y_plane = ho * wo;
+  for (std::size_t r = 0; r < ho; ++r) {
+    packet acc[OB][NC];
     CTNN_UNROLL
-    for (int r = 0; r < M; ++r)
+    for (int o = 0; o < OB; ++o)
       CTNN_UNROLL
-      for (int q = 0; q < Q; ++q) acc[r][q] = pset1<packet>(0.0f);
-    for (std::size_t p = 0; p < k; ++p) {
-      packet bv[Q];
+      for (int q = 0; q < NC; ++q) acc[o][q] = pset1<packet>(0.0f);
+    for (std::size_t c = 0; c < C; ++c) {
+      const float* xr = xp + c * plane + r * wx + j0;
+      const float* wc = w + c * 9;
       CTNN_UNROLL
-      for (int q = 0; q < Q; ++q) bv[q] = ploadu<packet>(b + p * n + static_cast<std::size_t>(q) * lanes);
-      CTNN_UNROLL
-      for (int r = 0; r < M; ++r) {
-        const packet av = pset1<packet>(a[p * m + static_cast<std::size_t>(r)]);
+      for (std::size_t a = 0; a < 3; ++a)
         CTNN_UNROLL
-        for (int q = 0; q < Q; ++q) acc[r][q] = pmadd(av, bv[q], acc[r][q]);
-      }
-    }
-    const packet alpha_v = pset1<packet>(alpha), beta_v = pset1<packet>(beta);
-    CTNN_UNROLL
-    for (int r = 0; r < M; ++r)
-      CTNN_UNROLL
-      for (int q = 0; q < Q; ++q) {
-        float* out = c + static_cast<std::size_t>(r) * n + static_cast<std::size_t>(q) * lanes;
-        const packet scaled = pmul(alpha_v, acc[r][q]);
-        pstoreu(out, beta == 0.0f ? scaled : pmadd(beta_v, ploadu<packet>(out), scaled));
-      }
-  }
-  template <int M>
-  static void skinny_outer_rows(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
-                                const float* b, float beta, float* c, std::size_t i0, std::size_t j0, std::size_t j1) {
-    std::size_t j = j0;
-    for (; j + 2 * lanes <= j1; j += 2 * lanes) skinny_outer_block<M, 2>(m, n, k, alpha, a + i0, b + j, beta, c + i0 * n + j);
-    for (; j + lanes <= j1; j += lanes) skinny_outer_block<M, 1>(m, n, k, alpha, a + i0, b + j, beta, c + i0 * n + j);
-    for (; j < j1; ++j)  // the last columns, one at a time
-      for (int r = 0; r < M; ++r) {
-        const std::size_t i = i0 + static_cast<std::size_t>(r);
-        float sum = 0.0f;
-        for (std::size_t p = 0; p < k; ++p) sum += a[p * m + i] * b[p * n + j];
-        float& out = c[i * n + j];
-        out = beta == 0.0f ? alpha * sum : beta * out + alpha * sum;
-      }
-  }
-  static void skinny_outer(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, const float* b,
-                           float beta, float* c) {
-    const std::size_t groups = (m + 7) / 8;
-    const std::size_t packets = (n + lanes - 1) / lanes;
-    detail::parallel_chunks(packets, gemm_grain / static_cast<double>(m * k * lanes), 1, [&](std::size_t lo, std::size_t hi) {
-      const std::size_t j0 = lo * lanes, j1 = std::min(n, hi * lanes);
-      for (std::size_t g = 0, i = 0; g < groups; ++g) {
-        const std::size_t rows = (m - i) / (groups - g);  // near-equal groups of at most 8 rows
-        with_count<8>(rows, [&](auto M) { skinny_outer_rows<M()>(m, n, k, alpha, a, b, beta, c, i, j0, j1); });
-        i += rows;
-      }
-    });
-  }
-
-  // 2x2 windows, stride 2, no padding, over `planes` planes of H x W (H >= 2 Ho, W >= 2 Wo: an odd last row
-  // or column is in no window): PyTorch's scan order (row by row, the first maximum wins, a NaN wins over
-  // every number and the first NaN over later ones), written as selects so that the loop vectorises.
-  static void maxpool2x2(const float* x, std::size_t planes, std::size_t H, std::size_t W, std::size_t Ho,
-                         std::size_t Wo, float* y, std::int32_t* argmax) {
-    for (std::size_t p = 0; p < planes; ++p)
-      for (std::size_t oh = 0; oh < Ho; ++oh) {
-        const float* r0 = x + (p * H + 2 * oh) * W;
-        const float* r1 = r0 + W;
-        float* yr = y + (p * Ho + oh) * Wo;
-        std::int32_t* ar = argmax + (p * Ho + oh) * Wo;
-        const auto base = static_cast<std::int32_t>(2 * oh * W), below = static_cast<std::int32_t>(W);
-        for (std::size_t ow = 0; ow < Wo; ++ow) {
-          const auto col = static_cast<std::int32_t>(2 * ow);
-          float best = r0[2 * ow];
-          std::int32_t at = base + col;
-          auto consider = [&](float v, std::int32_t where) {
-            const bool take = v > best || (v != v && best == best);
-            best = take ? v : best;
-            at = take ? where : at;
-          };
-          consider(r0[2 * ow + 1], base + col + 1);
-          consider(r1[2 * ow], base + below + col);
-          consider(r1[2 * ow + 1], base + below + col + 1);
-          yr[ow] = best;
-          ar[ow] = at;
-        }
-      }
-  }
-
- public:
-
-  using packet = Eigen::internal::packet_traits<float>::type;
-  static constexpr std::size_t lanes = static_cast<std::size_t>(Eigen::internal::packet_traits<float>::size);
-
-  struct conv3_layout {
-    std::size_t wpo;    // output row length rounded up to whole packets
-    std::size_t wx;     // padded input row: wpo + 2
-    std::size_t hp;     // padded input rows: H + 2 pad
-    std::size_t wxd;    // padded output-gradient row for the input gradient: round_up(W) + 2
-    std::size_t hd;     // its rows: Ho + 2 (2 - pad)
-    std::size_t input, dy_rows, dy_full, weights;  // sizes of the four workspace parts
-  };
-  static bool direct_conv3(const conv_geometry& g) { return g.K == 3 && g.stride == 1 && g.pad <= 2; }
-  static constexpr std::size_t round_up(std::size_t v) { return (v + lanes - 1) / lanes * lanes; }
-  static conv3_layout layout3(const conv_geometry& g, std::size_t n) {
-    conv3_layout l{};
-    l.wpo = round_up(g.Wo);
-    l.wx = l.wpo + 2;
-    l.hp = g.H + 2 * g.pad;
-    l.wxd = round_up(g.W) + 2;
-    l.hd = g.Ho + 2 * (2 - g.pad);
-    l.input = n * g.C * l.hp * l.wx;
-    l.dy_rows = n * g.OC * g.Ho * l.wpo;
-    l.dy_full = n * g.OC * l.hd * l.wxd;
-    l.weights = g.OC * g.C * 9;
-    return l;
-  }
-
-  // Other convolutions: host_ops' im2col + GEMM sample by sample, but through this backend's GEMM (a
-  // static call inside host_ops would run host_ops' own triple loop, which sums each dot product of a
-  // weight gradient, Ho * Wo products per sample, in one float accumulator: its error grows like
-  // sqrt(k) u where Eigen's kernel, summing in slices of the depth, stays near u; e.g. 5x5 kernels on
-  // 32 x 32 inputs: k = 784, 1.4e-7 against 8.4e-8 rms of the scale, 2.9e-6 against 3.8e-7 largest at
-  // k = 12544). Samples in order: the result does not depend on the thread count.
-  static void im2col_conv2d_forward(const conv_geometry& g, std::size_t n, const float* x, const float* weight,
-                                    const float* bias, float* y, float* workspace) {
-    const std::size_t patch = g.C * g.K * g.K, positions = g.Ho * g.Wo;
-    for (std::size_t i = 0; i < n; ++i) {
-      im2col(x + i * g.C * g.H * g.W, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, workspace);
-      gemm(false, false, g.OC, positions, patch, 1.0f, weight, workspace, 0.0f, y + i * g.OC * positions);
-    }
-    add_bias(y, bias, n, g.OC, positions);
-  }
-  static void im2col_conv2d_backward(const conv_geometry& g, std::size_t n, const float* x, const float* dy,
-                                     const float* weight, float* dx, float* grad_weight, float* grad_bias,
-                                     float* workspace) {
-    const std::size_t patch = g.C * g.K * g.K, positions = g.Ho * g.Wo, in_size = g.C * g.H * g.W;
-    for (std::size_t i = 0; i < n; ++i) {
-      const float* dy_i = dy + i * g.OC * positions;
-      im2col(x + i * in_size, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, workspace);
-      gemm(false, true, g.OC, patch, positions, 1.0f, dy_i, workspace, 1.0f, grad_weight);
-      if (!dx) continue;
-      gemm(true, false, patch, positions, g.OC, 1.0f, weight, dy_i, 0.0f, workspace);
-      std::fill_n(dx + i * in_size, in_size, 0.0f);
-      col2im(workspace, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, dx + i * in_size);
-    }
-    bias_grad(dy, n, g.OC, positions, grad_bias);
-  }
-
-  static std::size_t conv2d_workspace(const conv_geometry& g, std::size_t n) {
-    if (!direct_conv3(g)) return host_ops<float>::conv2d_workspace(g, n);
-    const conv3_layout l = layout3(g, n);
-    return l.input + l.dy_rows + l.dy_full + l.weights;
-  }
-
-  static void conv2d_forward(const conv_geometry& g, std::size_t n, const float* x, const float* weight,
-                             const float* bias, float* y, float* workspace) {
-    if (!direct_conv3(g)) return im2col_conv2d_forward(g, n, x, weight, bias, y, workspace);
-    const conv3_layout l = layout3(g, n);
-    const std::size_t in_plane = l.hp * l.wx, out_size = g.OC * g.Ho * g.Wo;
-    const auto count = static_cast<std::ptrdiff_t>(n);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (n > 1)
-#endif
-    for (std::ptrdiff_t s = 0; s < count; ++s) {
-      const auto i = static_cast<std::size_t>(s);
-      float* xp = workspace + i * g.C * in_plane;
-      pad_planes(x + i * g.C * g.H * g.W, g.C, g.H, g.W, g.pad, xp, l.hp, l.wx);
-      conv3_sample(xp, g.C, in_plane, l.wx, weight, g.OC, g.Ho, g.Wo, l.wpo, bias, y + i * out_size);
-    }
-  }
-
-  static void conv2d_backward(const conv_geometry& g, std::size_t n, const float* x, const float* dy,
-                              const float* weight, float* dx, float* grad_weight, float* grad_bias, float* workspace) {
-    if (!direct_conv3(g)) return im2col_conv2d_backward(g, n, x, dy, weight, dx, grad_weight, grad_bias, workspace);
-    const conv3_layout l = layout3(g, n);
-    const float* xp = workspace;  // the padded input the forward left
-    float* dyr = workspace + l.input;
-    float* dyp = dyr + l.dy_rows;
-    float* wt = dyp + l.dy_full;
-    const std::size_t in_plane = l.hp * l.wx, out_plane = g.Ho * g.Wo, dyp_plane = l.hd * l.wxd;
-    const std::size_t edge = 2 - g.pad;
-    // Transposed, flipped weights: wt[c][o][a][b] = w[o][c][2 - a][2 - b].
-    for (std::size_t o = 0; o < g.OC; ++o)
-      for (std::size_t c = 0; c < g.C; ++c)
-        for (std::size_t t = 0; t < 9; ++t) wt[(c * g.OC + o) * 9 + 8 - t] = weight[(o * g.C + c) * 9 + t];
-    const auto count = static_cast<std::ptrdiff_t>(n);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (n > 1)
-#endif
-    for (std::ptrdiff_t s = 0; s < count; ++s) {
-      const auto i = static_cast<std::size_t>(s);
-      const float* dy_i = dy + i * g.OC * out_plane;
-      pad_planes(dy_i, g.OC, g.Ho, g.Wo, 0, dyr + i * g.OC * g.Ho * l.wpo, g.Ho, l.wpo);
-      if (dx) pad_planes(dy_i, g.OC, g.Ho, g.Wo, edge, dyp + i * g.OC * dyp_plane, l.hd, l.wxd);
-    }
-    // Weight gradient: one task per (block of up to 4 output channels, input channel, kernel row). Tasks
-    // differ in size (the last block may be smaller), so they are handed out dynamically; each sums over
-    // the whole batch in order, so the result does not depend on which thread ran it.
-    const std::size_t blocks = (g.OC + 3) / 4, tasks = blocks * g.C * 3;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic) if (n > 1)
-#endif
-    for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(tasks); ++t) {
-      const auto task = static_cast<std::size_t>(t);
-      const std::size_t ki = task % 3, c = task / 3 % g.C, o0 = task / 3 / g.C * 4;
-      const std::size_t ob = std::min<std::size_t>(4, g.OC - o0);
-      const float* xs = xp + c * in_plane + ki * l.wx;
-      const float* ds = dyr + o0 * g.Ho * l.wpo;
-      float* dw = grad_weight + (o0 * g.C + c) * 9 + ki * 3;
-      const std::size_t x_sample = g.C * in_plane, d_sample = g.OC * g.Ho * l.wpo, d_plane = g.Ho * l.wpo;
-      with_count<4>(ob, [&](auto OB) {
-        conv3_wgrad<OB()>(xs, x_sample, l.wx, ds, d_sample, d_plane, l.wpo, n, g.Ho, dw, g.C * 9);
-      });
-    }
-    bias_grad(dy, n, g.OC, out_plane, grad_bias);
-    if (!dx) return;
-    // Input gradient: the forward kernel on the padded output gradient, C and OC swapped.
-    const std::size_t wpo_dx = round_up(g.W);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (n > 1)
-#endif
-    for (std::ptrdiff_t s = 0; s < count; ++s) {
-      const auto i = static_cast<std::size_t>(s);
-      conv3_sample(dyp + i * g.OC * dyp_plane, g.OC, dyp_plane, l.wxd, wt, g.C, g.H, g.W, wpo_dx, nullptr,
-                   dx + i * g.C * g.H * g.W);
-    }
-  }
-
- private:
-  // dst[p] = src[p] placed at (pad, pad) in planes of hd x wd zeros.
-  // Only the border is zeroed (the interior is overwritten), and by plain loops: the rows are a few
-  // dozen values, too short for a call to memset/memcpy to pay.
-  static void pad_planes(const float* src, std::size_t planes, std::size_t h, std::size_t w, std::size_t pad,
-                         float* dst, std::size_t hd, std::size_t wd) {
-    for (std::size_t p = 0; p < planes; ++p) {
-      float* d = dst + p * hd * wd;
-      for (std::size_t i = 0; i < pad * wd; ++i) d[i] = 0.0f;
-      for (std::size_t r = 0; r < h; ++r) {
-        float* row = d + (r + pad) * wd;
-        const float* s = src + (p * h + r) * w;
-        for (std::size_t i = 0; i < pad; ++i) row[i] = 0.0f;
-        CTNN_IVDEP
-        for (std::size_t i = 0; i < w; ++i) row[pad + i] = s[i];
-        for (std::size_t i = pad + w; i < wd; ++i) row[i] = 0.0f;
-      }
-      for (std::size_t i = (h + pad) * wd; i < hd * wd; ++i) d[i] = 0.0f;
-    }
-  }
-
-  // y[o][r][col] (+ bias[o]) for OB output channels from o (weights w[o][c][3][3]), rows 0..ho and columns
-  // j0 .. j0 + NC packets: sum over c, a, b of w[o][c][a][b] * xp[c][r + a][col + b].
-  template <int OB, int NC>
-  static void conv3_block(const float* xp, std::size_t C, std::size_t plane, std::size_t wx, const float* w,
-                          std::size_t ho, std::size_t wo, std::size_t j0, const float* bias, float* y) {
-    using namespace Eigen::internal;
-    const std::size_t w_stride = C * 9, y_plane = ho * wo;
-    for (std::size_t r = 0; r < ho; ++r) {
-      packet acc[OB][NC];
-      CTNN_UNROLL
-      for (int o = 0; o < OB; ++o)
-        CTNN_UNROLL
-        for (int q = 0; q < NC; ++q) acc[o][q] = pset1<packet>(0.0f);
-      for (std::size_t c = 0; c < C; ++c) {
-        const float* xr = xp + c * plane + r * wx + j0;
-        const float* wc = w + c * 9;
-        CTNN_UNROLL
-        for (std::size_t a = 0; a < 3; ++a)
+        for (std::size_t b = 0; b < 3; ++b) {
+          packet xv[NC];
           CTNN_UNROLL
-          for (std::size_t b = 0; b < 3; ++b) {
-            packet xv[NC];
-            CTNN_UNROLL
-            for (int q = 0; q < NC; ++q) xv[q] = ploadu<packet>(xr + a * wx + b + static_cast<std::size_t>(q) * lanes);
-            CTNN_UNROLL
-            for (int o = 0; o < OB; ++o) {
-              const packet wv = pset1<packet>(wc[static_cast<std::size_t>(o) * w_stride + a * 3 + b]);
-              CTNN_UNROLL
-              for (int q = 0; q < NC; ++q) acc[o][q] = pmadd(wv, xv[q], acc[o][q]);
-            }
-          }
-      }
-      CTNN_UNROLL
-      for (int o = 0; o < OB; ++o) {
-        const packet bv = pset1<packet>(bias ? bias[o] : 0.0f);
-        CTNN_UNROLL
-        for (int q = 0; q < NC; ++q) {
-          const std::size_t col = j0 + static_cast<std::size_t>(q) * lanes;
-          if (col >= wo) break;
-          float* dst = y + static_cast<std::size_t>(o) * y_plane + r * wo + col;
-          const packet v = padd(acc[o][q], bv);
-          if (col + lanes <= wo) {
-            pstoreu(dst, v);
-          } else {
-            alignas(64) float tmp[lanes];
-            pstoreu(tmp, v);
-            std::copy_n(tmp, wo - col, dst);
-          }
-        }
-      }
-    }
-  }
-  template <int NC>
-  static void conv3_columns(const float* xp, std::size_t C, std::size_t plane, std::size_t wx, const float* w,
-                            std::size_t OC, std::size_t ho, std::size_t wo, std::size_t j0, const float* bias,
-                            float* y) {
-    constexpr std::size_t max_ob = NC == 1 ? 8 : 5;
-    for (std::size_t o = 0; o < OC; o += max_ob) {
-      const std::size_t ob = std::min(max_ob, OC - o);
-      const float* wo_ = w + o * C * 9;
-      const float* bo = bias ? bias + o : nullptr;
-      float* yo = y + o * ho * wo;
-      with_count<static_cast<int>(max_ob)>(
-          ob, [&](auto OB) { conv3_block<OB(), NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); });
-    }
-  }
-  // One sample: y [OC, ho, wo] from the padded planes xp [C][.. x wx]; wpo = wo rounded up to packets.
-  static void conv3_sample(const float* xp, std::size_t C, std::size_t plane, std::size_t wx, const float* w,
-                           std::size_t OC, std::size_t ho, std::size_t wo, std::size_t wpo, const float* bias,
-                           float* y) {
-    std::size_t j = 0;
-    for (; j + 2 * lanes <= wpo; j += 2 * lanes) conv3_columns<2>(xp, C, plane, wx, w, OC, ho, wo, j, bias, y);
-    for (; j < wpo; j += lanes) conv3_columns<1>(xp, C, plane, wx, w, OC, ho, wo, j, bias, y);
-  }
-
-  // dw[o][0..3] += sum over samples, rows and columns of dy[o][r][col] * xs[r][col + b], for OB output
-  // channels (dw rows o apart by dw_stride); xs is one input channel's padded plane at kernel row a.
-  // Each sample is summed in packets on its own, and the samples' sums are added in double: one set of
-  // accumulators over the whole batch would sum n Ho Wo / lanes products per lane in float, an error
-  // growing like sqrt(n) (rms 4.9e-7 of the scale for 64 samples of 28 x 28, against 1.1e-7 for one).
-  template <int OB>
-  static void conv3_wgrad(const float* xs, std::size_t x_sample, std::size_t wx, const float* ds, std::size_t d_sample,
-                          std::size_t d_plane, std::size_t wpo, std::size_t n, std::size_t ho, float* dw,
-                          std::size_t dw_stride) {
-    using namespace Eigen::internal;
-    double total[OB][3] = {};
-    for (std::size_t i = 0; i < n; ++i) {
-      packet acc[OB][3];
-      CTNN_UNROLL
-      for (int o = 0; o < OB; ++o)
-        CTNN_UNROLL
-        for (int b = 0; b < 3; ++b) acc[o][b] = pset1<packet>(0.0f);
-      for (std::size_t r = 0; r < ho; ++r) {
-        const float* xr = xs + i * x_sample + r * wx;
-        const float* dr = ds + i * d_sample + r * wpo;
-        for (std::size_t col = 0; col < wpo; col += lanes) {
-          const packet x0 = ploadu<packet>(xr + col), x1 = ploadu<packet>(xr + col + 1),
-                       x2 = ploadu<packet>(xr + col + 2);
+          for (int q = 0; q < NC; ++q) xv[q] = ploadu<packet>(xr + a * wx + b + static_cast<std::size_t>(q) * lanes);
           CTNN_UNROLL
           for (int o = 0; o < OB; ++o) {
-            const packet d = ploadu<packet>(dr + static_cast<std::size_t>(o) * d_plane + col);
-            acc[o][0] = pmadd(d, x0, acc[o][0]);
-            acc[o][1] = pmadd(d, x1, acc[o][1]);
-            acc[o][2] = pmadd(d, x2, acc[o][2]);
+            const packet wv = pset1<packet>(wc[static_cast<std::size_t>(o) * w_stride + a * 3 + b]);
+            CTNN_UNROLL
+            for (int q = 0; q < NC; ++q) acc[o][q] = pmadd(wv, xv[q], acc[o][q]);
           }
         }
-      }
+    }
+    CTNN_UNROLL
+    for (int o = 0; o < OB; ++o) {
+      const packet bv = pset1<packet>(bias ? bias[o] : 0.0f);
       CTNN_UNROLL
-      for (int o = 0; o < OB; ++o)
+      for (int q = 0; q < NC; ++q) {
+        const std::size_t col = j0 + static_cast<std::size_t>(q) * lanes;
+        if (col >= wo) break;
+        float* dst = y + static_cast<std::size_t>(o) * y_plane + r * wo + col;
+        const packet v = padd(acc[o][q], bv);
+        if (col + lanes <= wo) {
+          pstoreu(dst, v);
+        } else {
+          alignas(64) float tmp[lanes];
+          pstoreu(tmp, v);
+          std::copy_n(tmp, wo - col, dst);
+        }
+      }
+    }
+  }
+}
+template <int NC>
+void conv3_columns(const float* xp, std::size_t C, std::size_t plane, std::size_t wx, const float* w,
+                   std::size_t OC, std::size_t ho, std::size_t wo, std::size_t j0, const float* bias,
+                   float* y) {
+  constexpr std::size_t max_ob = NC == 1 ? 8 : 5;
+  for (std::size_t o = 0; o < OC; o += max_ob) {
+    const std::size_t ob = std::min(max_ob, OC - o);
+    const float* wo_ = w + o * C * 9;
+    const float* bo = bias ? bias + o : nullptr;
+    float* yo = y + o * ho * wo;
+    with_count<static_cast<int>(max_ob)>(
+        ob, [&](auto OB) { conv3_block<OB(), NC>(xp, C, plane, wx, wo_, ho, wo, j0, bo, yo); });
+  }
+}
+// One sample: y [OC, ho, wo] from the padded planes xp [C][.. x wx]; wpo = wo rounded up to packets.
+inline void conv3_sample(const float* xp, std::size_t C, std::size_t plane, std::size_t wx, const float* w,
+                         std::size_t OC, std::size_t ho, std::size_t wo, std::size_t wpo, const float* bias,
+                         float* y) {
+  std::size_t j = 0;
+  for (; j + 2 * lanes <= wpo; j += 2 * lanes) conv3_columns<2>(xp, C, plane, wx, w, OC, ho, wo, j, bias, y);
+  for (; j < wpo; j += lanes) conv3_columns<1>(xp, C, plane, wx, w, OC, ho, wo, j, bias, y);
+}
+
+// dw[o][0..3] += sum over samples, rows and columns of dy[o][r][col] * xs[r][col + b], for OB output
+// channels (dw rows o apart by dw_stride); xs is one input channel's padded plane at kernel row a.
+// Each sample is summed in packets on its own, and the samples' sums are added in double: one set of
+// accumulators over the whole batch would sum n Ho Wo / lanes products per lane in float, an error
+// growing like sqrt(n) (rms 4.9e-7 of the scale for 64 samples of 28 x 28, against 1.1e-7 for one).
+template <int OB>
+void conv3_wgrad(const float* xs, std::size_t x_sample, std::size_t wx, const float* ds, std::size_t d_sample,
+                 std::size_t d_plane, std::size_t wpo, std::size_t n, std::size_t ho, float* dw,
+                 std::size_t dw_stride) {
+  using namespace Eigen::internal;
+  double total[OB][3] = {};
+  for (std::size_t i = 0; i < n; ++i) {
+    packet acc[OB][3];
+    CTNN_UNROLL
+    for (int o = 0; o < OB; ++o)
+      CTNN_UNROLL
+      for (int b = 0; b < 3; ++b) acc[o][b] = pset1<packet>(0.0f);
+    for (std::size_t r = 0; r < ho; ++r) {
+      const float* xr = xs + i * x_sample + r * wx;
+      const float* dr = ds + i * d_sample + r * wpo;
+      for (std::size_t col = 0; col < wpo; col += lanes) {
+        const packet x0 = ploadu<packet>(xr + col), x1 = ploadu<packet>(xr + col + 1),
+                     x2 = ploadu<packet>(xr + col + 2);
         CTNN_UNROLL
-        for (int b = 0; b < 3; ++b) total[o][b] += static_cast<double>(predux(acc[o][b]));
+        for (int o = 0; o < OB; ++o) {
+          const packet d = ploadu<packet>(dr + static_cast<std::size_t>(o) * d_plane + col);
+          acc[o][0] = pmadd(d, x0, acc[o][0]);
+          acc[o][1] = pmadd(d, x1, acc[o][1]);
+          acc[o][2] = pmadd(d, x2, acc[o][2]);
+        }
+      }
     }
     CTNN_UNROLL
     for (int o = 0; o < OB; ++o)
       CTNN_UNROLL
-      for (int b = 0; b < 3; ++b) {
-        float& out = dw[static_cast<std::size_t>(o) * dw_stride + static_cast<std::size_t>(b)];
-        out = static_cast<float>(static_cast<double>(out) + total[o][b]);
-      }
+      for (int b = 0; b < 3; ++b) total[o][b] += static_cast<double>(predux(acc[o][b]));
   }
-#undef CTNN_UNROLL
+  CTNN_UNROLL
+  for (int o = 0; o < OB; ++o)
+    CTNN_UNROLL
+    for (int b = 0; b < 3; ++b) {
+      float& out = dw[static_cast<std::size_t>(o) * dw_stride + static_cast<std::size_t>(b)];
+      out = static_cast<float>(static_cast<double>(out) + total[o][b]);
+    }
+}
+
+// The whole batch: each sample's input padded into the workspace (kept for the backward), then convolved.
+inline void conv3x3_forward(const conv_geometry& g, std::size_t n, const float* x, const float* weight,
+                            const float* bias, float* y, float* workspace) {
+  const conv3_layout l = layout3(g, n);
+  const std::size_t in_plane = l.hp * l.wx, out_size = g.OC * g.Ho * g.Wo;
+  const auto count = static_cast<std::ptrdiff_t>(n);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (n > 1)
+#endif
+  for (std::ptrdiff_t s = 0; s < count; ++s) {
+    const auto i = static_cast<std::size_t>(s);
+    float* xp = workspace + i * g.C * in_plane;
+    pad_planes(x + i * g.C * g.H * g.W, g.C, g.H, g.W, g.pad, xp, l.hp, l.wx);
+    conv3_sample(xp, g.C, in_plane, l.wx, weight, g.OC, g.Ho, g.Wo, l.wpo, bias, y + i * out_size);
+  }
+}
+
+// The input is not read: the forward left it padded in the workspace.
+inline void conv3x3_backward(const conv_geometry& g, std::size_t n, const float* dy, const float* weight, float* dx,
+                             float* grad_weight, float* grad_bias, float* workspace) {
+  const conv3_layout l = layout3(g, n);
+  const float* xp = workspace;  // the padded input the forward left
+  float* dyr = workspace + l.input;
+  float* dyp = dyr + l.dy_rows;
+  float* wt = dyp + l.dy_full;
+  const std::size_t in_plane = l.hp * l.wx, out_plane = g.Ho * g.Wo, dyp_plane = l.hd * l.wxd;
+  const std::size_t edge = 2 - g.pad;
+  // Transposed, flipped weights: wt[c][o][a][b] = w[o][c][2 - a][2 - b].
+  for (std::size_t o = 0; o < g.OC; ++o)
+    for (std::size_t c = 0; c < g.C; ++c)
+      for (std::size_t t = 0; t < 9; ++t) wt[(c * g.OC + o) * 9 + 8 - t] = weight[(o * g.C + c) * 9 + t];
+  const auto count = static_cast<std::ptrdiff_t>(n);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (n > 1)
+#endif
+  for (std::ptrdiff_t s = 0; s < count; ++s) {
+    const auto i = static_cast<std::size_t>(s);
+    const float* dy_i = dy + i * g.OC * out_plane;
+    pad_planes(dy_i, g.OC, g.Ho, g.Wo, 0, dyr + i * g.OC * g.Ho * l.wpo, g.Ho, l.wpo);
+    if (dx) pad_planes(dy_i, g.OC, g.Ho, g.Wo, edge, dyp + i * g.OC * dyp_plane, l.hd, l.wxd);
+  }
+  // Weight gradient: one task per (block of up to 4 output channels, input channel, kernel row). Tasks
+  // differ in size (the last block may be smaller), so they are handed out dynamically; each sums over
+  // the whole batch in order, so the result does not depend on which thread ran it.
+  const std::size_t blocks = (g.OC + 3) / 4, tasks = blocks * g.C * 3;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic) if (n > 1)
+#endif
+  for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(tasks); ++t) {
+    const auto task = static_cast<std::size_t>(t);
+    const std::size_t ki = task % 3, c = task / 3 % g.C, o0 = task / 3 / g.C * 4;
+    const std::size_t ob = std::min<std::size_t>(4, g.OC - o0);
+    const float* xs = xp + c * in_plane + ki * l.wx;
+    const float* ds = dyr + o0 * g.Ho * l.wpo;
+    float* dw = grad_weight + (o0 * g.C + c) * 9 + ki * 3;
+    const std::size_t x_sample = g.C * in_plane, d_sample = g.OC * g.Ho * l.wpo, d_plane = g.Ho * l.wpo;
+    with_count<4>(ob, [&](auto OB) {
+      conv3_wgrad<OB()>(xs, x_sample, l.wx, ds, d_sample, d_plane, l.wpo, n, g.Ho, dw, g.C * 9);
+    });
+  }
+  bias_grad(dy, n, g.OC, out_plane, grad_bias);
+  if (!dx) return;
+  // Input gradient: the forward kernel on the padded output gradient, C and OC swapped.
+  const std::size_t wpo_dx = round_up(g.W);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (n > 1)
+#endif
+  for (std::ptrdiff_t s = 0; s < count; ++s) {
+    const auto i = static_cast<std::size_t>(s);
+    conv3_sample(dyp + i * g.OC * dyp_plane, g.OC, dyp_plane, l.wxd, wt, g.C, g.H, g.W, wpo_dx, nullptr,
+                 dx + i * g.C * g.H * g.W);
+  }
+}
+
+}  // namespace ctnn::backend::eigen_kernels
+
+// ---- ctnn/backend/eigen/gemm.hpp ----
+// GEMM for the Eigen backend: C = alpha op(A) op(B) + beta C (row-major) through Eigen's blocked kernel,
+// in tiles small enough never to allocate, split over threads by whole tiles; products with a small side
+// go to the hand-written kernels of skinny.hpp.
+
+
+
+// ---- ctnn/backend/eigen/skinny.hpp ----
+// Products with a small side, by hand: a Linear layer with few outputs (Linear<784, 10>) has a forward
+// X W^T with few columns and a weight gradient dY^T X with few rows, and for both, packing panels for
+// Eigen's GEMM kernel costs more than the product (gemm.hpp chooses these).
+
+
+
+namespace ctnn::backend::eigen_kernels {
+
+// The largest C these kernels take: at most `skinny_columns` columns (skinny_dot) or `skinny` rows
+// (skinny_outer).
+inline constexpr std::size_t skinny_columns = 12, skinny = 16;
+
+// C[m, n] = alpha A[m, k] B[n, k]^T + beta C for N = n <= 12 columns: one row of A against every row of
+// B, N accumulators (with the A and B packets, at most 14 of the 16 AVX registers); each C value sums
+// its k products in packets along k, then across the packet and the last k % lanes (a fixed order).
+template <int N>
+void skinny_dot_rows(std::size_t rows, std::size_t k, float alpha, const float* a, const float* b, float beta,
+                     float* c) {
+  using namespace Eigen::internal;
+  const std::size_t whole = k / lanes * lanes;
+  for (std::size_t i = 0; i < rows; ++i) {
+    const float* ai = a + i * k;
+    packet acc[N];
+    CTNN_UNROLL
+    for (int q = 0; q < N; ++q) acc[q] = pset1<packet>(0.0f);
+    for (std::size_t p = 0; p < whole; p += lanes) {
+      const packet av = ploadu<packet>(ai + p);
+      CTNN_UNROLL
+      for (int q = 0; q < N; ++q) acc[q] = pmadd(av, ploadu<packet>(b + static_cast<std::size_t>(q) * k + p), acc[q]);
+    }
+    CTNN_UNROLL
+    for (int q = 0; q < N; ++q) {
+      const float* bq = b + static_cast<std::size_t>(q) * k;
+      float sum = predux(acc[q]);
+      for (std::size_t p = whole; p < k; ++p) sum += ai[p] * bq[p];
+      float& out = c[i * N + static_cast<std::size_t>(q)];
+      out = beta == 0.0f ? alpha * sum : beta * out + alpha * sum;
+    }
+  }
+}
+inline void skinny_dot(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, const float* b,
+                       float beta, float* c) {
+  detail::parallel_chunks(m, gemm_grain / static_cast<double>(n * k), 1, [&](std::size_t lo, std::size_t hi) {
+    with_count<static_cast<int>(skinny_columns)>(
+        n, [&](auto N) { skinny_dot_rows<N()>(hi - lo, k, alpha, a + lo * k, b, beta, c + lo * n); });
+  });
+}
+
+// C[m, n] = alpha A[k, m]^T B[k, n] + beta C with m <= 16 (a weight gradient dY^T X of a layer with few
+// outputs): M rows of C by Q packets of columns at a time, the k rank-1 updates in order.
+template <int M, int Q>
+void skinny_outer_block(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, const float* b,
+                        float beta, float* c) {
+  using namespace Eigen::internal;
+  packet acc[M][Q];
+  CTNN_UNROLL
+  for (int r = 0; r < M; ++r)
+    CTNN_UNROLL
+    for (int q = 0; q < Q; ++q) acc[r][q] = pset1<packet>(0.0f);
+  for (std::size_t p = 0; p < k; ++p) {
+    packet bv[Q];
+    CTNN_UNROLL
+    for (int q = 0; q < Q; ++q) bv[q] = ploadu<packet>(b + p * n + static_cast<std::size_t>(q) * lanes);
+    CTNN_UNROLL
+    for (int r = 0; r < M; ++r) {
+      const packet av = pset1<packet>(a[p * m + static_cast<std::size_t>(r)]);
+      CTNN_UNROLL
+      for (int q = 0; q < Q; ++q) acc[r][q] = pmadd(av, bv[q], acc[r][q]);
+    }
+  }
+  const packet alpha_v = pset1<packet>(alpha), beta_v = pset1<packet>(beta);
+  CTNN_UNROLL
+  for (int r = 0; r < M; ++r)
+    CTNN_UNROLL
+    for (int q = 0; q < Q; ++q) {
+      float* out = c + static_cast<std::size_t>(r) * n + static_cast<std::size_t>(q) * lanes;
+      const packet scaled = pmul(alpha_v, acc[r][q]);
+      pstoreu(out, beta == 0.0f ? scaled : pmadd(beta_v, ploadu<packet>(out), scaled));
+    }
+}
+template <int M>
+void skinny_outer_rows(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, const float* b,
+                       float beta, float* c, std::size_t i0, std::size_t j0, std::size_t j1) {
+  std::size_t j = j0;
+  for (; j + 2 * lanes <= j1; j += 2 * lanes) skinny_outer_block<M, 2>(m, n, k, alpha, a + i0, b + j, beta, c + i0 * n + j);
+  for (; j + lanes <= j1; j += lanes) skinny_outer_block<M, 1>(m, n, k, alpha, a + i0, b + j, beta, c + i0 * n + j);
+  for (; j < j1; ++j)  // the last columns, one at a time
+    for (int r = 0; r < M; ++r) {
+      const std::size_t i = i0 + static_cast<std::size_t>(r);
+      float sum = 0.0f;
+      for (std::size_t p = 0; p < k; ++p) sum += a[p * m + i] * b[p * n + j];
+      float& out = c[i * n + j];
+      out = beta == 0.0f ? alpha * sum : beta * out + alpha * sum;
+    }
+}
+inline void skinny_outer(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, const float* b,
+                         float beta, float* c) {
+  const std::size_t groups = (m + 7) / 8;
+  const std::size_t packets = (n + lanes - 1) / lanes;
+  detail::parallel_chunks(packets, gemm_grain / static_cast<double>(m * k * lanes), 1, [&](std::size_t lo, std::size_t hi) {
+    const std::size_t j0 = lo * lanes, j1 = std::min(n, hi * lanes);
+    for (std::size_t g = 0, i = 0; g < groups; ++g) {
+      const std::size_t rows = (m - i) / (groups - g);  // near-equal groups of at most 8 rows
+      with_count<8>(rows, [&](auto M) { skinny_outer_rows<M()>(m, n, k, alpha, a, b, beta, c, i, j0, j1); });
+      i += rows;
+    }
+  });
+}
+
+}  // namespace ctnn::backend::eigen_kernels
+
+namespace ctnn::backend::eigen_kernels {
+
+// Eigen packs the panels of A and B it multiplies into temporaries: on the stack when one holds at
+// most EIGEN_STACK_ALLOCATION_LIMIT bytes, with malloc otherwise (e.g. a 90 x 784 im2col panel,
+// on every call). The product is therefore computed in tiles of C and slices of the depth small
+// enough for both panels to stay on the stack, so a training step never allocates.
+//
+// Threads: a product of at least `gemm_grain` multiply-adds per thread is split over threads by whole
+// tiles (column tiles, or row tiles when C is taller than wide), each computed by Eigen's kernel
+// single-threaded. The tiles do not depend on the thread count, so neither does the result: one and
+// two threads give the same bits (tests/parallel/test_threads.cpp).
+struct gemm_tiling {
+  std::size_t kb, mb, nb;
 };
+inline gemm_tiling tiling(std::size_t m, std::size_t n, std::size_t k) {
+  // Each panel (kc x mc of A, kc x nc of B) must fit in Eigen's stack limit: a depth of at most 512
+  // (about the depth of Eigen's own L1 blocks for float), then as many rows and columns as fit, at most
+  // 256 so that a product has tiles to share between threads.
+  constexpr std::size_t panel = EIGEN_STACK_ALLOCATION_LIMIT / sizeof(float);
+  if constexpr (panel < 512) return {k, m, n};
+  const std::size_t kb = std::min<std::size_t>(k, 512);
+  return {kb, std::min({m, panel / kb, std::size_t{256}}), std::min({n, panel / kb, std::size_t{256}})};
+}
+
+// C[r0..r1, c0..c1] = alpha op(A) op(B) + beta C (C is m x n, row-major), tile by tile.
+inline void gemm_tiles(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                       const float* a, const float* b, float beta, float* c, gemm_tiling t, std::size_t r0,
+                       std::size_t r1, std::size_t c0, std::size_t c1) {
+  using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using Block = Eigen::Map<Matrix, 0, Eigen::OuterStride<>>;
+  using ConstBlock = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
+  using Index = Eigen::Index;
+  auto idx = [](std::size_t v) { return static_cast<Index>(v); };
+  // Rows r.., columns q.. of the row-major matrix p with `stride` columns.
+  auto block = [&](const float* p, std::size_t stride, std::size_t r, std::size_t q, std::size_t nr,
+                   std::size_t nq) {
+    return ConstBlock(p + r * stride + q, idx(nr), idx(nq), Eigen::OuterStride<>(idx(stride)));
+  };
+  for (std::size_t i = r0; i < r1; i += t.mb)
+    for (std::size_t j = c0; j < c1; j += t.nb) {
+      const std::size_t mi = std::min(t.mb, r1 - i), nj = std::min(t.nb, c1 - j);
+      Block C(c + i * n + j, idx(mi), idx(nj), Eigen::OuterStride<>(idx(n)));
+      if (beta == 0.0f) C.setZero();
+      else if (beta != 1.0f) C *= beta;
+      for (std::size_t p = 0; p < k; p += t.kb) {
+        const std::size_t kp = std::min(t.kb, k - p);
+        // op(A)[i.., p..] and op(B)[p.., j..]; a transposed operand is stored [k, m] or [n, k].
+        // Four spellings so that Eigen sees plain (transposed) maps and picks its GEMM kernel directly.
+        if (!trans_a && !trans_b)
+          C.noalias() += alpha * block(a, k, i, p, mi, kp) * block(b, n, p, j, kp, nj);
+        else if (trans_a && !trans_b)
+          C.noalias() += alpha * block(a, m, p, i, kp, mi).transpose() * block(b, n, p, j, kp, nj);
+        else if (!trans_a && trans_b)
+          C.noalias() += alpha * block(a, k, i, p, mi, kp) * block(b, k, j, p, nj, kp).transpose();
+        else
+          C.noalias() += alpha * block(a, m, p, i, kp, mi).transpose() * block(b, k, j, p, nj, kp).transpose();
+      }
+    }
+}
+// (Measured against Eigen's own GEMM routine with persistent, untiled packing buffers for the seed
+// shapes: no difference; for batch-32 products the packing of the weight operand is the cost, not the
+// tiling.)
+
+inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                 const float* a, const float* b, float beta, float* c) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {  // C = beta C (an empty batch's weight gradient); tiling() would divide by a depth of 0
+    for (std::size_t i = 0; i < m * n; ++i) c[i] = beta == 0.0f ? 0.0f : beta * c[i];
+    return;
+  }
+  // Few outputs (skinny.hpp), by hand, for a batch of 32 here: 82-92 against 45-50 GFLOP/s (forward,
+  // 32 x 10 x 784) and 100 against 62 (weight gradient, 10 x 784 x 32).
+  if (n <= skinny_columns && !trans_a && trans_b && k >= lanes) return skinny_dot(m, n, k, alpha, a, b, beta, c);
+  if (m <= skinny && trans_a && !trans_b && n >= lanes) return skinny_outer(m, n, k, alpha, a, b, beta, c);
+  const gemm_tiling t = tiling(m, n, k);
+  const bool by_rows = m > n;
+  const std::size_t tiles = by_rows ? (m + t.mb - 1) / t.mb : (n + t.nb - 1) / t.nb;
+  const int threads = std::min<int>(
+      static_cast<int>(tiles),
+      detail::threads_for(static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k), gemm_grain));
+  // Tiles [first, last) along the split dimension.
+  auto run = [&](std::size_t first, std::size_t last) {
+    if (by_rows) gemm_tiles(trans_a, trans_b, m, n, k, alpha, a, b, beta, c, t, first * t.mb, std::min(m, last * t.mb), 0, n);
+    else gemm_tiles(trans_a, trans_b, m, n, k, alpha, a, b, beta, c, t, 0, m, first * t.nb, std::min(n, last * t.nb));
+  };
+  if (threads <= 1) {
+    detail::single_threaded_eigen serial;
+    run(0, tiles);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+  {
+    detail::single_threaded_eigen serial;
+    const auto part = static_cast<std::size_t>(omp_get_thread_num()), parts = static_cast<std::size_t>(omp_get_num_threads());
+    const std::size_t first = tiles * part / parts, last = tiles * (part + 1) / parts;
+    if (first < last) run(first, last);
+  }
+#endif
+}
+
+}  // namespace ctnn::backend::eigen_kernels
+
+// ---- ctnn/backend/eigen/im2col_conv.hpp ----
+// Convolutions the direct 3x3 kernels do not take, for the Eigen backend: host_ops' im2col + GEMM sample by
+// sample, but through this backend's GEMM (a static call inside host_ops would run host_ops' own triple
+// loop, which sums each dot product of a weight gradient, Ho * Wo products per sample, in one float
+// accumulator: its error grows like sqrt(k) u where Eigen's kernel, summing in slices of the depth, stays
+// near u; e.g. 5x5 kernels on 32 x 32 inputs: k = 784, 1.4e-7 against 8.4e-8 rms of the scale, 2.9e-6
+// against 3.8e-7 largest at k = 12544). Samples in order: the result does not depend on the thread count.
+// The workspace is host_ops' (one sample's columns).
+
+
+namespace ctnn::backend::eigen_kernels {
+
+inline void im2col_conv2d_forward(const conv_geometry& g, std::size_t n, const float* x, const float* weight,
+                                  const float* bias, float* y, float* workspace) {
+  using host = host_ops<float>;
+  const std::size_t patch = g.C * g.K * g.K, positions = g.Ho * g.Wo;
+  for (std::size_t i = 0; i < n; ++i) {
+    host::im2col(x + i * g.C * g.H * g.W, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, workspace);
+    gemm(false, false, g.OC, positions, patch, 1.0f, weight, workspace, 0.0f, y + i * g.OC * positions);
+  }
+  host::add_bias(n, g.OC, positions, bias, y);
+}
+inline void im2col_conv2d_backward(const conv_geometry& g, std::size_t n, const float* x, const float* dy,
+                                   const float* weight, float* dx, float* grad_weight, float* grad_bias,
+                                   float* workspace) {
+  using host = host_ops<float>;
+  const std::size_t patch = g.C * g.K * g.K, positions = g.Ho * g.Wo, in_size = g.C * g.H * g.W;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float* dy_i = dy + i * g.OC * positions;
+    host::im2col(x + i * in_size, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, workspace);
+    gemm(false, true, g.OC, patch, positions, 1.0f, dy_i, workspace, 1.0f, grad_weight);
+    if (!dx) continue;
+    gemm(true, false, patch, positions, g.OC, 1.0f, weight, dy_i, 0.0f, workspace);
+    std::fill_n(dx + i * in_size, in_size, 0.0f);
+    host::col2im(workspace, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, dx + i * in_size);
+  }
+  bias_grad(dy, n, g.OC, positions, grad_bias);
+}
+
+}  // namespace ctnn::backend::eigen_kernels
+
+// ---- ctnn/backend/eigen/optimizers.hpp ----
+// Optimizer updates for the Eigen backend: host_ops' formulas (torch.optim's SGD and Adam) as Eigen
+// array expressions (vectorised, sqrt included), split over threads.
+
+
+
+namespace ctnn::backend::eigen_kernels {
+
+// The optimizer formulas on N values at `i` (N = lanes: one packet; N = 1: the tail), as fixed-size
+// Eigen arrays. Not one expression over a Map<ArrayXf> of the whole part: Eigen would start its packets
+// at the first aligned address and do the values before it (and the last ones) in scalar code that the
+// compiler contracts to FMAs, so the bits of a value would depend on where the buffer lies and where a
+// thread's part starts (issue 9: adam_update differed on 1 and 2 threads at n = 16399, value 8194).
+// Here every value is done by the packet code except the last n % lanes of the buffer, whatever the
+// split (parts start at multiples of 16).
+template <class Block>
+void packet_blocks(std::size_t n, Block block) {
+  std::size_t i = 0;
+  for (; i + lanes <= n; i += lanes) block(std::integral_constant<int, static_cast<int>(lanes)>{}, i);
+  for (; i < n; ++i) block(std::integral_constant<int, 1>{}, i);
+}
+inline void sgd_range(std::size_t n, float* param, const float* grad, float* momentum_buffer, float lr, float momentum,
+                      float dampening, float weight_decay, bool nesterov, bool first_step) {
+  const float keep = 1.0f - dampening;
+  packet_blocks(n, [&](auto size, std::size_t i) {
+    constexpr int N = decltype(size)::value;
+    using Array = Eigen::Map<Eigen::Array<float, N, 1>>;
+    using ConstArray = Eigen::Map<const Eigen::Array<float, N, 1>>;
+    Array p(param + i);
+    ConstArray g0(grad + i);
+    if (momentum == 0.0f) {
+      if (weight_decay == 0.0f) p -= lr * g0;
+      else p -= lr * (g0 + weight_decay * p);
+      return;
+    }
+    // With momentum the buffer holds g (first step) or the running average; the step uses it.
+    Array buf(momentum_buffer + i);
+    if (weight_decay == 0.0f) {
+      if (first_step) buf = g0;
+      else buf = momentum * buf + keep * g0;
+      if (nesterov) p -= lr * (g0 + momentum * buf);
+      else p -= lr * buf;
+    } else {
+      if (first_step) buf = g0 + weight_decay * p;
+      else buf = momentum * buf + keep * (g0 + weight_decay * p);
+      if (nesterov) p -= lr * ((g0 + weight_decay * p) + momentum * buf);
+      else p -= lr * buf;
+    }
+  });
+}
+inline void adam_range(std::size_t n, float* param, const float* grad, float* m, float* v, float beta1, float beta2,
+                       float eps, float weight_decay, float step_size, float bias_correction2_sqrt) {
+  const float one_minus_beta1 = 1.0f - beta1, one_minus_beta2 = 1.0f - beta2;
+  packet_blocks(n, [&](auto size, std::size_t i) {
+    constexpr int N = decltype(size)::value;
+    Eigen::Map<Eigen::Array<float, N, 1>> p(param + i), mm(m + i), vv(v + i);
+    Eigen::Map<const Eigen::Array<float, N, 1>> g0(grad + i);
+    if (weight_decay == 0.0f) {
+      mm = mm * beta1 + one_minus_beta1 * g0;
+      vv = vv * beta2 + one_minus_beta2 * g0 * g0;
+    } else {
+      mm = mm * beta1 + one_minus_beta1 * (g0 + weight_decay * p);
+      vv = vv * beta2 + one_minus_beta2 * (g0 + weight_decay * p) * (g0 + weight_decay * p);
+    }
+    p -= step_size * (mm / (vv.sqrt() / bias_correction2_sqrt + eps));
+  });
+}
+
+inline void sgd_update(std::size_t n, float* param, const float* grad, float* momentum_buffer, float lr, float momentum,
+                       float dampening, float weight_decay, bool nesterov, bool first_step) {
+  detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
+    sgd_range(hi - lo, param + lo, grad + lo, momentum_buffer ? momentum_buffer + lo : nullptr, lr, momentum,
+              dampening, weight_decay, nesterov, first_step);
+  });
+}
+inline void adam_update(std::size_t n, float* param, const float* grad, float* m, float* v, float beta1, float beta2,
+                        float eps, float weight_decay, float step_size, float bias_correction2_sqrt) {
+  detail::parallel_chunks(n, elementwise_grain, 16, [&](std::size_t lo, std::size_t hi) {
+    adam_range(hi - lo, param + lo, grad + lo, m + lo, v + lo, beta1, beta2, eps, weight_decay, step_size,
+               bias_correction2_sqrt);
+  });
+}
+
+}  // namespace ctnn::backend::eigen_kernels
+
+// ---- ctnn/backend/eigen/pooling.hpp ----
+// Max pooling for the Eigen backend: planes split over threads; 2x2 windows of stride 2 without a
+// scalar search.
+
+
+namespace ctnn::backend::eigen_kernels {
+
+// 2x2 windows, stride 2, no padding, over `planes` planes of H x W (H >= 2 Ho, W >= 2 Wo: an odd last row
+// or column is in no window): PyTorch's scan order (row by row, the first maximum wins, a NaN wins over
+// every number and the first NaN over later ones), written as selects so that the loop vectorises.
+inline void maxpool2x2(const float* x, std::size_t planes, std::size_t H, std::size_t W, std::size_t Ho,
+                       std::size_t Wo, float* y, std::int32_t* argmax) {
+  for (std::size_t p = 0; p < planes; ++p)
+    for (std::size_t oh = 0; oh < Ho; ++oh) {
+      const float* r0 = x + (p * H + 2 * oh) * W;
+      const float* r1 = r0 + W;
+      float* yr = y + (p * Ho + oh) * Wo;
+      std::int32_t* ar = argmax + (p * Ho + oh) * Wo;
+      const auto base = static_cast<std::int32_t>(2 * oh * W), below = static_cast<std::int32_t>(W);
+      for (std::size_t ow = 0; ow < Wo; ++ow) {
+        const auto col = static_cast<std::int32_t>(2 * ow);
+        float best = r0[2 * ow];
+        std::int32_t at = base + col;
+        auto consider = [&](float v, std::int32_t where) {
+          const bool take = v > best || (v != v && best == best);
+          best = take ? v : best;
+          at = take ? where : at;
+        };
+        consider(r0[2 * ow + 1], base + col + 1);
+        consider(r1[2 * ow], base + below + col);
+        consider(r1[2 * ow + 1], base + below + col + 1);
+        yr[ow] = best;
+        ar[ow] = at;
+      }
+    }
+}
+
+// The op set's signatures; each thread's part is a run of whole planes (a geometry of one channel).
+inline void maxpool_forward(const pool_geometry& g, std::size_t n, const float* x, float* y, std::int32_t* argmax) {
+  const std::size_t H = g.H, W = g.W, Ho = g.Ho, Wo = g.Wo;
+  const pool_geometry plane{1, H, W, g.K, g.stride, g.pad, Ho, Wo};
+  // 2x2 windows of stride 2 without padding: Ho = floor(H / 2), Wo = floor(W / 2), and for an odd H or W
+  // the last input row or column is in no window, so planes lie H * W apart, not 2 Ho * 2 Wo
+  // (issue 9: MaxPool2d<2> on a 3x3 map read the second plane from the first one's last row).
+  const bool two_by_two = g.K == 2 && g.stride == 2 && g.pad == 0 && Ho == H / 2 && Wo == W / 2;
+  detail::parallel_chunks(n * g.C, elementwise_grain / static_cast<double>(H * W), 1, [&](std::size_t lo, std::size_t hi) {
+    if (two_by_two) return maxpool2x2(x + lo * H * W, hi - lo, H, W, Ho, Wo, y + lo * Ho * Wo, argmax + lo * Ho * Wo);
+    host_ops<float>::maxpool_forward(plane, hi - lo, x + lo * H * W, y + lo * Ho * Wo, argmax + lo * Ho * Wo);
+  });
+}
+inline void maxpool_backward(const pool_geometry& g, std::size_t n, const float* dy, const std::int32_t* argmax,
+                             float* dx) {
+  const std::size_t in_plane = g.H * g.W, out_plane = g.Ho * g.Wo;
+  const pool_geometry plane{1, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo};
+  detail::parallel_chunks(n * g.C, elementwise_grain / static_cast<double>(in_plane), 1, [&](std::size_t lo, std::size_t hi) {
+    host_ops<float>::maxpool_backward(plane, hi - lo, dy + lo * out_plane, argmax + lo * out_plane, dx + lo * in_plane);
+  });
+}
+
+}  // namespace ctnn::backend::eigen_kernels
+
+namespace ctnn::backend {
+
+template <>
+struct ops<eigen> : host_ops<float> {
+  // ---- GEMM (eigen/gemm.hpp, eigen/skinny.hpp) ------------------------------------------------
+  static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                   const float* a, const float* b, float beta, float* c) {
+    eigen_kernels::gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+  }
+
+  // ---- elementwise (eigen/elementwise.hpp) ----------------------------------------------------
+  template <class T>
+  static void fill(std::size_t n, T* x, T v) { eigen_kernels::fill(x, n, v); }
+  template <class F>
+  static void map(std::size_t n, const float* x, float* y, F f) { eigen_kernels::map(n, x, y, f); }
+  template <class F>
+  static void zip(std::size_t n, const float* a, const float* b, float* y, F f) { eigen_kernels::zip(n, a, b, y, f); }
+  static void fill_bernoulli(std::size_t n, float* x, double keep, float value, Generator& g) {
+    eigen_kernels::fill_bernoulli(x, n, keep, value, g);
+  }
+
+  // ---- reductions (eigen/reductions.hpp) ------------------------------------------------------
+  static void bias_grad(std::size_t outer, std::size_t channels, std::size_t inner, const float* dy, float* grad_bias) {
+    eigen_kernels::bias_grad(dy, outer, channels, inner, grad_bias);
+  }
+  static double cross_entropy(std::size_t rows, std::size_t cols, const float* logits, const std::int64_t* labels,
+                              float* grad, float grad_scale) {
+    return eigen_kernels::cross_entropy(logits, labels, rows, cols, grad, grad_scale, &checked_label);
+  }
+
+  // ---- convolution: direct 3x3 stride 1 (eigen/conv3x3.hpp), else im2col (eigen/im2col_conv.hpp) --
+  static std::size_t conv2d_workspace(const conv_geometry& g, std::size_t n) {
+    if (!eigen_kernels::direct_conv3(g)) return host_ops<float>::conv2d_workspace(g, n);
+    return eigen_kernels::conv3x3_workspace(g, n);
+  }
+  static void conv2d_forward(const conv_geometry& g, std::size_t n, const float* x, const float* weight,
+                             const float* bias, float* y, float* workspace) {
+    if (!eigen_kernels::direct_conv3(g)) return eigen_kernels::im2col_conv2d_forward(g, n, x, weight, bias, y, workspace);
+    eigen_kernels::conv3x3_forward(g, n, x, weight, bias, y, workspace);
+  }
+  static void conv2d_backward(const conv_geometry& g, std::size_t n, const float* x, const float* dy,
+                              const float* weight, float* dx, float* grad_weight, float* grad_bias, float* workspace) {
+    if (!eigen_kernels::direct_conv3(g))
+      return eigen_kernels::im2col_conv2d_backward(g, n, x, dy, weight, dx, grad_weight, grad_bias, workspace);
+    eigen_kernels::conv3x3_backward(g, n, dy, weight, dx, grad_weight, grad_bias, workspace);
+  }
+
+  // ---- pooling (eigen/pooling.hpp) ------------------------------------------------------------
+  static void maxpool_forward(const pool_geometry& g, std::size_t n, const float* x, float* y, std::int32_t* argmax) {
+    eigen_kernels::maxpool_forward(g, n, x, y, argmax);
+  }
+  static void maxpool_backward(const pool_geometry& g, std::size_t n, const float* dy, const std::int32_t* argmax,
+                               float* dx) {
+    eigen_kernels::maxpool_backward(g, n, dy, argmax, dx);
+  }
+
+  // ---- optimizers (eigen/optimizers.hpp) ------------------------------------------------------
+  static void sgd_update(std::size_t n, const float* grad, float* param, float* momentum_buffer, float lr,
+                         float momentum, float dampening, float weight_decay, bool nesterov, bool first_step) {
+    eigen_kernels::sgd_update(n, param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,
+                              first_step);
+  }
+  static void adam_update(std::size_t n, const float* grad, float* param, float* m, float* v, float beta1, float beta2,
+                          float eps, float weight_decay, float step_size, float bias_correction2_sqrt) {
+    eigen_kernels::adam_update(n, param, grad, m, v, beta1, beta2, eps, weight_decay, step_size, bias_correction2_sqrt);
+  }
+};
+
+// ---- the overrides, declared -------------------------------------------------------------------
+// ops<eigen> replaces host_ops<float>'s loops by name hiding, so an override whose name is misspelt, or
+// whose signature drifted from host_ops' (an op's arguments changed in one place only), would compile and
+// silently leave the plain loop running. Each op ops<eigen> means to replace is listed here with both
+// member pointers: it must have exactly host_ops' type and be declared in ops<eigen> itself (if it is
+// not, &ops<eigen>::op names the inherited loop, and the two pointers are equal).
+namespace eigen_kernels {
+
+// True when Override has HostLoop's type and is another function.
+template <auto Override, auto HostLoop>
+consteval bool replaces() {
+  if constexpr (!std::is_same_v<decltype(Override), decltype(HostLoop)>) return false;
+  else return Override != HostLoop;
+}
+
+// One declared override; instantiating it checks it, and the diagnostic's template arguments name the op.
+template <fixed_string Name, auto Override, auto HostLoop>
+struct override_of {
+  static_assert(std::is_same_v<decltype(Override), decltype(HostLoop)>,
+                "ctnn: this ops<eigen> override's signature differs from host_ops<float>'s (op named above)");
+  static_assert(replaces<Override, HostLoop>(),
+                "ctnn: ops<eigen> does not declare this op itself: the host loop would run (op named above)");
+  static constexpr std::string_view name = Name.view();
+  static constexpr auto override_ptr = Override;
+  static constexpr auto host_ptr = HostLoop;
+};
+
+// Template ops are checked at one instantiation each: a functor as the activations pass one.
+struct probe_functor {
+  float operator()(float v) const { return v; }
+  float operator()(float a, float b) const { return a + b; }
+};
+
+}  // namespace eigen_kernels
+
+using eigen_overrides = std::tuple<
+    eigen_kernels::override_of<"gemm", &ops<eigen>::gemm, &host_ops<float>::gemm>,
+    eigen_kernels::override_of<"fill<float>", &ops<eigen>::fill<float>, &host_ops<float>::fill<float>>,
+    eigen_kernels::override_of<"fill<int64_t>", &ops<eigen>::fill<std::int64_t>, &host_ops<float>::fill<std::int64_t>>,
+    eigen_kernels::override_of<"map", &ops<eigen>::map<eigen_kernels::probe_functor>,
+                               &host_ops<float>::map<eigen_kernels::probe_functor>>,
+    eigen_kernels::override_of<"zip", &ops<eigen>::zip<eigen_kernels::probe_functor>,
+                               &host_ops<float>::zip<eigen_kernels::probe_functor>>,
+    eigen_kernels::override_of<"fill_bernoulli", &ops<eigen>::fill_bernoulli, &host_ops<float>::fill_bernoulli>,
+    eigen_kernels::override_of<"bias_grad", &ops<eigen>::bias_grad, &host_ops<float>::bias_grad>,
+    eigen_kernels::override_of<"cross_entropy", &ops<eigen>::cross_entropy, &host_ops<float>::cross_entropy>,
+    eigen_kernels::override_of<"conv2d_workspace", &ops<eigen>::conv2d_workspace, &host_ops<float>::conv2d_workspace>,
+    eigen_kernels::override_of<"conv2d_forward", &ops<eigen>::conv2d_forward, &host_ops<float>::conv2d_forward>,
+    eigen_kernels::override_of<"conv2d_backward", &ops<eigen>::conv2d_backward, &host_ops<float>::conv2d_backward>,
+    eigen_kernels::override_of<"maxpool_forward", &ops<eigen>::maxpool_forward, &host_ops<float>::maxpool_forward>,
+    eigen_kernels::override_of<"maxpool_backward", &ops<eigen>::maxpool_backward, &host_ops<float>::maxpool_backward>,
+    eigen_kernels::override_of<"sgd_update", &ops<eigen>::sgd_update, &host_ops<float>::sgd_update>,
+    eigen_kernels::override_of<"adam_update", &ops<eigen>::adam_update, &host_ops<float>::adam_update>>;
+
+namespace eigen_kernels {
+template <class... Overrides>
+consteval bool all_checked(std::tuple<Overrides...>*) {
+  return ((Overrides::name.size() > 0) && ...);  // naming a member instantiates each check
+}
+}  // namespace eigen_kernels
+static_assert(eigen_kernels::all_checked(static_cast<eigen_overrides*>(nullptr)));
 
 }  // namespace ctnn::backend
 
@@ -2606,7 +3024,6 @@ inline std::vector<std::uint8_t> read_all(gz_reader& in) {
 // Datasets keep a transform as a Transform (std::function), so any of these fits.
 #include <atomic>
 #include <functional>
-#include <tuple>
 
 
 namespace ctnn::data {
@@ -2939,7 +3356,7 @@ class Batch {
       throw error(cat("Batch", S::str(), "::from_host: ", values.size(), " values are not a whole number of samples of ",
                       sample_size));
     Batch b(sample_size ? values.size() / sample_size : values.size());
-    ops::from_host(values.data(), values.size(), b.data());
+    ops::from_host(values.size(), values.data(), b.data());
     return b;
   }
   static Batch from_host(std::initializer_list<T> values) { return from_host(std::span<const T>(values.begin(), values.size())); }
@@ -2960,7 +3377,7 @@ class Batch {
   // A copy in host memory (the only way to read values of a device batch).
   std::vector<T> to_host() const {
     std::vector<T> out(size());
-    ops::to_host(data(), size(), out.data());
+    ops::to_host(size(), data(), out.data());
     return out;
   }
 
@@ -3042,11 +3459,11 @@ void upload(const Src* src, std::size_t n, Dst* dst, std::vector<Dst>& tmp) {
   if constexpr (B::host_memory) {
     for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<Dst>(src[i]);
   } else if constexpr (std::is_same_v<Src, Dst>) {
-    backend::ops<B>::from_host(src, n, dst);
+    backend::ops<B>::from_host(n, src, dst);
   } else {
     tmp.resize(n);
     for (std::size_t i = 0; i < n; ++i) tmp[i] = static_cast<Dst>(src[i]);
-    backend::ops<B>::from_host(tmp.data(), n, dst);
+    backend::ops<B>::from_host(n, tmp.data(), dst);
   }
 }
 }  // namespace detail
@@ -4441,8 +4858,10 @@ inline InMemoryDataset<Shape<1>, Shape<1>> make_linear_regression(LinearRegressi
 // ---- ctnn/io/safetensors.hpp ----
 // Checkpoints in the safetensors format (https://github.com/huggingface/safetensors), so that a model
 // trained here loads in PyTorch and the other way round:
-//   ctnn::save(model, "tinyvgg.safetensors");     // model.state_dict(), F32 (eigen) or F64 (reference)
-//   ctnn::load(model, "tinyvgg.safetensors");     // F32 and F64 both load, converted to the model's scalar
+//   ctnn::save(model, "tinyvgg.safetensors");     // model.state_dict(): F32 (eigen) or F64 (reference),
+//                                                 // int64 buffers as I64
+//   ctnn::load(model, "tinyvgg.safetensors");     // F16, BF16, F32 and F64 convert to the model's scalar
+//   auto keys = ctnn::load(model, path, {.strict = false});   // load_state_dict's options (state_dict.hpp)
 //
 // The format: an 8-byte little-endian header length N, N bytes of JSON
 //   {"__metadata__": {"format": "pt"},
@@ -4450,9 +4869,14 @@ inline InMemoryDataset<Shape<1>, Shape<1>> make_linear_regression(LinearRegressi
 // (padded with spaces to a multiple of 8 bytes), then the data section: every tensor contiguous,
 // row-major, little-endian, at its data_offsets (relative to the data section; no gaps, no overlaps).
 //
-// The JSON reader here is dependency-free and reads exactly this form: objects, strings (with every
-// JSON escape) and arrays of non-negative integers; anything else is rejected with an error naming the
-// file. Every problem (a missing or truncated file, bad JSON, offsets out of range or overlapping, an
+// The parts, one concept each:
+//   safetensors/format.hpp   header types, Limits, dtypes and element decoding (F16/BF16 -> float)
+//   safetensors/json.hpp     the header's JSON (dependency-free, exactly the format's form)
+//   safetensors/header.hpp   validation; read_header / parse_header
+//   safetensors/reader.hpp   load_state_dict_file / _bytes, load, load_bytes
+//   safetensors/writer.hpp   save_state_dict, save (atomic, through io/atomic_file.hpp)
+//
+// Every problem (a missing or truncated file, bad JSON, offsets out of range or overlapping, an
 // unknown or unsupported dtype, a checkpoint of another architecture) throws ctnn::error with the file's
 // path, and loading changes nothing in the model unless the whole file is good.
 //
@@ -4469,8 +4893,6 @@ inline InMemoryDataset<Shape<1>, Shape<1>> make_linear_regression(LinearRegressi
 // written through (the link stays, its target is replaced), the target's mode is kept, stale
 // temporaries of killed saves are removed by the next save, and on any failure (a full disk
 // included) the temporary file is removed and an existing <path> is left exactly as it was.
-#include <bit>
-
 
 // ---- ctnn/nn/sequential.hpp ----
 // Sequential<Backend, Input<C, H, W>, Layers...>: a whole network as a type.
@@ -4488,7 +4910,13 @@ inline InMemoryDataset<Shape<1>, Shape<1>> make_linear_regression(LinearRegressi
 // gradients for NaN and infinity and throw at the first, naming the layer's path and the step.
 //
 // Every shape is checked when the type is formed; at run time only the batch size varies.
+//
+// State (state_dict.hpp): state_dict() holds every parameter and buffer (buffer.hpp), by PyTorch's
+// names; load_state_dict(state, {.strict, .prefix, .submodule}) loads it as torch.nn.Module does and
+// returns the missing and unexpected keys of a non-strict load. requires_grad_(false) freezes every
+// parameter (parameter.hpp).
 #include <iomanip>
+#include <unordered_map>
 
 
 // ---- ctnn/nn/block.hpp ----
@@ -4585,7 +5013,7 @@ std::vector<std::size_t> batch_dims(std::size_t batch) {
 template <Backend B, class T>
 std::vector<T> host_copy(const T* data, std::size_t n) {
   std::vector<T> out(n);
-  if (n) backend::ops<B>::to_host(data, n, out.data());
+  if (n) backend::ops<B>::to_host(n, data, out.data());
   return out;
 }
 
@@ -4603,7 +5031,7 @@ std::size_t first_non_finite(const T* data, std::size_t n) {
 template <Backend B, class T>
 std::string value_at(const T* data, std::size_t i) {
   T v{};
-  backend::ops<B>::to_host(data + i, 1, &v);
+  backend::ops<B>::to_host(1, data + i, &v);
   return cat(v);
 }
 
@@ -4693,7 +5121,13 @@ void check_parameter_grads(Layer& layer, std::size_t step) {
 
 // ---- ctnn/nn/parameter.hpp ----
 // A learnable tensor and its gradient, with the name and shape PyTorch gives it ("conv_block_1.0.weight",
-// OIHW for convolutions). Optimizers and checkpoints see parameters only through this type.
+// OIHW for convolutions). Optimizers and checkpoints see parameters only through this type; state that
+// is saved but not learned (running statistics) is a Buffer (buffer.hpp).
+//
+// requires_grad is PyTorch's flag of the same name: false freezes the parameter. SGD and Adam leave a
+// frozen parameter as it is, summary() counts it as "Non-trainable params", and it is still part of
+// parameters(), state_dict() and checkpoints (as in PyTorch). Its gradient is still accumulated by
+// backward (the layers do not look at the flag), so freezing saves no backward work.
 
 
 namespace ctnn {
@@ -4707,18 +5141,24 @@ struct Parameter {
   std::vector<std::size_t> shape;
   buffer_t<B> value;
   buffer_t<B> grad;
+  bool requires_grad = true;
 
   Parameter(std::string name_, std::initializer_list<std::size_t> shape_)
       : name(std::move(name_)), shape(shape_) {
     value.resize(size());
     grad.resize(size());
-    ops::fill(grad.data(), size(), scalar(0));
+    ops::fill(size(), grad.data(), scalar(0));
   }
 
   std::size_t size() const {
     return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>{});
   }
-  void zero_grad() { ops::fill(grad.data(), size(), scalar(0)); }
+  void zero_grad() { ops::fill(size(), grad.data(), scalar(0)); }
+  // PyTorch's p.requires_grad_(False): freezes (or with true unfreezes) the parameter.
+  Parameter& requires_grad_(bool on = true) {
+    requires_grad = on;
+    return *this;
+  }
 
   // PyTorch's default initialisation of Linear and Conv2d, number for number: weights get
   // kaiming_uniform_(a = sqrt(5)), i.e. U(-b, b) with b = sqrt(3) * gain / sqrt(fan_in) and
@@ -4736,17 +5176,27 @@ struct Parameter {
     std::vector<scalar> host(size());
     const auto from = static_cast<scalar>(-bound), to = static_cast<scalar>(bound);
     for (auto& v : host) v = g.torch_uniform(from, to);
-    ops::from_host(host.data(), host.size(), value.data());
+    ops::from_host(host.size(), host.data(), value.data());
   }
 
   std::vector<scalar> values_to_host() const {
     std::vector<scalar> out(size());
-    ops::to_host(value.data(), size(), out.data());
+    ops::to_host(size(), value.data(), out.data());
     return out;
+  }
+  void values_from_host(std::span<const scalar> host) {
+    if (host.size() != size())
+      throw error(cat("Parameter '", name, "': ", host.size(), " values for ", size(), " elements"));
+    ops::from_host(host.size(), host.data(), value.data());
+  }
+  void grad_from_host(std::span<const scalar> host) {
+    if (host.size() != size())
+      throw error(cat("Parameter '", name, "': ", host.size(), " gradient values for ", size(), " elements"));
+    ops::from_host(host.size(), host.data(), grad.data());
   }
   std::vector<scalar> grad_to_host() const {
     std::vector<scalar> out(size());
-    ops::to_host(grad.data(), size(), out.data());
+    ops::to_host(size(), grad.data(), out.data());
     return out;
   }
 };
@@ -4797,6 +5247,271 @@ struct no_parameters {
 
 }  // namespace ctnn
 
+// The contract above as concepts, checked where a Sequential binds each layer.
+
+// ---- ctnn/nn/layer_concepts.hpp ----
+// The layer contract (nn/layer.hpp describes it in words) as concepts:
+//   LayerSpec<Spec, In, B>   Spec can be bound to per-sample input shape In on backend B
+//   BoundLayer<L>            L is a bound layer (its own input_shape/output_shape/backend_type)
+//   LayerWithParameters<L>   ... and has learnable parameters
+// Sequential and Block check every child where they bind it (detail::bind_layer in block.hpp), one
+// requirement per member, so a spec that misses one fails with a first error line that names the spec
+// and the member:
+//   error: invalid application of 'sizeof' to incomplete type
+//   'ctnn::diagnostic::NOT_A_LAYER<MyLayer, ctnn::diagnostic::missing::output>'
+// and the bind carries on with a stand-in of the right shape, so one mistake gives one error.
+// The members are requirements on declarations only: a concept cannot see that backward really
+// computes the gradient; ctnn/testing/gradcheck.hpp checks that.
+
+
+namespace ctnn {
+
+template <class... Layers>
+struct Block;
+
+namespace layer_contract {
+
+// Spec members.
+template <class S>
+concept has_type_name = requires {
+  { S::type_name } -> std::convertible_to<std::string_view>;
+};
+template <class S>
+concept has_repr = requires {
+  { S::repr() } -> std::convertible_to<std::string>;
+};
+template <class S, class In>
+concept has_accepts = requires {
+  { S::template accepts<In> } -> std::convertible_to<bool>;
+};
+template <class S, class In>
+concept has_expected_input =
+    requires { typename S::template expected_input<In>; } && ShapeType<typename S::template expected_input<In>>;
+template <class S, class In>
+concept has_output = requires { typename S::template output<In>; } && ShapeType<typename S::template output<In>>;
+template <class S, class In, class B, auto Path>
+concept has_bound = requires { typename S::template bound<In, B, Path>; };
+
+// Bound-layer members. forward, backward and output must return references: a network passes them
+// from layer to layer, and a batch returned by value would die before the next layer reads it.
+template <class R, class T>
+concept reference_to = std::is_lvalue_reference_v<R> && std::same_as<std::remove_cvref_t<R>, T>;
+
+template <Backend B>
+struct parameter_visitor {
+  void operator()(Parameter<B>&) const;  // never called: only its declaration is looked at
+};
+
+template <class L>
+concept bound_has_spec = requires { typename L::spec; };
+template <class L>
+concept bound_has_path = requires {
+  { L::path.view() } -> std::convertible_to<std::string_view>;
+};
+template <class L, class In>
+concept bound_has_input_shape = requires { typename L::input_shape; } && std::same_as<typename L::input_shape, In>;
+template <class L, class Out>
+concept bound_has_output_shape = requires { typename L::output_shape; } && std::same_as<typename L::output_shape, Out>;
+template <class L, class B>
+concept bound_has_backend_type = requires { typename L::backend_type; } && std::same_as<typename L::backend_type, B>;
+template <class L>
+concept bound_constructible = std::constructible_from<L, Generator&>;
+template <class L, class In, class Out, class B>
+concept bound_has_forward = requires(L& l, const Batch<In, B>& x, bool training) {
+  { l.forward(x, training) } -> reference_to<Batch<Out, B>>;
+};
+template <class L, class In, class B>
+concept bound_has_backward = requires(L& l, const Batch<In, B>& x, const scalar_t<B>* dy) {
+  { l.backward(x, dy) } -> reference_to<Batch<In, B>>;
+};
+template <class L, class Out, class B>
+concept bound_has_output = requires(const L& l) {
+  { l.output() } -> reference_to<Batch<Out, B>>;
+};
+template <class L>
+concept bound_has_parameter_count = requires {
+  { L::parameter_count } -> std::convertible_to<std::size_t>;
+  typename std::integral_constant<std::size_t, L::parameter_count>;  // a constant expression
+};
+template <class L, class B>
+concept bound_has_visit_parameters = requires(L& l, parameter_visitor<B> f) { l.visit_parameters(f); };
+
+// Blocks print their children themselves (Block::bound::print) instead of a one-line repr().
+template <class S>
+inline constexpr bool is_block = false;
+template <class... L>
+inline constexpr bool is_block<Block<L...>> = true;
+
+// The input a spec is bound to (In, or the shape it wanted: the bind reports the mismatch) and the
+// shape it produces, tolerant of a malformed spec (falling back to In) so that the bind, not this
+// helper, reports what is missing.
+template <class S, class In>
+struct input_of {
+  using type = In;
+};
+template <class S, class In>
+  requires has_accepts<S, In> && has_expected_input<S, In>
+struct input_of<S, In> {
+  using type = std::conditional_t<S::template accepts<In>, In, typename S::template expected_input<In>>;
+};
+template <class S, class In>
+struct output_of {
+  using type = In;
+};
+template <class S, class In>
+  requires has_output<S, In>
+struct output_of<S, In> {
+  using type = typename S::template output<In>;
+};
+
+template <bool Named, class S, class In, class B, auto Path>
+struct bound_of {
+  using type = void;
+};
+template <class S, class In, class B, auto Path>
+struct bound_of<true, S, In, B, Path> {
+  using type = typename S::template bound<In, B, Path>;
+};
+
+template <class L, class In, class Out, class B>
+concept bound_layer_for = bound_has_spec<L> && bound_has_path<L> && bound_has_input_shape<L, In> &&
+                          bound_has_output_shape<L, Out> && bound_has_backend_type<L, B> && bound_constructible<L> &&
+                          bound_has_forward<L, In, Out, B> && bound_has_backward<L, In, B> &&
+                          bound_has_output<L, Out, B> && bound_has_parameter_count<L> &&
+                          bound_has_visit_parameters<L, B> && std::copy_constructible<L>;
+
+}  // namespace layer_contract
+
+// A bound layer: spec::bound<In, B, Path>, with the members a Sequential calls (see layer.hpp). Optional,
+// and not required here: backward(x, dy, input_grad) (parameter gradients only), visit_buffers(f).
+template <class L>
+concept BoundLayer =
+    requires {
+      typename L::input_shape;
+      typename L::output_shape;
+      typename L::backend_type;
+    } && Backend<typename L::backend_type> &&
+    layer_contract::bound_layer_for<L, typename L::input_shape, typename L::output_shape, typename L::backend_type>;
+
+// A bound layer with learnable parameters (visit_parameters visits parameter_count values in all).
+template <class L>
+concept LayerWithParameters = BoundLayer<L> && (L::parameter_count > 0);
+
+// A spec that can be bound to per-sample input shape In on backend B (if it does not accept In, it
+// must still name the shape it wanted, for the error message).
+template <class Spec, class In, class B>
+concept LayerSpec =
+    ShapeType<In> && Backend<B> && layer_contract::has_type_name<Spec> &&
+    (layer_contract::has_repr<Spec> || layer_contract::is_block<Spec>) && layer_contract::has_accepts<Spec, In> &&
+    layer_contract::has_expected_input<Spec, In> &&
+    layer_contract::has_output<Spec, typename layer_contract::input_of<Spec, In>::type> &&
+    layer_contract::has_bound<Spec, typename layer_contract::input_of<Spec, In>::type, B, fixed_string{""}> &&
+    layer_contract::bound_layer_for<
+        typename Spec::template bound<typename layer_contract::input_of<Spec, In>::type, B, fixed_string{""}>,
+        typename layer_contract::input_of<Spec, In>::type,
+        typename Spec::template output<typename layer_contract::input_of<Spec, In>::type>, B>;
+
+namespace detail {
+
+// What a Sequential binds in place of a spec that failed the contract (after reporting it): a layer
+// with the shape the spec promised (or its input's), so the rest of the network binds without errors.
+template <class Out>
+struct invalid_layer {
+  static constexpr std::string_view type_name = "invalid";
+  static std::string repr() { return "invalid()"; }
+  template <class S>
+  static constexpr bool accepts = true;
+  template <class S>
+  using expected_input = S;
+  template <class S>
+  using output = Out;
+  template <class S, Backend B, fixed_string Path>
+  class bound : public leaf_layer<invalid_layer, S, Out, B, Path>, public no_parameters {
+   public:
+    explicit bound(Generator&) {}
+    const Batch<Out, B>& forward(const Batch<S, B>& x, bool) {
+      this->prepare_output(x);
+      return this->y_;
+    }
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar_t<B>*) {
+      this->prepare_input_grad(x);
+      return this->dx_;
+    }
+  };
+};
+
+// Checks Spec against the contract where it is bound to In on B at Path, one static_assert per member
+// in the order layer.hpp lists them; `spec` is Spec when it passes, the stand-in otherwise. The bound
+// layer's members are looked at only when the spec could name it.
+template <class Spec, class In, Backend B, auto Path>
+struct checked_layer {
+ private:
+  template <class Missing>
+  using NOT_A_LAYER = diagnostic::NOT_A_LAYER<Spec, Missing>;
+  using input = typename layer_contract::input_of<Spec, In>::type;
+  using out = typename layer_contract::output_of<Spec, input>::type;
+
+  static constexpr bool type_name = layer_contract::has_type_name<Spec>;
+  static constexpr bool repr = layer_contract::has_repr<Spec> || layer_contract::is_block<Spec>;
+  static constexpr bool accepts = layer_contract::has_accepts<Spec, In>;
+  static constexpr bool expected_input = layer_contract::has_expected_input<Spec, In>;
+  static constexpr bool output = layer_contract::has_output<Spec, input>;
+  static constexpr bool bound = layer_contract::has_bound<Spec, input, B, Path>;
+  static_assert(diagnostic::require<type_name, NOT_A_LAYER<diagnostic::missing::type_name>>::value);
+  static_assert(diagnostic::require<repr, NOT_A_LAYER<diagnostic::missing::repr>>::value);
+  static_assert(diagnostic::require<accepts, NOT_A_LAYER<diagnostic::missing::accepts>>::value);
+  static_assert(diagnostic::require<expected_input, NOT_A_LAYER<diagnostic::missing::expected_input>>::value);
+  static_assert(diagnostic::require<output, NOT_A_LAYER<diagnostic::missing::output>>::value);
+  static_assert(diagnostic::require<bound, NOT_A_LAYER<diagnostic::missing::bound>>::value);
+  static constexpr bool spec_ok = type_name && repr && accepts && expected_input && output && bound;
+
+  using L = typename layer_contract::bound_of<spec_ok, Spec, input, B, Path>::type;
+  template <bool Ok>
+  static constexpr bool if_bound = !spec_ok || Ok;
+  static constexpr bool b_spec = if_bound<layer_contract::bound_has_spec<L>>;
+  static constexpr bool b_path = if_bound<layer_contract::bound_has_path<L>>;
+  static constexpr bool b_input_shape = if_bound<layer_contract::bound_has_input_shape<L, input>>;
+  static constexpr bool b_output_shape = if_bound<layer_contract::bound_has_output_shape<L, out>>;
+  static constexpr bool b_backend_type = if_bound<layer_contract::bound_has_backend_type<L, B>>;
+  static constexpr bool b_constructor = if_bound<layer_contract::bound_constructible<L>>;
+  static constexpr bool b_forward = if_bound<layer_contract::bound_has_forward<L, input, out, B>>;
+  static constexpr bool b_backward = if_bound<layer_contract::bound_has_backward<L, input, B>>;
+  static constexpr bool b_output = if_bound<layer_contract::bound_has_output<L, out, B>>;
+  static constexpr bool b_parameter_count = if_bound<layer_contract::bound_has_parameter_count<L>>;
+  static constexpr bool b_visit_parameters = if_bound<layer_contract::bound_has_visit_parameters<L, B>>;
+  static constexpr bool b_copy = if_bound<std::copy_constructible<L>>;
+  static_assert(diagnostic::require<b_spec, NOT_A_LAYER<diagnostic::missing::bound_spec>>::value);
+  static_assert(diagnostic::require<b_path, NOT_A_LAYER<diagnostic::missing::bound_path>>::value);
+  static_assert(diagnostic::require<b_input_shape, NOT_A_LAYER<diagnostic::missing::bound_input_shape>>::value);
+  static_assert(diagnostic::require<b_output_shape, NOT_A_LAYER<diagnostic::missing::bound_output_shape>>::value);
+  static_assert(diagnostic::require<b_backend_type, NOT_A_LAYER<diagnostic::missing::bound_backend_type>>::value);
+  static_assert(diagnostic::require<b_constructor, NOT_A_LAYER<diagnostic::missing::bound_constructor>>::value);
+  static_assert(diagnostic::require<b_forward, NOT_A_LAYER<diagnostic::missing::bound_forward>>::value);
+  static_assert(diagnostic::require<b_backward, NOT_A_LAYER<diagnostic::missing::bound_backward>>::value);
+  static_assert(diagnostic::require<b_output, NOT_A_LAYER<diagnostic::missing::bound_output>>::value);
+  static_assert(diagnostic::require<b_parameter_count, NOT_A_LAYER<diagnostic::missing::bound_parameter_count>>::value);
+  static_assert(diagnostic::require<b_visit_parameters, NOT_A_LAYER<diagnostic::missing::bound_visit_parameters>>::value);
+  static_assert(diagnostic::require<b_copy, NOT_A_LAYER<diagnostic::missing::bound_copy>>::value);
+  static constexpr bool ok = spec_ok && b_spec && b_path && b_input_shape && b_output_shape && b_backend_type &&
+                             b_constructor && b_forward && b_backward && b_output && b_parameter_count &&
+                             b_visit_parameters && b_copy;
+
+ public:
+  using spec = std::conditional_t<ok, Spec, invalid_layer<out>>;
+};
+
+// The spec that detail::bind_layer binds: Spec itself, once checked.
+template <class Spec, class In, Backend B, auto Path>
+using checked_layer_spec = typename checked_layer<Spec, In, B, Path>::spec;
+
+// The shape a spec produces from In, for shape-only walks (Block::output): nothing is checked or
+// reported there, a malformed spec passes In through and its bind reports it.
+template <class Spec, class In>
+using spec_output_t = typename layer_contract::output_of<Spec, typename layer_contract::input_of<Spec, In>::type>::type;
+
+}  // namespace detail
+}  // namespace ctnn
+
 namespace ctnn {
 
 template <class... Layers>
@@ -4806,6 +5521,7 @@ template <fixed_string Name, class Layer>
 struct Named : Layer {
   static constexpr auto name = Name;
   using layer = Layer;
+  using named_self = Named;  // what detail::naming recognises a Named by
 };
 
 namespace detail {
@@ -4815,13 +5531,15 @@ struct naming {
   using spec = L;
   static constexpr bool named = false;
 };
-// (auto rather than fixed_string in partial specialisations: nvcc 13's front end does not match
-// partial specialisations over a deduced class-type template parameter.)
-template <auto N, class L>
-struct naming<Named<N, L>> {
-  using spec = L;
+// Recognised by its members rather than by the pattern Named<N, L>: nvcc 13's front end matches no
+// partial specialisation over a deduced class-type (or auto) template parameter, and a Named would
+// then pass for its layer (it derives from it) under its index instead of its name.
+template <class L>
+  requires std::is_same_v<typename L::named_self, L>
+struct naming<L> {
+  using spec = typename L::layer;
   static constexpr bool named = true;
-  static constexpr auto name = N;
+  static constexpr auto name = L::name;
 };
 
 // Path of child I (spec L) of the block at Path: "conv_block_1.0", "classifier", "3".
@@ -4835,7 +5553,7 @@ constexpr auto child_path() {
 // wanted, so one mistake gives one error rather than a cascade.
 template <class L, class In, Backend B, fixed_string Path>
 struct bind_layer {
-  using spec = typename naming<L>::spec;
+  using spec = checked_layer_spec<typename naming<L>::spec, In, B, Path>;  // the layer contract (layer_concepts.hpp)
   static constexpr bool fits = spec::template accepts<In>;
   using input = std::conditional_t<fits, In, typename spec::template expected_input<In>>;
   static_assert(diagnostic::require<fits, diagnostic::LAYER_INPUT_SHAPE_MISMATCH<diagnostic::layer<Path>, spec,
@@ -4873,9 +5591,7 @@ struct output_chain {
 };
 template <class In, class L, class... Rest>
 struct output_chain<In, L, Rest...> {
-  using spec = typename naming<L>::spec;
-  using input = std::conditional_t<spec::template accepts<In>, In, typename spec::template expected_input<In>>;
-  using type = typename output_chain<typename spec::template output<input>, Rest...>::type;
+  using type = typename output_chain<spec_output_t<typename naming<L>::spec, In>, Rest...>::type;
 };
 
 template <class List>
@@ -4956,9 +5672,24 @@ struct Block {
     }
     const Batch<output_shape, B>& output() const { return std::get<count - 1>(children_).output(); }
 
+    // Called with child I's index as soon as child I's backward has finished (last child first), when
+    // its parameter gradients are final: DistributedDataParallel starts all-reducing them there, while
+    // the children below are still running backward. Not called for children backward skips.
+    std::function<void(std::size_t)> after_child_backward;
+
     template <class F>
     void visit_parameters(F&& f) {
       std::apply([&](auto&... c) { (c.visit_parameters(f), ...); }, children_);
+    }
+    // The buffers of the children that have any (buffer.hpp).
+    template <class F>
+    void visit_buffers(F&& f) {
+      std::apply([&](auto&... c) { (visit_child_buffers(c, f), ...); }, children_);
+    }
+    // Parameters and buffers in PyTorch's state_dict order: each layer's parameters, then its buffers.
+    template <class FP, class FB>
+    void visit_state(FP&& on_parameter, FB&& on_buffer) {
+      std::apply([&](auto&... c) { (visit_child_state(c, on_parameter, on_buffer), ...); }, children_);
     }
 
     template <std::size_t I>
@@ -4975,6 +5706,20 @@ struct Block {
     }
 
    private:
+    template <class C, class F>
+    static void visit_child_buffers(C& c, F& f) {
+      if constexpr (requires { c.visit_buffers(f); }) c.visit_buffers(f);
+    }
+    template <class C, class FP, class FB>
+    static void visit_child_state(C& c, FP& on_parameter, FB& on_buffer) {
+      if constexpr (requires { c.visit_state(on_parameter, on_buffer); }) {
+        c.visit_state(on_parameter, on_buffer);
+      } else {
+        c.visit_parameters(on_parameter);
+        visit_child_buffers(c, on_buffer);
+      }
+    }
+
     template <std::size_t... I>
     static children_type make_children(Generator& g, std::index_sequence<I...>) {
       // Braced initialisation evaluates left to right.
@@ -5013,9 +5758,12 @@ struct Block {
       if (!need && child<I>::parameter_count == 0) return no_input_grad_;
       auto& c = std::get<I>(children_);
       if constexpr (I == 0) {
-        return backward_child<Check>(c, x, dy, need, step);
+        const auto& dx = backward_child<Check>(c, x, dy, need, step);
+        if (after_child_backward) after_child_backward(I);
+        return dx;
       } else {
         const auto& dx = backward_child<Check>(c, std::get<I - 1>(children_).output(), dy, need, step);
+        if (after_child_backward) after_child_backward(I);
         if (!need) return no_input_grad_;
         return backward_from<I - 1, Check>(x, dx.data(), input_grad, step);
       }
@@ -5071,6 +5819,283 @@ struct Block {
 
 }  // namespace ctnn
 
+// ---- ctnn/nn/buffer.hpp ----
+// A tensor a layer keeps but does not learn: PyTorch's register_buffer (BatchNorm's running_mean and
+// running_var, and its int64 num_batches_tracked). A buffer has a name and shape like a Parameter and
+// no gradient; it is in state_dict(), checkpoints and to<Backend>() but not in parameters(), so
+// optimizers never touch it, and torchinfo-style summaries do not count it (torchinfo counts
+// named_parameters() only).
+//
+//   Buffer<B>                 a floating-point buffer of the backend's scalar (float on eigen)
+//   Buffer<B, std::int64_t>   an integer buffer (saved as I64, as PyTorch saves num_batches_tracked)
+//
+// A layer with buffers declares, beside visit_parameters,
+//   template <class F> void visit_buffers(F&& f)     f(Buffer<B>&) and f(Buffer<B, std::int64_t>&)
+// (f is generic: it is called with each buffer in the layer's order, PyTorch's registration order).
+// Layers without buffers declare nothing; Block and Sequential walk the children that have them.
+
+
+namespace ctnn {
+
+template <Backend B, class T = scalar_t<B>>
+struct Buffer {
+  static_assert(std::is_same_v<T, scalar_t<B>> || std::is_same_v<T, std::int64_t>,
+                "ctnn: a Buffer holds the backend's scalar type or std::int64_t");
+  using ops = backend::ops<B>;
+  using value_type = T;
+  static constexpr bool is_int64 = std::is_same_v<T, std::int64_t>;
+
+  std::string name;
+  std::vector<std::size_t> shape;
+  buffer_t<B, T> value;
+
+  // PyTorch's register_buffer(name, torch.full(shape, initial)): BatchNorm starts running_var at 1.
+  Buffer(std::string name_, std::initializer_list<std::size_t> shape_, T initial = T(0))
+      : name(std::move(name_)), shape(shape_) {
+    value.resize(size());
+    fill(initial);
+  }
+
+  std::size_t size() const {
+    return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>{});
+  }
+  void fill(T v) { ops::fill(size(), value.data(), v); }
+
+  std::vector<T> values_to_host() const {
+    std::vector<T> out(size());
+    ops::to_host(size(), value.data(), out.data());
+    return out;
+  }
+  void values_from_host(std::span<const T> host) {
+    if (host.size() != size())
+      throw error(cat("Buffer '", name, "': ", host.size(), " values for ", size(), " elements"));
+    ops::from_host(host.size(), host.data(), value.data());
+  }
+};
+
+// Whether a bound layer declares visit_buffers (checked with a visitor that accepts either kind).
+namespace detail {
+template <Backend B>
+struct buffer_probe {
+  void operator()(Buffer<B>&) const;  // declarations only: the concept below never calls them
+  void operator()(Buffer<B, std::int64_t>&) const;
+};
+}  // namespace detail
+
+template <class L>
+concept LayerWithBuffers = requires(L& layer, detail::buffer_probe<typename L::backend_type> f) {
+  layer.visit_buffers(f);
+};
+
+}  // namespace ctnn
+
+// ---- ctnn/nn/state_dict.hpp ----
+// PyTorch's state_dict on the host: every parameter and persistent buffer of a model, by name, in
+// PyTorch's order (per layer its parameters, then its buffers), and load_state_dict's matching rules.
+//
+//   auto state = model.state_dict();                        // StateDict<float> on eigen
+//   model.load_state_dict(state);                           // strict: every key must match
+//   auto keys = model.load_state_dict(state, {.strict = false});
+//   keys.missing_keys, keys.unexpected_keys                 // PyTorch's _IncompatibleKeys
+//   model.load_state_dict(full, {.prefix = "backbone."});   // keys "backbone.<name>" of a larger model
+//   model.load_state_dict(part, {.submodule = "features"}); // PyTorch's model.features.load_state_dict(part)
+//
+// Matching, as torch.nn.Module.load_state_dict does it:
+// - a key of the state_dict names the model tensor "<submodule>.<key without prefix>"; keys that do
+//   not start with `prefix` belong to other modules and are ignored; with `submodule`, the model's
+//   tensors outside it are neither loaded nor reported.
+// - missing_keys: model tensors with no key (named as the state_dict would name them, prefix
+//   included); unexpected_keys: keys (with the prefix) that name no model tensor. strict (the
+//   default) makes either an error listing all of them; strict = false loads the tensors that match.
+// - a shape mismatch, a value count that disagrees with the shape, an int64 tensor for a
+//   floating-point one (or the reverse) and a key that appears twice are always errors, whatever
+//   `strict` says, naming the key and both shapes.
+// Nothing changes unless the whole load is valid: a wrong checkpoint never leaves a model half-loaded.
+// Keys are matched through a hash map: loading N tensors costs O(N), not O(N^2).
+
+
+namespace ctnn {
+
+// A host copy of one named tensor of a state_dict. Floating-point tensors (parameters, float buffers)
+// hold their values in `values`; int64 tensors (num_batches_tracked) in `int64_values`, with
+// is_int64 set and `values` empty.
+template <class T>
+struct StateTensor {
+  std::string name;
+  std::vector<std::size_t> shape;
+  std::vector<T> values;
+  std::vector<std::int64_t> int64_values = {};
+  bool is_int64 = false;
+
+  static StateTensor int64(std::string name, std::vector<std::size_t> shape, std::vector<std::int64_t> values) {
+    return {std::move(name), std::move(shape), {}, std::move(values), true};
+  }
+  // Elements the shape describes (1 for a scalar).
+  std::size_t numel() const {
+    std::size_t n = 1;
+    for (std::size_t d : shape) n *= d;
+    return n;
+  }
+  // Values held (numel() when the tensor is well formed).
+  std::size_t size() const { return is_int64 ? int64_values.size() : values.size(); }
+};
+template <class T>
+using StateDict = std::vector<StateTensor<T>>;
+
+inline std::string shape_string(const std::vector<std::size_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// How load_state_dict matches keys (see the top of this file).
+struct LoadOptions {
+  bool strict = true;
+  std::string prefix = {};     // the state_dict's keys start with this ("backbone.")
+  std::string submodule = {};  // load into this part of the model only ("conv_block_1")
+};
+
+// What a non-strict load skipped: PyTorch's _IncompatibleKeys.
+struct IncompatibleKeys {
+  std::vector<std::string> missing_keys;
+  std::vector<std::string> unexpected_keys;
+
+  bool empty() const { return missing_keys.empty() && unexpected_keys.empty(); }
+  // PyTorch's repr: "<All keys matched successfully>" or
+  // "_IncompatibleKeys(missing_keys=['a'], unexpected_keys=['b'])".
+  friend std::ostream& operator<<(std::ostream& os, const IncompatibleKeys& k) {
+    if (k.empty()) return os << "<All keys matched successfully>";
+    auto list = [&](const std::vector<std::string>& v) {
+      os << "[";
+      for (std::size_t i = 0; i < v.size(); ++i) os << (i ? ", '" : "'") << v[i] << "'";
+      os << "]";
+    };
+    os << "_IncompatibleKeys(missing_keys=";
+    list(k.missing_keys);
+    os << ", unexpected_keys=";
+    list(k.unexpected_keys);
+    return os << ")";
+  }
+};
+
+namespace detail {
+
+// The state_dict of anything with visit_state(on_parameter, on_buffer) (Block, Sequential).
+template <class T, class Model>
+StateDict<T> collect_state(Model& model) {
+  StateDict<T> out;
+  model.visit_state([&](auto& p) { out.push_back({p.name, p.shape, p.values_to_host()}); },
+                    [&](auto& b) {
+                      using Buf = std::remove_cvref_t<decltype(b)>;
+                      if constexpr (Buf::is_int64) out.push_back(StateTensor<T>::int64(b.name, b.shape, b.values_to_host()));
+                      else out.push_back({b.name, b.shape, b.values_to_host()});
+                    });
+  return out;
+}
+
+inline std::string kind_name(bool is_int64) { return is_int64 ? "an int64 tensor" : "a floating-point tensor"; }
+
+// load_state_dict for anything with visit_state; `who` starts the error messages.
+template <class T, class Model>
+IncompatibleKeys load_state(Model& model, const StateDict<T>& state, const LoadOptions& options, std::string_view who) {
+  const std::string_view prefix = options.prefix;
+  const std::string inside = options.submodule.empty() ? std::string() : options.submodule + ".";
+
+  // Keys (without the prefix) -> index in `state`.
+  std::unordered_map<std::string_view, std::size_t> by_key;
+  by_key.reserve(state.size());
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    std::string_view key = state[i].name;
+    if (!key.starts_with(prefix)) continue;
+    key.remove_prefix(prefix.size());
+    if (!by_key.emplace(key, i).second)
+      throw error(cat(who, ": tensor '", state[i].name, "' appears twice in the state_dict"));
+  }
+
+  IncompatibleKeys keys;
+  std::vector<std::string> problems;  // errors whatever `strict` says
+  std::vector<bool> used(state.size(), false);
+  std::vector<const StateTensor<T>*> sources;  // per model tensor in visit order; null: not loaded
+  auto match = [&](const std::string& name, const std::vector<std::size_t>& shape, std::size_t size, bool is_int64) {
+    std::string_view local = name;
+    if (!local.starts_with(inside)) {
+      sources.push_back(nullptr);
+      return;
+    }
+    local.remove_prefix(inside.size());
+    const auto it = by_key.find(local);
+    if (it == by_key.end()) {
+      keys.missing_keys.push_back(cat(prefix, local));
+      sources.push_back(nullptr);
+      return;
+    }
+    const StateTensor<T>& t = state[it->second];
+    used[it->second] = true;
+    sources.push_back(&t);
+    const std::string where = t.name == name ? cat("tensor '", t.name, "'") : cat("tensor '", t.name, "' (the model's '", name, "')");
+    if (t.is_int64 != is_int64)
+      problems.push_back(cat(where, " is ", kind_name(t.is_int64), " but the model's is ", kind_name(is_int64)));
+    else if (t.shape != shape)
+      problems.push_back(cat(where, " has shape ", shape_string(t.shape), " but the model expects ", shape_string(shape)));
+    else if (t.size() != size)
+      problems.push_back(cat(where, " holds ", t.size(), " values for shape ", shape_string(shape)));
+  };
+  std::vector<std::string> missing_shapes;
+  model.visit_state(
+      [&](auto& p) {
+        const std::size_t before = keys.missing_keys.size();
+        match(p.name, p.shape, p.size(), false);
+        if (keys.missing_keys.size() != before) missing_shapes.push_back(shape_string(p.shape));
+      },
+      [&](auto& b) {
+        const std::size_t before = keys.missing_keys.size();
+        match(b.name, b.shape, b.size(), std::remove_cvref_t<decltype(b)>::is_int64);
+        if (keys.missing_keys.size() != before) missing_shapes.push_back(shape_string(b.shape));
+      });
+  std::vector<std::string> unexpected_shapes;
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    const std::string_view key = state[i].name;
+    if (!used[i] && key.starts_with(prefix)) {
+      keys.unexpected_keys.push_back(state[i].name);
+      unexpected_shapes.push_back(shape_string(state[i].shape));
+    }
+  }
+
+  const bool refused = options.strict && !keys.empty();
+  if (!problems.empty() || refused) {
+    std::string message = cat(who, ": the state_dict does not fit the model");
+    if (refused)
+      message += cat(" (", keys.missing_keys.size(), " missing, ", keys.unexpected_keys.size(),
+                     " unexpected; {.strict = false} loads the tensors that match)");
+    for (const auto& p : problems) message += cat("\n  ", p);
+    if (refused) {
+      for (std::size_t i = 0; i < keys.missing_keys.size(); ++i)
+        message += cat("\n  missing tensor '", keys.missing_keys[i], "' of shape ", missing_shapes[i]);
+      for (std::size_t i = 0; i < keys.unexpected_keys.size(); ++i)
+        message += cat("\n  unexpected tensor '", keys.unexpected_keys[i], "' of shape ", unexpected_shapes[i],
+                       " (not in this model)");
+    }
+    throw error(message);
+  }
+
+  std::size_t i = 0;
+  model.visit_state(
+      [&](auto& p) {
+        if (const auto* t = sources[i++]) p.values_from_host(t->values);
+      },
+      [&](auto& b) {
+        using Buf = std::remove_cvref_t<decltype(b)>;
+        if (const auto* t = sources[i++]) {
+          if constexpr (Buf::is_int64) b.values_from_host(t->int64_values);
+          else b.values_from_host(t->values);
+        }
+      });
+  return keys;
+}
+
+}  // namespace detail
+}  // namespace ctnn
+
 namespace ctnn {
 
 // The per-sample input shape of a network.
@@ -5091,22 +6116,6 @@ struct is_input<Input<D...>> : std::true_type {};
 // A parameter as an optimizer or a checkpoint sees it.
 template <Backend B>
 using ParameterRef = Parameter<B>*;
-
-// A host copy of a named tensor of a state_dict.
-template <class T>
-struct StateTensor {
-  std::string name;
-  std::vector<std::size_t> shape;
-  std::vector<T> values;
-};
-template <class T>
-using StateDict = std::vector<StateTensor<T>>;
-
-inline std::string shape_string(const std::vector<std::size_t>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 
 template <Backend B, class In, class... Layers>
 class Sequential {
@@ -5195,48 +6204,52 @@ class Sequential {
     return out;
   }
 
-  // PyTorch's state_dict: names ("conv_block_1.0.weight"), shapes (OIHW) and values, copied to the host.
-  StateDict<scalar> state_dict() {
-    StateDict<scalar> out;
-    visit_parameters([&](Parameter<B>& p) { out.push_back({p.name, p.shape, p.values_to_host()}); });
-    return out;
+  // Buffers (running statistics and counters), in layer order; f takes Buffer<B>& and
+  // Buffer<B, std::int64_t>&.
+  template <class F>
+  void visit_buffers(F&& f) {
+    body_.visit_buffers(f);
+  }
+  // Parameters and buffers in PyTorch's state_dict order (each layer's parameters, then its buffers).
+  template <class FP, class FB>
+  void visit_state(FP&& on_parameter, FB&& on_buffer) {
+    body_.visit_state(on_parameter, on_buffer);
   }
 
-  // Loads every parameter from `state`. Checks everything first and changes nothing unless all
-  // names and shapes match, so a wrong checkpoint never leaves the model half-loaded.
-  void load_state_dict(const StateDict<scalar>& state) {
-    std::vector<const StateTensor<scalar>*> sources;
-    visit_parameters([&](Parameter<B>& p) {
-      const StateTensor<scalar>* found = nullptr;
-      for (const auto& t : state)
-        if (t.name == p.name) found = &t;
-      if (!found) throw error(cat("load_state_dict: missing tensor '", p.name, "' of shape ", shape_string(p.shape)));
-      if (found->shape != p.shape)
-        throw error(cat("load_state_dict: tensor '", p.name, "' has shape ", shape_string(found->shape),
-                        " but the model expects ", shape_string(p.shape)));
-      if (found->values.size() != p.size())
-        throw error(cat("load_state_dict: tensor '", p.name, "' holds ", found->values.size(), " values for shape ",
-                        shape_string(p.shape)));
-      sources.push_back(found);
-    });
-    if (sources.size() != state.size()) {
-      for (const auto& t : state) {
-        bool used = false;
-        for (auto* s : sources) used = used || s == &t;
-        if (!used) throw error(cat("load_state_dict: unexpected tensor '", t.name, "' (not a parameter of this model)"));
-      }
-    }
-    std::size_t i = 0;
-    visit_parameters([&](Parameter<B>& p) {
-      backend::ops<B>::from_host(sources[i]->values.data(), p.size(), p.value.data());
-      ++i;
-    });
+  // PyTorch's model.requires_grad_(False): freezes (or unfreezes) every parameter.
+  Sequential& requires_grad_(bool on = true) {
+    visit_parameters([&](Parameter<B>& p) { p.requires_grad = on; });
+    return *this;
   }
 
-  // torchinfo-style table of each layer's output shape and parameter count for a batch size.
+  // PyTorch's state_dict: names ("conv_block_1.0.weight", "1.running_mean"), shapes (OIHW) and values
+  // of every parameter and buffer, copied to the host.
+  StateDict<scalar> state_dict() { return detail::collect_state<scalar>(*this); }
+
+  // Loads parameters and buffers from `state` (matching rules in state_dict.hpp). Checks everything
+  // first and changes nothing unless the load is valid; strict (the default) throws unless every key
+  // matches, otherwise the keys that did not are returned.
+  IncompatibleKeys load_state_dict(const StateDict<scalar>& state, const LoadOptions& options = {}) {
+    return detail::load_state(*this, state, options, "load_state_dict");
+  }
+
+  // torchinfo-style table of each layer's output shape and parameter count for a batch size. As in
+  // torchinfo, parameters with requires_grad == false are "Non-trainable params" (a layer whose
+  // parameters are all frozen shows its count in parentheses) and buffers are not counted at all.
   std::string summary(std::size_t batch_size = 1, std::string_view title = "Sequential") const {
     std::vector<SummaryRow> rows;
     body_type::summary_rows(rows, 1, batch_size);
+    std::size_t trainable = 0;
+    std::unordered_map<std::string, std::size_t> trainable_in;  // layer path -> trainable values
+    // Visiting only reads here; it is not const because the layers' visit_parameters are not.
+    const_cast<Sequential&>(*this).visit_parameters([&](Parameter<B>& p) {
+      const std::size_t dot = p.name.rfind('.');
+      auto& n = trainable_in[dot == std::string::npos ? std::string() : p.name.substr(0, dot)];
+      if (p.requires_grad) {
+        n += p.size();
+        trainable += p.size();
+      }
+    });
     std::ostringstream os;
     const std::string rule(86, '='), thin(86, '-');
     auto line = [&](std::string layer, const std::string& shape, const std::string& params) {
@@ -5246,13 +6259,15 @@ class Sequential {
     line("Layer (type)", "Output Shape", "Param #");
     os << rule << "\n";
     line(std::string(title), output_shape::str_with_batch(batch_size), thousands(parameter_count));
-    for (const auto& r : rows)
-      line(std::string(2 * r.depth, ' ') + r.name + " (" + r.type_name + ")", r.output,
-           r.is_container ? "--" : thousands(r.parameters));
+    for (const auto& r : rows) {
+      std::string params = r.is_container ? "--" : thousands(r.parameters);
+      if (!r.is_container && r.parameters > 0 && trainable_in[r.name] == 0) params = "(" + params + ")";  // frozen
+      line(std::string(2 * r.depth, ' ') + r.name + " (" + r.type_name + ")", r.output, params);
+    }
     os << rule << "\n";
     os << "Total params: " << thousands(parameter_count) << "\n";
-    os << "Trainable params: " << thousands(parameter_count) << "\n";
-    os << "Non-trainable params: 0\n";
+    os << "Trainable params: " << thousands(trainable) << "\n";
+    os << "Non-trainable params: " << thousands(parameter_count - trainable) << "\n";
     os << "Input size (MB): " << mb(input_shape::size * batch_size) << "\n";
     std::size_t activations = 0;
     for (const auto& r : rows)
@@ -5318,258 +6333,18 @@ class Sequential {
 
 }  // namespace ctnn
 
-// ---- ctnn/io/atomic_file.hpp ----
-// Atomic file replacement, shared by every writer of ctnn (checkpoints, PNG pictures):
-//   ctnn::io::write_file_atomically(path, bytes);
-// At every moment <path> holds either its old contents or the complete new ones, even if the process
-// is killed (SIGKILL, power loss after the fsync) in the middle of a save:
-//  1. A symbolic link is followed (a chain of them, relative or absolute) and the file it points to is
-//     replaced; the link stays a link, as editors do. The temporary file is written beside the link's
-//     target, on the same file system, so that the rename is atomic.
-//  2. A target that exists but is not a regular file (a directory, a FIFO, a device such as /dev/null)
-//     is refused: it is never renamed over.
-//  3. The bytes go to "<name>.tmp-<16 lowercase hex digits>" in the target's directory, created with
-//     O_EXCL and locked (flock) while it is written, then fsync'ed and renamed over the target; the
-//     directory is fsync'ed after (best effort).
-//  4. The new file keeps the mode of the file it replaces (a 0600 file stays 0600; while it is being
-//     written the temporary file is 0600) and, where allowed, its owner and group. A new file gets
-//     0666 minus the umask, as any created file does.
-//  5. Temporaries of exactly this naming for this target that no live writer holds (a save killed by
-//     SIGKILL leaves one) are removed by the next save of the same target. Only names of the exact
-//     form "<name>.tmp-" + 16 hex digits, regular files, not locked by a writer, are touched.
-//  6. On any failure (a full disk, a file size limit, a read-only or missing directory) the temporary
-//     file is removed, the target is left exactly as it was, and ctnn::error says what failed:
-//     "<path>: cannot save: writing the temporary file failed after 4096 of 9000 bytes: No space left
-//     on device (the disk or quota is full); <path> is unchanged".
-// A hard link to the target is not updated (rename gives the name a new inode), as with editors.
+// ---- ctnn/io/safetensors/format.hpp ----
+// The safetensors format's vocabulary: a tensor's header entry, a parsed header, the reader's limits,
+// the dtypes and how their little-endian elements decode. No I/O and no JSON here.
+//
+// Element conversions on load: F16 and BF16 widen exactly to float (every half and bfloat16 value
+// is a float, NaN payloads and signed zeros included), F32/F64 convert to the model's scalar type
+// with static_cast (F64 -> float rounds to nearest), integer dtypes and BOOL widen to int64 (a U64
+// above 2^63 - 1 is an error).
+#include <bit>
 
 
-#if CTNN_HAS_POSIX_IO
-#include <sys/file.h>
-#endif
-
-namespace ctnn::io {
-
-namespace detail {
-
-inline constexpr std::string_view temporary_infix = ".tmp-";
-inline constexpr std::size_t temporary_hex_digits = 16;
-
-// Test hook: called with the temporary file's path after half of the bytes are written, before the
-// rest, the fsync and the rename. A test makes it throw to simulate a failure in the middle of a save.
-inline void (*after_partial_write_hook)(const std::filesystem::path& temporary) = nullptr;
-
-// A name for the temporary file that no other writer (thread or process) picks.
-inline std::string temporary_name(std::string_view target_name) {
-  static std::atomic<std::uint64_t> counter{0};
-  const auto now = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  const auto here = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&now));
-  std::uint64_t r = rng::mix(now ^ rng::mix(here + counter.fetch_add(1)));
-#if CTNN_HAS_POSIX_IO
-  r = rng::mix(r ^ static_cast<std::uint64_t>(::getpid()));
-#endif
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string name(target_name);
-  name += temporary_infix;
-  for (std::size_t i = 0; i < temporary_hex_digits; ++i) name += hex[(r >> (4 * i)) & 0xF];
-  return name;
-}
-
-}  // namespace detail
-
-// True when `candidate` is a temporary file name write_file_atomically uses for a target named
-// `target_name`: exactly target_name + ".tmp-" + 16 lowercase hex digits.
-inline bool is_temporary_name(std::string_view candidate, std::string_view target_name) {
-  const std::size_t prefix = target_name.size() + detail::temporary_infix.size();
-  if (candidate.size() != prefix + detail::temporary_hex_digits) return false;
-  if (!candidate.starts_with(target_name) || candidate.substr(target_name.size(), detail::temporary_infix.size()) !=
-                                                 detail::temporary_infix)
-    return false;
-  return std::all_of(candidate.begin() + static_cast<std::ptrdiff_t>(prefix), candidate.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-// The file a path names after following symbolic links in its last component (a chain of at most 40,
-// as the kernel allows): the file that a save through this path must replace. A dangling link gives
-// the path it points to (the save creates that file).
-inline std::filesystem::path resolve_symlinks(const std::filesystem::path& path) {
-  std::filesystem::path p = path;
-  for (int depth = 0;; ++depth) {
-    std::error_code ec;
-    const auto st = std::filesystem::symlink_status(p, ec);
-    if (ec || !std::filesystem::is_symlink(st)) return p;
-    if (depth == 40) throw error(cat(path.string(), ": cannot save: too many levels of symbolic links"));
-    const std::filesystem::path to = std::filesystem::read_symlink(p, ec);
-    if (ec) throw error(cat(path.string(), ": cannot save: cannot read the symbolic link ", p.string(), " (",
-                            ec.message(), ")"));
-    p = to.is_absolute() ? to : p.parent_path() / to;
-  }
-}
-
-// Removes the temporaries of `target` (see is_temporary_name) that no live writer holds. Best effort:
-// returns how many were removed and ignores every error.
-inline std::size_t remove_stale_temporaries(const std::filesystem::path& target) {
-  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-  const std::string name = target.filename().string();
-  std::size_t removed = 0;
-  std::error_code ec;
-  std::filesystem::directory_iterator it(dir, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    const std::filesystem::path candidate = it->path();
-    if (!is_temporary_name(candidate.filename().string(), name)) continue;
-#if CTNN_HAS_POSIX_IO
-    const int fd = ::open(candidate.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) continue;
-    struct stat held {}, named {};
-    // A writer holds its lock from creating the file until it is renamed or removed: skip it.
-    if (::fstat(fd, &held) == 0 && S_ISREG(held.st_mode) && ::flock(fd, LOCK_EX | LOCK_NB) == 0 &&
-        ::lstat(candidate.c_str(), &named) == 0 && named.st_dev == held.st_dev && named.st_ino == held.st_ino &&
-        ::unlink(candidate.c_str()) == 0)
-      ++removed;
-    ::close(fd);
-#else
-    std::error_code ignored;
-    if (std::filesystem::is_regular_file(std::filesystem::symlink_status(candidate, ignored)) &&
-        std::filesystem::remove(candidate, ignored))
-      ++removed;
-#endif
-  }
-  return removed;
-}
-
-// Replaces the file at `path` by `bytes`, atomically (see the top of this file).
-inline void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
-  namespace fs = std::filesystem;
-  const fs::path target = resolve_symlinks(path);
-  const std::string shown = path.string() == target.string()
-                                ? path.string()
-                                : cat(path.string(), " (a symbolic link to ", target.string(), ")");
-  auto problem = [&](std::string_view what) { return error(cat(shown, ": cannot save: ", what)); };
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const std::size_t half = bytes.size() / 2;
-#if CTNN_HAS_POSIX_IO
-  bool existed = false;
-  struct stat old {};
-  if (::stat(target.c_str(), &old) == 0) {
-    existed = true;
-    if (!S_ISREG(old.st_mode))
-      throw problem(cat("it is ", detail::file_kind(old.st_mode), ", not a regular file; refusing to replace it"));
-  } else if (errno != ENOENT) {
-    throw problem(cat("cannot examine the target (", detail::errno_message(errno), ")"));
-  }
-  {
-    struct stat d {};
-    if (::stat(dir.c_str(), &d) != 0) {
-      if (errno == ENOENT) throw problem(cat("the directory ", dir.string(), " does not exist"));
-      throw problem(cat("cannot examine the directory ", dir.string(), " (", detail::errno_message(errno), ")"));
-    }
-    if (!S_ISDIR(d.st_mode)) throw problem(cat(dir.string(), " is not a directory"));
-  }
-  remove_stale_temporaries(target);
-
-  // Create and lock the temporary file. A concurrent remove_stale_temporaries may unlink it between the
-  // open and the lock: the name then no longer leads to our file, and we start over with another name.
-  fs::path temp;
-  int fd = -1;
-  for (int attempt = 0; fd < 0; ++attempt) {
-    if (attempt == 100) throw problem("cannot create a temporary file (100 names were taken)");
-    temp = dir / detail::temporary_name(target.filename().string());
-    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, existed ? 0600 : 0666);
-    if (fd < 0) {
-      if (errno == EEXIST) continue;
-      const int e = errno;
-      throw problem(cat("cannot create the temporary file ", temp.string(), " (", detail::errno_message(e), ")",
-                        e == EACCES || e == EPERM || e == EROFS ? "; is the directory writable?" : ""));
-    }
-    struct stat held {}, named {};
-    if (::flock(fd, LOCK_EX) != 0 || ::fstat(fd, &held) != 0 || ::lstat(temp.c_str(), &named) != 0 ||
-        held.st_dev != named.st_dev || held.st_ino != named.st_ino) {
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  try {
-    if (existed) {
-      if (old.st_uid != ::geteuid() || old.st_gid != ::getegid()) (void)::fchown(fd, old.st_uid, old.st_gid);
-      if (::fchmod(fd, old.st_mode & 07777) != 0)
-        throw problem(cat("cannot give the temporary file the mode of the target (", detail::errno_message(errno), ")"));
-    }
-    std::size_t written = 0;
-    auto write_all = [&](std::string_view part) {
-      while (!part.empty()) {
-        const ::ssize_t w = ::write(fd, part.data(), std::min<std::size_t>(part.size(), std::size_t{1} << 30));
-        if (w < 0) {
-          const int e = errno;
-          if (e == EINTR) continue;
-          throw problem(cat("writing the temporary file ", temp.string(), " failed after ", written, " of ",
-                            bytes.size(), " bytes: ", detail::errno_message(e),
-                            e == ENOSPC || e == EDQUOT ? " (the disk or quota is full)"
-                            : e == EFBIG           ? " (the file size limit was reached)"
-                                                   : "",
-                            "; ", path.string(), " is unchanged"));
-        }
-        part.remove_prefix(static_cast<std::size_t>(w));
-        written += static_cast<std::size_t>(w);
-      }
-    };
-    write_all(bytes.substr(0, half));
-    if (detail::after_partial_write_hook) detail::after_partial_write_hook(temp);
-    write_all(bytes.substr(half));
-    if (::fsync(fd) != 0)
-      throw problem(cat("fsync of the temporary file failed (", detail::errno_message(errno), "); ", path.string(),
-                        " is unchanged"));
-    if (::rename(temp.c_str(), target.c_str()) != 0)
-      throw problem(cat("cannot rename the temporary file ", temp.string(), " over the target (",
-                        detail::errno_message(errno), "); ", path.string(), " is unchanged"));
-  } catch (...) {
-    ::unlink(temp.c_str());
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);  // after the rename: the lock guards the temporary name until it is gone
-  // Make the rename itself durable (best effort: some file systems refuse to fsync a directory).
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY);
-  if (dir_fd >= 0) {
-    (void)::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-#else
-  {
-    std::error_code ec;
-    const auto st = fs::status(target, ec);
-    if (fs::exists(st) && !fs::is_regular_file(st)) throw problem("it is not a regular file; refusing to replace it");
-    if (!fs::is_directory(dir, ec)) throw problem(cat("the directory ", dir.string(), " does not exist"));
-  }
-  remove_stale_temporaries(target);
-  const fs::path temp = dir / detail::temporary_name(target.filename().string());
-  std::FILE* f = std::fopen(temp.string().c_str(), "wb");
-  if (!f) throw problem(cat("cannot create the temporary file ", temp.string()));
-  try {
-    if (std::fwrite(bytes.data(), 1, half, f) != half) throw problem("write failed");
-    if (detail::after_partial_write_hook) detail::after_partial_write_hook(temp);
-    const std::size_t rest = bytes.size() - half;
-    if (std::fwrite(bytes.data() + half, 1, rest, f) != rest) throw problem("write failed");
-    if (std::fflush(f) != 0) throw problem("flush failed");
-    const int closed = std::fclose(f);
-    f = nullptr;
-    if (closed != 0) throw problem("close failed");
-    std::error_code ec;
-    fs::rename(temp, target, ec);
-    if (ec) throw problem(cat("cannot rename the temporary file over the target: ", ec.message()));
-  } catch (...) {
-    if (f) std::fclose(f);
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw;
-  }
-#endif
-}
-
-}  // namespace ctnn::io
-
-namespace ctnn {
-
-namespace safetensors {
+namespace ctnn::safetensors {
 
 // __metadata__: free-form string pairs (safetensors.torch writes {"format": "pt"}).
 using Metadata = std::map<std::string, std::string>;
@@ -5582,13 +6357,13 @@ struct TensorInfo {
   std::size_t begin = 0, end = 0;  // byte offsets in the data section
 };
 
-// A parsed and validated header.
 // What a header may hold; read_header and the loaders use the defaults.
 struct Limits {
   std::uint64_t max_header_bytes = 100'000'000;
   std::size_t max_tensors = 1'000'000;
 };
 
+// A parsed and validated header.
 struct Header {
   std::vector<TensorInfo> tensors;  // in header order
   Metadata metadata;
@@ -5609,11 +6384,22 @@ inline std::size_t dtype_size(std::string_view dtype) {
   return 0;
 }
 
+// The dtype a state_dict's floating-point tensors are saved as: F32 for float, F64 for double.
 template <class T>
 constexpr std::string_view dtype_of() {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
                 "ctnn: safetensors checkpoints hold float (F32) or double (F64) tensors");
   return std::is_same_v<T, float> ? "F32" : "F64";
+}
+
+// How ctnn reads a dtype into a state_dict.
+enum class element_kind { floating, integer, unsupported };
+inline element_kind kind_of(std::string_view dtype) {
+  if (dtype == "F16" || dtype == "BF16" || dtype == "F32" || dtype == "F64") return element_kind::floating;
+  if (dtype == "BOOL" || dtype == "U8" || dtype == "I8" || dtype == "I16" || dtype == "U16" || dtype == "I32" ||
+      dtype == "U32" || dtype == "I64" || dtype == "U64")
+    return element_kind::integer;
+  return element_kind::unsupported;  // F8_E4M3, F8_E5M2 (and names the format does not define)
 }
 
 namespace detail {
@@ -5624,7 +6410,109 @@ inline std::string in_quotes(std::string_view s) { return cat("'", s, "'"); }
   throw error(cat(path.string(), ": ", problem));
 }
 
-// ---- JSON: exactly the header's form -----------------------------------------------------------
+inline std::string dims_string(const std::vector<std::size_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// ---- little-endian values --------------------------------------------------------------------------
+template <class U>
+U load_le(const unsigned char* p) {
+  U u = 0;
+  for (std::size_t i = 0; i < sizeof(U); ++i) u = static_cast<U>(u | (static_cast<U>(p[i]) << (8 * i)));
+  return u;
+}
+template <class U>
+void store_le(U u, std::string& out) {
+  for (std::size_t i = 0; i < sizeof(U); ++i) out += static_cast<char>((u >> (8 * i)) & 0xFF);
+}
+template <class T>
+using bits_of = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+
+// IEEE binary16 -> float, exactly: normal numbers rebias the exponent, subnormals are m * 2^-24,
+// infinities and NaNs keep their sign and payload.
+inline float half_to_float(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  const std::uint32_t exponent = (h >> 10) & 0x1Fu;
+  const std::uint32_t mantissa = h & 0x3FFu;
+  if (exponent == 0) {
+    const float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+    return sign ? -magnitude : magnitude;
+  }
+  if (exponent == 31) return std::bit_cast<float>(sign | 0x7F800000u | (mantissa << 13));
+  return std::bit_cast<float>(sign | ((exponent + 112) << 23) | (mantissa << 13));
+}
+// bfloat16 is the upper half of a float.
+inline float bfloat16_to_float(std::uint16_t b) { return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16); }
+
+// n elements of a floating dtype at p (little-endian) as T.
+template <class T>
+void decode_floating(std::string_view dtype, const unsigned char* p, std::size_t n, T* out) {
+  if (dtype == "F32") {
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<T>(std::bit_cast<float>(load_le<std::uint32_t>(p + 4 * i)));
+  } else if (dtype == "F64") {
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<T>(std::bit_cast<double>(load_le<std::uint64_t>(p + 8 * i)));
+  } else if (dtype == "F16") {
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<T>(half_to_float(load_le<std::uint16_t>(p + 2 * i)));
+  } else {  // BF16
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<T>(bfloat16_to_float(load_le<std::uint16_t>(p + 2 * i)));
+  }
+}
+
+// n elements of an integer dtype (or BOOL) at p as int64. Returns false if a U64 value does not fit.
+inline bool decode_integer(std::string_view dtype, const unsigned char* p, std::size_t n, std::int64_t* out) {
+  auto each = [&]<class U, class S>(std::size_t bytes) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::int64_t>(static_cast<S>(load_le<U>(p + bytes * i)));
+  };
+  if (dtype == "BOOL") {
+    for (std::size_t i = 0; i < n; ++i) out[i] = p[i] != 0;
+  } else if (dtype == "U8") {
+    each.template operator()<std::uint8_t, std::uint8_t>(1);
+  } else if (dtype == "I8") {
+    each.template operator()<std::uint8_t, std::int8_t>(1);
+  } else if (dtype == "U16") {
+    each.template operator()<std::uint16_t, std::uint16_t>(2);
+  } else if (dtype == "I16") {
+    each.template operator()<std::uint16_t, std::int16_t>(2);
+  } else if (dtype == "U32") {
+    each.template operator()<std::uint32_t, std::uint32_t>(4);
+  } else if (dtype == "I32") {
+    each.template operator()<std::uint32_t, std::int32_t>(4);
+  } else if (dtype == "I64") {
+    each.template operator()<std::uint64_t, std::int64_t>(8);
+  } else {  // U64
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto u = load_le<std::uint64_t>(p + 8 * i);
+      if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return false;
+      out[i] = static_cast<std::int64_t>(u);
+    }
+  }
+  return true;
+}
+
+}  // namespace detail
+}  // namespace ctnn::safetensors
+
+// ---- ctnn/io/safetensors/header.hpp ----
+// Reading a safetensors header: the length prefix, the JSON (json.hpp) within safetensors::Limits, and
+// validation against the data section: every dtype known, every tensor's byte count equal to its
+// shape times its element size (without overflow), offsets in range, and the tensors tiling the data
+// section exactly (no gaps, no overlaps, nothing after). Duplicate names are found by sorting
+// (O(N log N): 80 000 names take milliseconds).
+
+
+// ---- ctnn/io/safetensors/json.hpp ----
+// The safetensors header's JSON, and nothing more general: a top-level object of tensor entries
+// ({"dtype": string, "shape": [integers], "data_offsets": [begin, end]}) and an optional
+// "__metadata__" object of strings. Strings take every JSON escape and must be valid UTF-8 (no
+// overlong forms, no encoded surrogates, nothing above U+10FFFF; \u escapes must pair surrogates);
+// integers are non-negative, without leading zeros, and fit 64 bits. Nothing nests deeper than the
+// format does, so no input can recurse. Every error names the file and the byte offset.
+
+
+namespace ctnn::safetensors::detail {
+
 class header_parser {
  public:
   header_parser(std::string_view text, const std::filesystem::path& path, const Limits& limits = {})
@@ -5894,6 +6782,11 @@ class header_parser {
   Limits limits_;
 };
 
+}  // namespace ctnn::safetensors::detail
+
+namespace ctnn::safetensors {
+namespace detail {
+
 inline std::string offsets_string(const TensorInfo& t) { return cat("[", t.begin, ", ", t.end, "]"); }
 
 // Checks dtypes, sizes and offsets against a data section of data_size bytes.
@@ -5904,7 +6797,7 @@ inline void validate(const Header& h, std::size_t data_size, const std::filesyst
     std::size_t bytes = element;
     for (std::size_t d : t.shape) {
       if (d != 0 && bytes > std::numeric_limits<std::size_t>::max() / d)
-        fail(path, cat("tensor ", in_quotes(t.name), " has an impossibly large shape ", shape_string(t.shape)));
+        fail(path, cat("tensor ", in_quotes(t.name), " has an impossibly large shape ", dims_string(t.shape)));
       bytes *= d;
     }
     if (t.end < t.begin)
@@ -5913,7 +6806,7 @@ inline void validate(const Header& h, std::size_t data_size, const std::filesyst
       fail(path, cat("tensor ", in_quotes(t.name), " has data_offsets ", offsets_string(t),
                      " out of range: the data section holds ", data_size, " bytes"));
     if (t.end - t.begin != bytes)
-      fail(path, cat("tensor ", in_quotes(t.name), " of shape ", shape_string(t.shape), " and dtype ", t.dtype, " needs ",
+      fail(path, cat("tensor ", in_quotes(t.name), " of shape ", dims_string(t.shape), " and dtype ", t.dtype, " needs ",
                      bytes, " bytes but its data_offsets ", offsets_string(t), " span ", t.end - t.begin));
   }
   std::vector<const TensorInfo*> order;
@@ -5937,21 +6830,6 @@ inline void validate(const Header& h, std::size_t data_size, const std::filesyst
     fail(path, cat("the data section holds ", data_size, " bytes but the tensors cover only ", covered));
 }
 
-// ---- little-endian values --------------------------------------------------------------------------
-template <class U>
-U load_le(const unsigned char* p) {
-  U u = 0;
-  for (std::size_t i = 0; i < sizeof(U); ++i) u = static_cast<U>(u | (static_cast<U>(p[i]) << (8 * i)));
-  return u;
-}
-template <class U>
-void store_le(U u, std::string& out) {
-  for (std::size_t i = 0; i < sizeof(U); ++i) out += static_cast<char>((u >> (8 * i)) & 0xFF);
-}
-template <class T>
-using bits_of = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-
-// ---- files -----------------------------------------------------------------------------------------
 // A regular file only (a FIFO, /dev/zero or a directory is an error, see io/regular_file.hpp).
 inline std::string read_whole_file(const std::filesystem::path& path) { return io::read_file(path); }
 
@@ -5974,6 +6852,372 @@ inline Header parse_file(std::string_view bytes, const std::filesystem::path& pa
   return h;
 }
 
+}  // namespace detail
+
+// The validated header of a safetensors file: its tensors (names, dtypes, shapes, offsets) and metadata.
+inline Header read_header(const std::filesystem::path& path, const Limits& limits = {}) {
+  const std::string bytes = detail::read_whole_file(path);
+  return detail::parse_file(bytes, path, limits);
+}
+// The same from a whole file's bytes in memory; `name` names them in errors.
+inline Header parse_header(std::string_view bytes, const std::filesystem::path& name, const Limits& limits = {}) {
+  return detail::parse_file(bytes, name, limits);
+}
+
+}  // namespace ctnn::safetensors
+
+// ---- ctnn/io/safetensors/reader.hpp ----
+// Reading safetensors files into state_dicts and models. Floating-point tensors (F16, BF16, F32, F64)
+// convert to the state_dict's T (format.hpp says how); integer tensors and BOOL become int64 tensors
+// (PyTorch's num_batches_tracked is I64); F8 tensors are an error naming the tensor. The whole file
+// is read and validated before anything is returned or loaded: on any error a model is left as it was.
+
+
+namespace ctnn {
+
+namespace safetensors::detail {
+// The message of a ctnn::error without its "ctnn: " prefix.
+inline std::string_view message_of(const error& e) {
+  std::string_view m = e.what();
+  if (m.starts_with("ctnn: ")) m.remove_prefix(6);
+  return m;
+}
+}  // namespace safetensors::detail
+
+// Every tensor of a safetensors file's bytes (`name` names them in errors) as a state_dict of T
+// (float or double), in header order.
+template <class T = double>
+StateDict<T> load_state_dict_bytes(std::string_view bytes, const std::filesystem::path& name) {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
+                "ctnn: load_state_dict_file<T> reads into float or double");
+  namespace st = safetensors::detail;
+  const safetensors::Header header = st::parse_file(bytes, name);
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data()) + header.data_start;
+  StateDict<T> out;
+  out.reserve(header.tensors.size());
+  for (const auto& info : header.tensors) {
+    const unsigned char* p = data + info.begin;
+    const std::size_t n = (info.end - info.begin) / safetensors::dtype_size(info.dtype);
+    switch (safetensors::kind_of(info.dtype)) {
+      case safetensors::element_kind::floating: {
+        StateTensor<T> t{info.name, info.shape, std::vector<T>(n)};
+        st::decode_floating(info.dtype, p, n, t.values.data());
+        out.push_back(std::move(t));
+        break;
+      }
+      case safetensors::element_kind::integer: {
+        auto t = StateTensor<T>::int64(info.name, info.shape, std::vector<std::int64_t>(n));
+        if (!st::decode_integer(info.dtype, p, n, t.int64_values.data()))
+          st::fail(name, cat("tensor '", info.name, "' (U64) holds a value above 2^63 - 1, which int64 cannot hold"));
+        out.push_back(std::move(t));
+        break;
+      }
+      case safetensors::element_kind::unsupported:
+        st::fail(name, cat("tensor '", info.name, "' has dtype ", info.dtype,
+                           "; ctnn loads F16, BF16, F32, F64, BOOL and integer tensors"));
+    }
+  }
+  return out;
+}
+// The same from a file.
+template <class T = double>
+StateDict<T> load_state_dict_file(const std::filesystem::path& path) {
+  const std::string bytes = safetensors::detail::read_whole_file(path);
+  return load_state_dict_bytes<T>(bytes, path);
+}
+
+// load() from a checkpoint's bytes in memory; `name` names them in errors.
+template <class Model>
+  requires requires(Model& m, const StateDict<typename Model::scalar>& s) { m.load_state_dict(s); }
+IncompatibleKeys load_bytes(Model& model, std::string_view bytes, const std::filesystem::path& name,
+                            const LoadOptions& options = {}) {
+  const auto state = load_state_dict_bytes<typename Model::scalar>(bytes, name);
+  try {
+    if constexpr (requires { model.load_state_dict(state, options); }) {
+      return model.load_state_dict(state, options);
+    } else {  // a wrapper whose load_state_dict is strict only
+      if (!options.strict || !options.prefix.empty() || !options.submodule.empty())
+        throw error("this model's load_state_dict takes no options (strict, prefix, submodule)");
+      model.load_state_dict(state);
+      return {};
+    }
+  } catch (const error& e) {
+    safetensors::detail::fail(name, safetensors::detail::message_of(e));
+  }
+}
+
+// Loads a safetensors checkpoint into model (model.load_state_dict's rules and options, state_dict.hpp).
+// The whole file is read and checked, and every name and shape matched, before anything changes: on
+// any error the model is left as it was. Errors start with the file's path.
+template <class Model>
+  requires requires(Model& m, const StateDict<typename Model::scalar>& s) { m.load_state_dict(s); }
+IncompatibleKeys load(Model& model, const std::filesystem::path& path, const LoadOptions& options = {}) {
+  const std::string bytes = safetensors::detail::read_whole_file(path);
+  return load_bytes(model, bytes, path, options);
+}
+
+}  // namespace ctnn
+
+// ---- ctnn/io/safetensors/writer.hpp ----
+// Writing safetensors files: a state_dict's floating-point tensors as F32 (float) or F64 (double),
+// its int64 tensors (num_batches_tracked) as I64, in state_dict order, the header padded with spaces
+// so that the data section starts 8-byte aligned. Writes are atomic (io/atomic_file.hpp, shared with
+// the PNG writer): on any failure an existing file is left exactly as it was.
+
+
+// ---- ctnn/io/atomic_file.hpp ----
+// Atomic file replacement, shared by every writer of ctnn (checkpoints, PNG pictures):
+//   ctnn::io::write_file_atomically(path, bytes);
+// At every moment <path> holds either its old contents or the complete new ones, even if the process
+// is killed (SIGKILL, power loss after the fsync) in the middle of a save:
+//  1. A symbolic link is followed (a chain of them, relative or absolute) and the file it points to is
+//     replaced; the link stays a link, as editors do. The temporary file is written beside the link's
+//     target, on the same file system, so that the rename is atomic.
+//  2. A target that exists but is not a regular file (a directory, a FIFO, a device such as /dev/null)
+//     is refused: it is never renamed over.
+//  3. The bytes go to "<name>.tmp-<16 lowercase hex digits>" in the target's directory, created with
+//     O_EXCL and locked (flock) while it is written, then fsync'ed and renamed over the target; the
+//     directory is fsync'ed after (best effort).
+//  4. The new file keeps the mode of the file it replaces (a 0600 file stays 0600; while it is being
+//     written the temporary file is 0600) and, where allowed, its owner and group. A new file gets
+//     0666 minus the umask, as any created file does.
+//  5. Temporaries of exactly this naming for this target that no live writer holds (a save killed by
+//     SIGKILL leaves one) are removed by the next save of the same target. Only names of the exact
+//     form "<name>.tmp-" + 16 hex digits, regular files, not locked by a writer, are touched.
+//  6. On any failure (a full disk, a file size limit, a read-only or missing directory) the temporary
+//     file is removed, the target is left exactly as it was, and ctnn::error says what failed:
+//     "<path>: cannot save: writing the temporary file failed after 4096 of 9000 bytes: No space left
+//     on device (the disk or quota is full); <path> is unchanged".
+// A hard link to the target is not updated (rename gives the name a new inode), as with editors.
+
+
+#if CTNN_HAS_POSIX_IO
+#include <sys/file.h>
+#endif
+
+namespace ctnn::io {
+
+namespace detail {
+
+inline constexpr std::string_view temporary_infix = ".tmp-";
+inline constexpr std::size_t temporary_hex_digits = 16;
+
+// Test hook: called with the temporary file's path after half of the bytes are written, before the
+// rest, the fsync and the rename. A test makes it throw to simulate a failure in the middle of a save.
+inline void (*after_partial_write_hook)(const std::filesystem::path& temporary) = nullptr;
+
+// A name for the temporary file that no other writer (thread or process) picks.
+inline std::string temporary_name(std::string_view target_name) {
+  static std::atomic<std::uint64_t> counter{0};
+  const auto now = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  const auto here = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&now));
+  std::uint64_t r = rng::mix(now ^ rng::mix(here + counter.fetch_add(1)));
+#if CTNN_HAS_POSIX_IO
+  r = rng::mix(r ^ static_cast<std::uint64_t>(::getpid()));
+#endif
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string name(target_name);
+  name += temporary_infix;
+  for (std::size_t i = 0; i < temporary_hex_digits; ++i) name += hex[(r >> (4 * i)) & 0xF];
+  return name;
+}
+
+}  // namespace detail
+
+// True when `candidate` is a temporary file name write_file_atomically uses for a target named
+// `target_name`: exactly target_name + ".tmp-" + 16 lowercase hex digits.
+inline bool is_temporary_name(std::string_view candidate, std::string_view target_name) {
+  const std::size_t prefix = target_name.size() + detail::temporary_infix.size();
+  if (candidate.size() != prefix + detail::temporary_hex_digits) return false;
+  if (!candidate.starts_with(target_name) || candidate.substr(target_name.size(), detail::temporary_infix.size()) !=
+                                                 detail::temporary_infix)
+    return false;
+  return std::all_of(candidate.begin() + static_cast<std::ptrdiff_t>(prefix), candidate.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// The file a path names after following symbolic links in its last component (a chain of at most 40,
+// as the kernel allows): the file that a save through this path must replace. A dangling link gives
+// the path it points to (the save creates that file).
+inline std::filesystem::path resolve_symlinks(const std::filesystem::path& path) {
+  std::filesystem::path p = path;
+  for (int depth = 0;; ++depth) {
+    std::error_code ec;
+    const auto st = std::filesystem::symlink_status(p, ec);
+    if (ec || !std::filesystem::is_symlink(st)) return p;
+    if (depth == 40) throw error(cat(path.string(), ": cannot save: too many levels of symbolic links"));
+    const std::filesystem::path to = std::filesystem::read_symlink(p, ec);
+    if (ec) throw error(cat(path.string(), ": cannot save: cannot read the symbolic link ", p.string(), " (",
+                            ec.message(), ")"));
+    p = to.is_absolute() ? to : p.parent_path() / to;
+  }
+}
+
+// Removes the temporaries of `target` (see is_temporary_name) that no live writer holds. Best effort:
+// returns how many were removed and ignores every error.
+inline std::size_t remove_stale_temporaries(const std::filesystem::path& target) {
+  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  const std::string name = target.filename().string();
+  std::size_t removed = 0;
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const std::filesystem::path candidate = it->path();
+    if (!is_temporary_name(candidate.filename().string(), name)) continue;
+#if CTNN_HAS_POSIX_IO
+    const int fd = ::open(candidate.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) continue;
+    struct stat held {}, named {};
+    // A writer holds its lock from creating the file until it is renamed or removed: skip it.
+    if (::fstat(fd, &held) == 0 && S_ISREG(held.st_mode) && ::flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+        ::lstat(candidate.c_str(), &named) == 0 && named.st_dev == held.st_dev && named.st_ino == held.st_ino &&
+        ::unlink(candidate.c_str()) == 0)
+      ++removed;
+    ::close(fd);
+#else
+    std::error_code ignored;
+    if (std::filesystem::is_regular_file(std::filesystem::symlink_status(candidate, ignored)) &&
+        std::filesystem::remove(candidate, ignored))
+      ++removed;
+#endif
+  }
+  return removed;
+}
+
+// Replaces the file at `path` by `bytes`, atomically (see the top of this file).
+inline void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
+  namespace fs = std::filesystem;
+  const fs::path target = resolve_symlinks(path);
+  const std::string shown = path.string() == target.string()
+                                ? path.string()
+                                : cat(path.string(), " (a symbolic link to ", target.string(), ")");
+  auto problem = [&](std::string_view what) { return error(cat(shown, ": cannot save: ", what)); };
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const std::size_t half = bytes.size() / 2;
+#if CTNN_HAS_POSIX_IO
+  bool existed = false;
+  struct stat old {};
+  if (::stat(target.c_str(), &old) == 0) {
+    existed = true;
+    if (!S_ISREG(old.st_mode))
+      throw problem(cat("it is ", detail::file_kind(old.st_mode), ", not a regular file; refusing to replace it"));
+  } else if (errno != ENOENT) {
+    throw problem(cat("cannot examine the target (", detail::errno_message(errno), ")"));
+  }
+  {
+    struct stat d {};
+    if (::stat(dir.c_str(), &d) != 0) {
+      if (errno == ENOENT) throw problem(cat("the directory ", dir.string(), " does not exist"));
+      throw problem(cat("cannot examine the directory ", dir.string(), " (", detail::errno_message(errno), ")"));
+    }
+    if (!S_ISDIR(d.st_mode)) throw problem(cat(dir.string(), " is not a directory"));
+  }
+  remove_stale_temporaries(target);
+
+  // Create and lock the temporary file. A concurrent remove_stale_temporaries may unlink it between the
+  // open and the lock: the name then no longer leads to our file, and we start over with another name.
+  fs::path temp;
+  int fd = -1;
+  for (int attempt = 0; fd < 0; ++attempt) {
+    if (attempt == 100) throw problem("cannot create a temporary file (100 names were taken)");
+    temp = dir / detail::temporary_name(target.filename().string());
+    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, existed ? 0600 : 0666);
+    if (fd < 0) {
+      if (errno == EEXIST) continue;
+      const int e = errno;
+      throw problem(cat("cannot create the temporary file ", temp.string(), " (", detail::errno_message(e), ")",
+                        e == EACCES || e == EPERM || e == EROFS ? "; is the directory writable?" : ""));
+    }
+    struct stat held {}, named {};
+    if (::flock(fd, LOCK_EX) != 0 || ::fstat(fd, &held) != 0 || ::lstat(temp.c_str(), &named) != 0 ||
+        held.st_dev != named.st_dev || held.st_ino != named.st_ino) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  try {
+    if (existed) {
+      if (old.st_uid != ::geteuid() || old.st_gid != ::getegid()) (void)::fchown(fd, old.st_uid, old.st_gid);
+      if (::fchmod(fd, old.st_mode & 07777) != 0)
+        throw problem(cat("cannot give the temporary file the mode of the target (", detail::errno_message(errno), ")"));
+    }
+    std::size_t written = 0;
+    auto write_all = [&](std::string_view part) {
+      while (!part.empty()) {
+        const ::ssize_t w = ::write(fd, part.data(), std::min<std::size_t>(part.size(), std::size_t{1} << 30));
+        if (w < 0) {
+          const int e = errno;
+          if (e == EINTR) continue;
+          throw problem(cat("writing the temporary file ", temp.string(), " failed after ", written, " of ",
+                            bytes.size(), " bytes: ", detail::errno_message(e),
+                            e == ENOSPC || e == EDQUOT ? " (the disk or quota is full)"
+                            : e == EFBIG           ? " (the file size limit was reached)"
+                                                   : "",
+                            "; ", path.string(), " is unchanged"));
+        }
+        part.remove_prefix(static_cast<std::size_t>(w));
+        written += static_cast<std::size_t>(w);
+      }
+    };
+    write_all(bytes.substr(0, half));
+    if (detail::after_partial_write_hook) detail::after_partial_write_hook(temp);
+    write_all(bytes.substr(half));
+    if (::fsync(fd) != 0)
+      throw problem(cat("fsync of the temporary file failed (", detail::errno_message(errno), "); ", path.string(),
+                        " is unchanged"));
+    if (::rename(temp.c_str(), target.c_str()) != 0)
+      throw problem(cat("cannot rename the temporary file ", temp.string(), " over the target (",
+                        detail::errno_message(errno), "); ", path.string(), " is unchanged"));
+  } catch (...) {
+    ::unlink(temp.c_str());
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);  // after the rename: the lock guards the temporary name until it is gone
+  // Make the rename itself durable (best effort: some file systems refuse to fsync a directory).
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY);
+  if (dir_fd >= 0) {
+    (void)::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+#else
+  {
+    std::error_code ec;
+    const auto st = fs::status(target, ec);
+    if (fs::exists(st) && !fs::is_regular_file(st)) throw problem("it is not a regular file; refusing to replace it");
+    if (!fs::is_directory(dir, ec)) throw problem(cat("the directory ", dir.string(), " does not exist"));
+  }
+  remove_stale_temporaries(target);
+  const fs::path temp = dir / detail::temporary_name(target.filename().string());
+  std::FILE* f = std::fopen(temp.string().c_str(), "wb");
+  if (!f) throw problem(cat("cannot create the temporary file ", temp.string()));
+  try {
+    if (std::fwrite(bytes.data(), 1, half, f) != half) throw problem("write failed");
+    if (detail::after_partial_write_hook) detail::after_partial_write_hook(temp);
+    const std::size_t rest = bytes.size() - half;
+    if (std::fwrite(bytes.data() + half, 1, rest, f) != rest) throw problem("write failed");
+    if (std::fflush(f) != 0) throw problem("flush failed");
+    const int closed = std::fclose(f);
+    f = nullptr;
+    if (closed != 0) throw problem("close failed");
+    std::error_code ec;
+    fs::rename(temp, target, ec);
+    if (ec) throw problem(cat("cannot rename the temporary file over the target: ", ec.message()));
+  } catch (...) {
+    if (f) std::fclose(f);
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+    throw;
+  }
+#endif
+}
+
+}  // namespace ctnn::io
+
+namespace ctnn {
+
+namespace safetensors::detail {
+
 inline void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';
@@ -5990,32 +7234,15 @@ inline void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-// The message of a ctnn::error without its "ctnn: " prefix.
-inline std::string_view message_of(const error& e) {
-  std::string_view m = e.what();
-  if (m.starts_with("ctnn: ")) m.remove_prefix(6);
-  return m;
-}
+}  // namespace safetensors::detail
 
-}  // namespace detail
-
-// The validated header of a safetensors file: its tensors (names, dtypes, shapes, offsets) and metadata.
-inline Header read_header(const std::filesystem::path& path, const Limits& limits = {}) {
-  const std::string bytes = detail::read_whole_file(path);
-  return detail::parse_file(bytes, path, limits);
-}
-// The same from a whole file's bytes in memory; `name` names them in errors.
-inline Header parse_header(std::string_view bytes, const std::filesystem::path& name, const Limits& limits = {}) {
-  return detail::parse_file(bytes, name, limits);
-}
-
-}  // namespace safetensors
-
-// Writes a state_dict as a safetensors file (F32 for float, F64 for double), atomically.
+// Writes a state_dict as a safetensors file, atomically. `metadata` goes to "__metadata__"
+// (safetensors.torch writes {"format": "pt"}).
 template <class T>
 void save_state_dict(const StateDict<T>& state, const std::filesystem::path& path,
                      const safetensors::Metadata& metadata = {}) {
-  constexpr std::string_view dtype = safetensors::dtype_of<T>();
+  namespace st = safetensors::detail;
+  constexpr std::string_view floating_dtype = safetensors::dtype_of<T>();
   std::string header = "{";
   if (!metadata.empty()) {
     header += "\"__metadata__\":{";
@@ -6023,9 +7250,9 @@ void save_state_dict(const StateDict<T>& state, const std::filesystem::path& pat
     for (const auto& [key, value] : metadata) {
       if (!first) header += ',';
       first = false;
-      safetensors::detail::append_json_string(header, key);
+      st::append_json_string(header, key);
       header += ':';
-      safetensors::detail::append_json_string(header, value);
+      st::append_json_string(header, value);
     }
     header += "}";
   }
@@ -6036,27 +7263,25 @@ void save_state_dict(const StateDict<T>& state, const std::filesystem::path& pat
     std::sort(names.begin(), names.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
     for (std::size_t i = 1; i < names.size(); ++i)
       if (*names[i] == *names[i - 1])
-        safetensors::detail::fail(path, cat("cannot save: tensor '", *names[i], "' appears twice in the state_dict"));
+        st::fail(path, cat("cannot save: tensor '", *names[i], "' appears twice in the state_dict"));
   }
   std::size_t offset = 0;
-  for (std::size_t i = 0; i < state.size(); ++i) {
-    const auto& t = state[i];
-    if (t.name == "__metadata__") safetensors::detail::fail(path, "cannot save: a tensor may not be named '__metadata__'");
+  for (const auto& t : state) {
+    if (t.name == "__metadata__") st::fail(path, "cannot save: a tensor may not be named '__metadata__'");
     std::size_t count = 1;
     for (std::size_t d : t.shape) {
       if (d != 0 && count > std::numeric_limits<std::size_t>::max() / d)
-        safetensors::detail::fail(path, cat("cannot save: tensor '", t.name, "' has an impossibly large shape ",
-                                            shape_string(t.shape)));
+        st::fail(path, cat("cannot save: tensor '", t.name, "' has an impossibly large shape ", shape_string(t.shape)));
       count *= d;
     }
-    if (count != t.values.size())
-      safetensors::detail::fail(path, cat("cannot save: tensor '", t.name, "' of shape ", shape_string(t.shape),
-                                          " holds ", t.values.size(), " values"));
+    if (count != t.size())
+      st::fail(path, cat("cannot save: tensor '", t.name, "' of shape ", shape_string(t.shape), " holds ", t.size(),
+                         " values"));
     if (header.size() > 1) header += ',';
-    safetensors::detail::append_json_string(header, t.name);
-    header += cat(":{\"dtype\":\"", dtype, "\",\"shape\":[");
+    st::append_json_string(header, t.name);
+    header += cat(":{\"dtype\":\"", t.is_int64 ? std::string_view("I64") : floating_dtype, "\",\"shape\":[");
     for (std::size_t d = 0; d < t.shape.size(); ++d) header += cat(d ? "," : "", t.shape[d]);
-    const std::size_t bytes = count * sizeof(T);
+    const std::size_t bytes = count * (t.is_int64 ? sizeof(std::int64_t) : sizeof(T));
     header += cat("],\"data_offsets\":[", offset, ",", offset + bytes, "]}");
     offset += bytes;
   }
@@ -6065,80 +7290,22 @@ void save_state_dict(const StateDict<T>& state, const std::filesystem::path& pat
 
   std::string file;
   file.reserve(8 + header.size() + offset);
-  safetensors::detail::store_le(static_cast<std::uint64_t>(header.size()), file);
+  st::store_le(static_cast<std::uint64_t>(header.size()), file);
   file += header;
-  for (const auto& t : state)
-    for (const T v : t.values) safetensors::detail::store_le(std::bit_cast<safetensors::detail::bits_of<T>>(v), file);
+  for (const auto& t : state) {
+    if (t.is_int64)
+      for (const std::int64_t v : t.int64_values) st::store_le(static_cast<std::uint64_t>(v), file);
+    else
+      for (const T v : t.values) st::store_le(std::bit_cast<st::bits_of<T>>(v), file);
+  }
   io::write_file_atomically(path, file);
 }
 
-// Reads every tensor of a safetensors file into a state_dict of T (float or double), in header order.
-// F32 and F64 tensors convert to T; any other dtype is an error naming the tensor.
-// load_state_dict_bytes reads the same from a file's bytes in memory (`name` names them in errors).
-template <class T = double>
-StateDict<T> load_state_dict_bytes(std::string_view bytes, const std::filesystem::path& name) {
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
-                "ctnn: load_state_dict_file<T> reads into float or double");
-  const std::filesystem::path& path = name;
-  const safetensors::Header header = safetensors::detail::parse_file(bytes, path);
-  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data()) + header.data_start;
-  StateDict<T> out;
-  out.reserve(header.tensors.size());
-  for (const auto& info : header.tensors) {
-    StateTensor<T> t{info.name, info.shape, {}};
-    const unsigned char* p = data + info.begin;
-    if (info.dtype == "F32") {
-      t.values.resize((info.end - info.begin) / 4);
-      for (auto& v : t.values) {
-        v = static_cast<T>(std::bit_cast<float>(safetensors::detail::load_le<std::uint32_t>(p)));
-        p += 4;
-      }
-    } else if (info.dtype == "F64") {
-      t.values.resize((info.end - info.begin) / 8);
-      for (auto& v : t.values) {
-        v = static_cast<T>(std::bit_cast<double>(safetensors::detail::load_le<std::uint64_t>(p)));
-        p += 8;
-      }
-    } else {
-      safetensors::detail::fail(path, cat("tensor '", info.name, "' has dtype ", info.dtype,
-                                          "; ctnn loads only F32 and F64 tensors"));
-    }
-    out.push_back(std::move(t));
-  }
-  return out;
-}
-template <class T = double>
-StateDict<T> load_state_dict_file(const std::filesystem::path& path) {
-  const std::string bytes = safetensors::detail::read_whole_file(path);
-  return load_state_dict_bytes<T>(bytes, path);
-}
-
-// Saves model.state_dict() (PyTorch names and layouts) to a safetensors file, atomically.
+// Saves model.state_dict() (PyTorch names and layouts, parameters and buffers), atomically.
 template <class Model>
   requires requires(Model& m) { m.state_dict(); }
 void save(Model& model, const std::filesystem::path& path, const safetensors::Metadata& metadata = {}) {
   save_state_dict(model.state_dict(), path, metadata);
-}
-
-// load() from a checkpoint's bytes in memory; `name` names them in errors.
-template <class Model>
-  requires requires(Model& m, const StateDict<typename Model::scalar>& s) { m.load_state_dict(s); }
-void load_bytes(Model& model, std::string_view bytes, const std::filesystem::path& name) {
-  const auto state = load_state_dict_bytes<typename Model::scalar>(bytes, name);
-  try {
-    model.load_state_dict(state);
-  } catch (const error& e) {
-    safetensors::detail::fail(name, safetensors::detail::message_of(e));
-  }
-}
-
-// Loads a safetensors checkpoint into model. The whole file is read and checked, and every name and
-// shape matched, before any parameter changes: on any error the model is left as it was.
-template <class Model>
-  requires requires(Model& m, const StateDict<typename Model::scalar>& s) { m.load_state_dict(s); }
-void load(Model& model, const std::filesystem::path& path) {
-  const std::string bytes = safetensors::detail::read_whole_file(path);
-  load_bytes(model, bytes, path);
 }
 
 }  // namespace ctnn
@@ -6153,14 +7320,31 @@ void load(Model& model, const std::filesystem::path& path) {
 
 namespace ctnn {
 
-namespace detail {
+// elementwise_activation<Functions, "Name">: a parameter-free layer y = f(x) applied to every value, for
+// any input shape; ReLU, Sigmoid and Tanh are three of them, and a user's own is one line more:
+//   struct softsign_functions {
+//     struct value { template <class T> CTNN_HD T operator()(T x) const { return x / (T(1) + std::abs(x)); } };
+//     struct grad {  // dL/dx from the output y and dL/dy: f'(x) = (1 - |y|)^2
+//       template <class T> CTNN_HD T operator()(T y, T dy) const { return dy * (T(1) - std::abs(y)) * (T(1) - std::abs(y)); }
+//     };
+//   };
+//   struct Softsign : ctnn::elementwise_activation<softsign_functions, "Softsign"> {};
+// The derivative is written through the output because forward keeps y (no copy of x is needed); an
+// activation whose derivative needs x is a layer of its own (docs/custom_layers.md). The functors run
+// inside backend ops (ops::map and ops::zip), on the device for Thrust and CUDA: mark them CTNN_HD and
+// use only what a kernel may call. value may also offer array_expression(a): the same function on a
+// whole Eigen array, which the Eigen backend uses because Eigen vectorises exp and tanh (std::exp and
+// std::tanh are scalar calls, 10-20 ns a value). It is a template, so headers that never call it need
+// no Eigen.
+template <class F>
+concept ActivationFunctions = requires(float xf, double xd) {
+  { typename F::value{}(xf) } -> std::same_as<float>;
+  { typename F::value{}(xd) } -> std::same_as<double>;
+  { typename F::grad{}(xf, xf) } -> std::same_as<float>;
+  { typename F::grad{}(xd, xd) } -> std::same_as<double>;
+};
 
-// An activation is described by two functors: value(x) and derivative expressed through the output,
-// grad(y, dy) (all three activations here have derivatives that are functions of their output).
-// value may also offer array_expression(a): the same function on a whole Eigen array, which the
-// Eigen backend uses because Eigen vectorises exp and tanh (std::exp and std::tanh are scalar calls,
-// 10-20 ns a value). It is a template, so headers that never call it need no Eigen.
-template <class Functions, fixed_string Name>
+template <ActivationFunctions Functions, fixed_string Name>
 struct elementwise_activation {
   static constexpr std::string_view type_name = Name.view();
   static std::string repr() { return std::string(Name.view()) + "()"; }
@@ -6192,6 +7376,8 @@ struct elementwise_activation {
     }
   };
 };
+
+namespace detail {
 
 struct relu_functions {
   struct value {
@@ -6250,14 +7436,14 @@ struct row_softmax {
     explicit bound(Generator&) {}
     const Batch<S, B>& forward(const Batch<S, B>& x, bool /*training*/) {
       const std::size_t n = this->prepare_output(x);
-      if constexpr (Log) ops::log_softmax_rows(x.data(), this->y_.data(), n, S::size);
-      else ops::softmax_rows(x.data(), this->y_.data(), n, S::size);
+      if constexpr (Log) ops::log_softmax_rows(n, S::size, x.data(), this->y_.data());
+      else ops::softmax_rows(n, S::size, x.data(), this->y_.data());
       return this->y_;
     }
     const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
       const std::size_t n = this->prepare_input_grad(x);
-      if constexpr (Log) ops::log_softmax_backward(this->y_.data(), dy, this->dx_.data(), n, S::size);
-      else ops::softmax_backward(this->y_.data(), dy, this->dx_.data(), n, S::size);
+      if constexpr (Log) ops::log_softmax_backward(n, S::size, this->y_.data(), dy, this->dx_.data());
+      else ops::softmax_backward(n, S::size, this->y_.data(), dy, this->dx_.data());
       return this->dx_;
     }
   };
@@ -6265,9 +7451,9 @@ struct row_softmax {
 
 }  // namespace detail
 
-struct ReLU : detail::elementwise_activation<detail::relu_functions, "ReLU"> {};
-struct Sigmoid : detail::elementwise_activation<detail::sigmoid_functions, "Sigmoid"> {};
-struct Tanh : detail::elementwise_activation<detail::tanh_functions, "Tanh"> {};
+struct ReLU : elementwise_activation<detail::relu_functions, "ReLU"> {};
+struct Sigmoid : elementwise_activation<detail::sigmoid_functions, "Sigmoid"> {};
+struct Tanh : elementwise_activation<detail::tanh_functions, "Tanh"> {};
 struct Softmax : detail::row_softmax<false, "Softmax"> {};
 struct LogSoftmax : detail::row_softmax<true, "LogSoftmax"> {};
 
@@ -6430,12 +7616,12 @@ struct Dropout {
       this->prepare_output(x);
       masked_ = training && P > 0.0;
       if (!masked_) {
-        ops::copy(x.data(), x.size(), this->y_.data());
+        ops::copy(x.size(), x.data(), this->y_.data());
         return this->y_;
       }
       mask_.resize(x.batch_size());
       const scalar keep_value = P < 1.0 ? static_cast<scalar>(1.0 / (1.0 - P)) : scalar(0);
-      ops::fill_bernoulli(mask_.data(), x.size(), 1.0 - P, keep_value, generator_);
+      ops::fill_bernoulli(x.size(), mask_.data(), 1.0 - P, keep_value, generator_);
       ops::zip(x.size(), x.data(), mask_.data(), this->y_.data(), detail::multiply_values{});
       return this->y_;
     }
@@ -6443,7 +7629,7 @@ struct Dropout {
     const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
       this->prepare_input_grad(x);
       if (masked_) ops::zip(x.size(), dy, mask_.data(), this->dx_.data(), detail::multiply_values{});
-      else ops::copy(dy, x.size(), this->dx_.data());
+      else ops::copy(x.size(), dy, this->dx_.data());
       return this->dx_;
     }
 
@@ -6483,12 +7669,12 @@ struct Flatten {
     explicit bound(Generator&) {}
     const Batch<Shape<S::size>, B>& forward(const Batch<S, B>& x, bool /*training*/) {
       this->prepare_output(x);
-      ops::copy(x.data(), x.size(), this->y_.data());
+      ops::copy(x.size(), x.data(), this->y_.data());
       return this->y_;
     }
     const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
       this->prepare_input_grad(x);
-      ops::copy(dy, x.size(), this->dx_.data());
+      ops::copy(x.size(), dy, this->dx_.data());
       return this->dx_;
     }
   };
@@ -6534,14 +7720,14 @@ struct Linear {
     const Batch<Shape<Out>, B>& forward(const Batch<Shape<In>, B>& x, bool /*training*/) {
       const std::size_t n = this->prepare_output(x);
       ops::gemm(false, true, n, Out, In, 1, x.data(), weight_.value.data(), 0, this->y_.data());
-      if constexpr (Bias) ops::add_bias(this->y_.data(), bias_.value.data(), n, Out, 1);
+      if constexpr (Bias) ops::add_bias(n, Out, 1, bias_.value.data(), this->y_.data());
       return this->y_;
     }
 
     const Batch<Shape<In>, B>& backward(const Batch<Shape<In>, B>& x, const scalar* dy, bool input_grad = true) {
       const std::size_t n = this->prepare_input_grad(x);
       ops::gemm(true, false, Out, In, n, 1, dy, x.data(), 1, weight_.grad.data());
-      if constexpr (Bias) ops::bias_grad(dy, n, Out, 1, bias_.grad.data());
+      if constexpr (Bias) ops::bias_grad(n, Out, 1, dy, bias_.grad.data());
       if (input_grad) ops::gemm(false, false, n, In, Out, 1, dy, weight_.value.data(), 0, this->dx_.data());
       return this->dx_;
     }
@@ -6567,6 +7753,9 @@ struct Linear {
 //   auto loss = loss_fn(logits, labels);
 //   model.backward(loss_fn.grad());
 // Gradient buffers are reused between calls: a training loop does not allocate here.
+// The backend: `CrossEntropyLoss loss_fn;` takes it from the batches of each call (eigen, thrust, cuda
+// alike: the buffers are made on the first call); `CrossEntropyLoss<backend::reference> loss_fn;` fixes
+// it. grad() is the last call's, valid until the next call (docs/lifetimes.md).
 //
 // Bad values. The rule: where PyTorch raises, or where its loss would be NaN, ctnn throws a ctnn::error
 // that names the loss, the offending element's index and its value; where PyTorch's loss is a number
@@ -6595,6 +7784,9 @@ struct Linear {
 namespace ctnn {
 
 enum class Reduction { mean, sum };
+
+// The backend argument of a loss that takes it from its arguments (the default, see below).
+struct deduced_backend {};
 
 namespace detail {
 
@@ -6678,8 +7870,8 @@ class elementwise_loss : public loss_base<B> {
     for (std::size_t i = 0; i < n; ++i) {
       if (!std::isnan(terms[i])) continue;
       scalar p{}, t{};
-      ops::to_host(prediction.data() + i, 1, &p);
-      ops::to_host(target.data() + i, 1, &t);
+      ops::to_host(1, prediction.data() + i, &p);
+      ops::to_host(1, target.data() + i, &t);
       const std::string at = index_string(i, batch_dims<S>(prediction.batch_size()));
       Functions::diagnose(Name.view(), at, static_cast<double>(p), static_cast<double>(t));
       throw error(cat(Name.view(), ": the loss is NaN: input", at, " is ", p, ", target", at, " is ", t));
@@ -6789,9 +7981,9 @@ class class_index_loss : public loss_base<B> {
     const scalar k = this->scale(n);
     double total;
     if constexpr (FromLogits)
-      total = ops::cross_entropy(prediction.data(), target.data(), n, Classes, this->grad_.data(), k);
+      total = ops::cross_entropy(n, Classes, prediction.data(), target.data(), this->grad_.data(), k);
     else
-      total = ops::nll(prediction.data(), target.data(), n, Classes, this->grad_.data(), k);
+      total = ops::nll(n, Classes, prediction.data(), target.data(), this->grad_.data(), k);
     return this->finish(total, n, Name.view(), [&](double) { diagnose(prediction, target); });
   }
 
@@ -6827,42 +8019,197 @@ class class_index_loss : public loss_base<B> {
   }
 };
 
+// A loss declared without a backend (CrossEntropyLoss loss_fn;) takes it from the batches it is called
+// with: its state (the gradient buffers of a typed loss) is made on the first call, for that call's
+// backend, and made anew if a later call comes on another backend. grad() hands back a view that
+// converts to the GradientView<B> a model's backward takes, and throws a ctnn::error if B is not the
+// backend of the last call (the gradient would be another device's memory).
+template <class Kind>
+class deferred_loss {
+  template <Backend B>
+  using typed = typename Kind::template loss<B>;
+
+  // Whether the typed loss takes these arguments (so concepts can ask, train/concepts.hpp); batches
+  // of two backends pass here and are reported by name in operator().
+  template <class P, class T>
+  static constexpr bool callable() {
+    if constexpr (!requires {
+                    typename P::backend_type;
+                    typename T::backend_type;
+                  })
+      return false;
+    else if constexpr (!std::is_same_v<typename P::backend_type, typename T::backend_type>)
+      return true;
+    else
+      return requires(typed<typename P::backend_type>& loss, const P& p, const T& t) { loss(p, t); };
+  }
+
+  struct state_base {
+    virtual ~state_base() = default;
+    virtual std::string_view backend_name() const = 0;
+  };
+  template <Backend B>
+  struct state final : state_base {
+    explicit state(Reduction reduction) : loss(reduction) {}
+    std::string_view backend_name() const override { return B::name; }
+    typed<B> loss;
+  };
+
+ public:
+  static constexpr std::string_view name = Kind::name;
+
+  explicit deferred_loss(Reduction reduction = Reduction::mean) : reduction_(reduction) {}
+  // A copy has the reduction and no last gradient (like a fresh loss: a loss's value is its function).
+  deferred_loss(const deferred_loss& other) : reduction_(other.reduction_) {}
+  deferred_loss& operator=(const deferred_loss& other) {
+    reduction_ = other.reduction_;
+    state_.reset();
+    return *this;
+  }
+  deferred_loss(deferred_loss&&) noexcept = default;
+  deferred_loss& operator=(deferred_loss&&) noexcept = default;
+
+  Reduction reduction() const { return reduction_; }
+
+  template <class Prediction, class Target>
+    requires(callable<Prediction, Target>())
+  auto operator()(const Prediction& prediction, const Target& target) {
+    using B = typename Prediction::backend_type;
+    using BT = typename Target::backend_type;
+    static_assert(diagnostic::require<std::is_same_v<B, BT>, diagnostic::TENSORS_ON_DIFFERENT_BACKENDS<
+                                                                diagnostic::lhs<B>, diagnostic::rhs<BT>>>::value);
+    auto* s = dynamic_cast<state<B>*>(state_.get());
+    if (!s) {
+      auto fresh = std::make_unique<state<B>>(reduction_);
+      s = fresh.get();
+      state_ = std::move(fresh);
+    }
+    return s->loss(prediction, target);
+  }
+
+  // dLoss/dPrediction of the last call, as the GradientView<B> of that call's backend.
+  class gradient {
+   public:
+    explicit gradient(const deferred_loss* loss) : loss_(loss) {}
+    template <Backend B>
+    operator GradientView<B>() const {
+      if (!loss_->state_) throw error(cat(name, ": grad() before the loss was computed"));
+      const auto* s = dynamic_cast<const state<B>*>(loss_->state_.get());
+      if (!s)
+        throw error(cat(name, ": grad() asked for on backend ", B::name, " but the last loss was computed on ",
+                        loss_->state_->backend_name()));
+      return s->loss.grad();
+    }
+
+   private:
+    const deferred_loss* loss_;
+  };
+  gradient grad() const { return gradient{this}; }
+
+ private:
+  Reduction reduction_;
+  std::unique_ptr<state_base> state_;
+};
+
+// Which typed loss each public name is (a kind type rather than a template template argument: clang
+// 14 crashes matching constrained template template parameters).
+struct cross_entropy_kind {
+  template <Backend B>
+  using loss = class_index_loss<B, true, "CrossEntropyLoss">;
+  static constexpr std::string_view name = "CrossEntropyLoss";
+};
+struct nll_kind {
+  template <Backend B>
+  using loss = class_index_loss<B, false, "NLLLoss">;
+  static constexpr std::string_view name = "NLLLoss";
+};
+struct bce_kind {
+  template <Backend B>
+  using loss = elementwise_loss<B, bce_functions, "BCELoss">;
+  static constexpr std::string_view name = "BCELoss";
+};
+struct bce_logits_kind {
+  template <Backend B>
+  using loss = elementwise_loss<B, bce_logits_functions, "BCEWithLogitsLoss">;
+  static constexpr std::string_view name = "BCEWithLogitsLoss";
+};
+struct mse_kind {
+  template <Backend B>
+  using loss = elementwise_loss<B, mse_functions, "MSELoss">;
+  static constexpr std::string_view name = "MSELoss";
+};
+struct l1_kind {
+  template <Backend B>
+  using loss = elementwise_loss<B, l1_functions, "L1Loss">;
+  static constexpr std::string_view name = "L1Loss";
+};
+
+template <class B, class Kind>
+struct loss_select {
+  using type = typename Kind::template loss<B>;
+};
+template <class Kind>
+struct loss_select<deduced_backend, Kind> {
+  using type = deferred_loss<Kind>;
+};
+template <class B, class Kind>
+using loss_for = typename loss_select<B, Kind>::type;
+
 }  // namespace detail
 
+// The public losses. Without a backend argument (CrossEntropyLoss loss_fn;) the backend is the one
+// of the batches each call gets; CrossEntropyLoss<backend::thrust<>> fixes it (and a call on another
+// backend does not compile).
 // Logits [batch, C] and class indices; log-softmax and NLL in one stable step.
-template <Backend B = backend::eigen>
-struct CrossEntropyLoss : detail::class_index_loss<B, true, "CrossEntropyLoss"> {
-  using detail::class_index_loss<B, true, "CrossEntropyLoss">::class_index_loss;
+template <class B = deduced_backend>
+struct CrossEntropyLoss : detail::loss_for<B, detail::cross_entropy_kind> {
+  using base = detail::loss_for<B, detail::cross_entropy_kind>;
+  using base::base;
 };
 // Log-probabilities [batch, C] (from LogSoftmax) and class indices.
-template <Backend B = backend::eigen>
-struct NLLLoss : detail::class_index_loss<B, false, "NLLLoss"> {
-  using detail::class_index_loss<B, false, "NLLLoss">::class_index_loss;
+template <class B = deduced_backend>
+struct NLLLoss : detail::loss_for<B, detail::nll_kind> {
+  using base = detail::loss_for<B, detail::nll_kind>;
+  using base::base;
 };
 // Probabilities (from Sigmoid) and targets in [0, 1].
-template <Backend B = backend::eigen>
-struct BCELoss : detail::elementwise_loss<B, detail::bce_functions, "BCELoss"> {
-  using detail::elementwise_loss<B, detail::bce_functions, "BCELoss">::elementwise_loss;
+template <class B = deduced_backend>
+struct BCELoss : detail::loss_for<B, detail::bce_kind> {
+  using base = detail::loss_for<B, detail::bce_kind>;
+  using base::base;
 };
 // Logits and targets in [0, 1]: Sigmoid + BCELoss without the loss of precision.
-template <Backend B = backend::eigen>
-struct BCEWithLogitsLoss : detail::elementwise_loss<B, detail::bce_logits_functions, "BCEWithLogitsLoss"> {
-  using detail::elementwise_loss<B, detail::bce_logits_functions, "BCEWithLogitsLoss">::elementwise_loss;
+template <class B = deduced_backend>
+struct BCEWithLogitsLoss : detail::loss_for<B, detail::bce_logits_kind> {
+  using base = detail::loss_for<B, detail::bce_logits_kind>;
+  using base::base;
 };
-template <Backend B = backend::eigen>
-struct MSELoss : detail::elementwise_loss<B, detail::mse_functions, "MSELoss"> {
-  using detail::elementwise_loss<B, detail::mse_functions, "MSELoss">::elementwise_loss;
+template <class B = deduced_backend>
+struct MSELoss : detail::loss_for<B, detail::mse_kind> {
+  using base = detail::loss_for<B, detail::mse_kind>;
+  using base::base;
 };
-template <Backend B = backend::eigen>
-struct L1Loss : detail::elementwise_loss<B, detail::l1_functions, "L1Loss"> {
-  using detail::elementwise_loss<B, detail::l1_functions, "L1Loss">::elementwise_loss;
+template <class B = deduced_backend>
+struct L1Loss : detail::loss_for<B, detail::l1_kind> {
+  using base = detail::loss_for<B, detail::l1_kind>;
+  using base::base;
 };
+
+// CrossEntropyLoss loss_fn{Reduction::sum}; (inherited constructors give no deduction guides in C++20)
+CrossEntropyLoss(Reduction) -> CrossEntropyLoss<deduced_backend>;
+NLLLoss(Reduction) -> NLLLoss<deduced_backend>;
+BCELoss(Reduction) -> BCELoss<deduced_backend>;
+BCEWithLogitsLoss(Reduction) -> BCEWithLogitsLoss<deduced_backend>;
+MSELoss(Reduction) -> MSELoss<deduced_backend>;
+L1Loss(Reduction) -> L1Loss<deduced_backend>;
 
 }  // namespace ctnn
 
 // ---- ctnn/nn/pooling.hpp ----
-// MaxPool2d<Kernel, Stride = Kernel, Padding = 0>, PyTorch's output size and tie-breaking (the first
-// maximum in the window receives the gradient).
+// MaxPool2d<Kernel, Stride = Kernel, Padding = 0> and AvgPool2d<Kernel, Stride = Kernel, Padding = 0>:
+// PyTorch's nn.MaxPool2d (its output size and tie-breaking: the first maximum in the window receives the
+// gradient) and nn.AvgPool2d (count_include_pad=True: every window divides by Kernel^2, padding counting as
+// zeros), both with ceil_mode=False and dilation 1.
 
 
 namespace ctnn {
@@ -6892,6 +8239,7 @@ struct MaxPool2d {
     using typename base::scalar;
     static constexpr std::size_t C = S::dims[0], H = S::dims[1], W = S::dims[2];
     static constexpr std::size_t Ho = output<S>::dims[1], Wo = output<S>::dims[2];
+    static constexpr backend::pool_geometry geometry{C, H, W, Kernel, Stride, Padding, Ho, Wo};
 
    public:
     explicit bound(Generator&) {}
@@ -6899,18 +8247,60 @@ struct MaxPool2d {
     const Batch<output<S>, B>& forward(const Batch<S, B>& x, bool /*training*/) {
       const std::size_t n = this->prepare_output(x);
       if (argmax_.size() < n * C * Ho * Wo) argmax_.resize(n * C * Ho * Wo);
-      ops::maxpool_forward(x.data(), n * C, H, W, Kernel, Stride, Padding, Ho, Wo, this->y_.data(), argmax_.data());
+      ops::maxpool_forward(geometry, n, x.data(), this->y_.data(), argmax_.data());
       return this->y_;
     }
 
     const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
       const std::size_t n = this->prepare_input_grad(x);
-      ops::maxpool_backward(dy, argmax_.data(), n * C, H * W, Ho * Wo, this->dx_.data());
+      ops::maxpool_backward(geometry, n, dy, argmax_.data(), this->dx_.data());
       return this->dx_;
     }
 
    private:
     buffer_t<B, std::int32_t> argmax_;
+  };
+};
+
+template <std::size_t Kernel, std::size_t Stride = Kernel, std::size_t Padding = 0>
+struct AvgPool2d {
+  static_assert(Kernel > 0 && Stride > 0, "ctnn: AvgPool2d<Kernel, Stride> needs a positive kernel and stride");
+  static_assert(2 * Padding <= Kernel, "ctnn: AvgPool2d padding must be at most half the kernel size (as in PyTorch)");
+  static constexpr std::string_view type_name = "AvgPool2d";
+  static std::string repr() {
+    return cat("AvgPool2d(kernel_size=", Kernel, ", stride=", Stride, ", padding=", Padding, ")");
+  }
+
+  template <class S>
+  static constexpr bool accepts = S::rank == 3 && S::dims[1] + 2 * Padding >= Kernel && S::dims[2] + 2 * Padding >= Kernel;
+  template <class S>
+  using expected_input = typename detail::chw_or_default<S, (S::rank == 3 ? S::dims[0] : 1), Kernel, Padding>::type;
+  template <class S>
+  using output = Shape<S::dims[0], detail::conv_out(S::dims[1], Kernel, Stride, Padding),
+                       detail::conv_out(S::dims[2], Kernel, Stride, Padding)>;
+
+  template <class S, Backend B, fixed_string Path>
+  class bound : public leaf_layer<AvgPool2d, S, output<S>, B, Path>, public no_parameters {
+    using base = leaf_layer<AvgPool2d, S, output<S>, B, Path>;
+    using typename base::ops;
+    using typename base::scalar;
+    static constexpr backend::pool_geometry geometry{S::dims[0], S::dims[1], S::dims[2], Kernel, Stride, Padding,
+                                                     output<S>::dims[1], output<S>::dims[2]};
+
+   public:
+    explicit bound(Generator&) {}
+
+    const Batch<output<S>, B>& forward(const Batch<S, B>& x, bool /*training*/) {
+      const std::size_t n = this->prepare_output(x);  // sizes y_: before y_.data() is taken
+      ops::avgpool_forward(geometry, n, x.data(), this->y_.data());
+      return this->y_;
+    }
+
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
+      const std::size_t n = this->prepare_input_grad(x);
+      ops::avgpool_backward(geometry, n, dy, this->dx_.data());
+      return this->dx_;
+    }
   };
 };
 
@@ -6989,7 +8379,8 @@ class SGD {
     const bool momentum = options_.momentum != 0;
     for (std::size_t i = 0; i < params_.size(); ++i) {
       Parameter<B>& p = *params_[i];
-      backend::ops<B>::sgd_update(p.size(), p.value.data(), p.grad.data(),
+      if (!p.requires_grad) continue;  // frozen (PyTorch: grad is None, step skips it)
+      backend::ops<B>::sgd_update(p.size(), p.grad.data(), p.value.data(),
                                   momentum ? momentum_buffers_[i].data() : nullptr, static_cast<scalar>(options_.lr),
                                   static_cast<scalar>(options_.momentum), static_cast<scalar>(options_.dampening),
                                   static_cast<scalar>(options_.weight_decay), options_.nesterov, steps_ == 0);
@@ -7050,8 +8441,8 @@ class Adam {
       const std::size_t n = params_[i]->size();
       exp_avg_[i].resize(n);
       exp_avg_sq_[i].resize(n);
-      backend::ops<B>::fill(exp_avg_[i].data(), n, scalar(0));
-      backend::ops<B>::fill(exp_avg_sq_[i].data(), n, scalar(0));
+      backend::ops<B>::fill(n, exp_avg_[i].data(), scalar(0));
+      backend::ops<B>::fill(n, exp_avg_sq_[i].data(), scalar(0));
     }
   }
 
@@ -7064,7 +8455,8 @@ class Adam {
     const double bias_correction2_sqrt = std::sqrt(bias_correction2);
     for (std::size_t i = 0; i < params_.size(); ++i) {
       Parameter<B>& p = *params_[i];
-      backend::ops<B>::adam_update(p.size(), p.value.data(), p.grad.data(), exp_avg_[i].data(), exp_avg_sq_[i].data(),
+      if (!p.requires_grad) continue;  // frozen (PyTorch: grad is None, step skips it)
+      backend::ops<B>::adam_update(p.size(), p.grad.data(), p.value.data(), exp_avg_[i].data(), exp_avg_sq_[i].data(),
                                    static_cast<scalar>(options_.betas[0]), static_cast<scalar>(options_.betas[1]),
                                    static_cast<scalar>(options_.eps), static_cast<scalar>(options_.weight_decay),
                                    static_cast<scalar>(step_size), static_cast<scalar>(bias_correction2_sqrt));
@@ -7166,13 +8558,119 @@ class StepLR {
 // reduction's result); no other broadcasting. Integer / integer and integer op floating scalar give
 // float32, as torch's type promotion does; integer arithmetic wraps.
 //
-// The rest of the API (matmul, stack, cat, equal, allclose, printing) is in tensor_ops.hpp, which
-// this header includes at its end.
+// The parts, each in its own header and all included here: shape_algebra.hpp (the Shapes operations
+// give), dtype.hpp (value types, promotion, conversion), tensor_class.hpp (the class), factories.hpp
+// (zeros, ones, rand, arange, tensor literals) and tensor_ops.hpp (matmul, stack, cat, equal, allclose,
+// printing).
+
+// ---- ctnn/tensor/dtype.hpp ----
+// A Tensor's dtypes: which value types a Tensor holds, their PyTorch names, torch's result dtypes
+// (sums, integer op floating scalar, true division), conversion as tensor.to(dtype), and arithmetic that
+// wraps on integers as torch's does.
+
+namespace ctnn {
+
+// What a Tensor may hold: float, double and the integer types (not bool).
+template <class T>
+concept TensorScalar = std::is_arithmetic_v<T> && !std::is_same_v<std::remove_cv_t<T>, bool>;
+
+namespace detail {
+
+// PyTorch's name of a dtype: "float32", "int64", ...
+template <class T>
+constexpr std::string_view dtype_name() {
+  if constexpr (std::is_same_v<T, float>) return "float32";
+  else if constexpr (std::is_same_v<T, double>) return "float64";
+  else if constexpr (std::is_floating_point_v<T>) return sizeof(T) == 8 ? "float64" : "float128";
+  else if constexpr (std::is_signed_v<T>) {
+    if constexpr (sizeof(T) == 1) return "int8";
+    else if constexpr (sizeof(T) == 2) return "int16";
+    else if constexpr (sizeof(T) == 4) return "int32";
+    else return "int64";
+  } else {
+    if constexpr (sizeof(T) == 1) return "uint8";
+    else if constexpr (sizeof(T) == 2) return "uint16";
+    else if constexpr (sizeof(T) == 4) return "uint32";
+    else return "uint64";
+  }
+}
+
+// torch's result dtypes. sum of integers: int64 (uint64 stays uint64). Division and integer op
+// floating scalar: float32 for integer tensors.
+template <class T>
+using sum_t = std::conditional_t<std::is_floating_point_v<T>, T,
+                                 std::conditional_t<std::is_unsigned_v<T> && sizeof(T) == 8, std::uint64_t, std::int64_t>>;
+template <class T, class U>
+using promote_t = std::conditional_t<std::is_integral_v<T> && std::is_floating_point_v<U>, float, T>;
+template <class T>
+using true_div_t = std::conditional_t<std::is_floating_point_v<T>, T, float>;
+
+// Value conversion, as tensor.to(dtype): floating -> integer truncates toward zero and goes through
+// int64 (wrapping into smaller types, as torch does on x86); NaN, infinities and values outside
+// int64 give int64's minimum (x86's answer; PyTorch leaves them undefined).
+template <class To, class From>
+constexpr To convert(From v) {
+  if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To>) {
+    if constexpr (std::is_same_v<To, std::uint64_t> || (std::is_unsigned_v<To> && sizeof(To) == 8))
+      if (v >= 9.2233720368547758e18 && v < 1.8446744073709552e19) return static_cast<To>(v);
+    if (!(v >= -9.2233720368547758e18 && v < 9.2233720368547758e18))
+      return static_cast<To>(std::numeric_limits<std::int64_t>::min());
+    return static_cast<To>(static_cast<std::int64_t>(v));
+  } else {
+    return static_cast<To>(v);
+  }
+}
+
+// Elementwise arithmetic; on integers it wraps (computed unsigned, as torch's results do).
+template <class T>
+using wrap_t = std::make_unsigned_t<decltype(T{} + T{})>;
+struct add {
+  template <class T>
+  constexpr T operator()(T x, T y) const {
+    if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<wrap_t<T>>(x) + static_cast<wrap_t<T>>(y));
+    else return x + y;
+  }
+};
+struct sub {
+  template <class T>
+  constexpr T operator()(T x, T y) const {
+    if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<wrap_t<T>>(x) - static_cast<wrap_t<T>>(y));
+    else return x - y;
+  }
+};
+struct mul {
+  template <class T>
+  constexpr T operator()(T x, T y) const {
+    if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<wrap_t<T>>(x) * static_cast<wrap_t<T>>(y));
+    else return x * y;
+  }
+};
+struct div {
+  template <class T>
+  constexpr T operator()(T x, T y) const { return x / y; }  // only ever called on floating types
+};
+
+}  // namespace detail
+}  // namespace ctnn
+
+// ---- ctnn/tensor/factories.hpp ----
+// Making tensors, as torch's factory functions: zeros/ones/full (and their _like forms), rand/randn/
+// randint, arange with compile-time bounds, and tensor(...) from literals.
+
+
+// ---- ctnn/tensor/tensor_class.hpp ----
+// The Tensor class. Include <ctnn/tensor/tensor.hpp>, which says what a Tensor shares and what it copies,
+// and brings the factories and the multi-tensor operations along.
+
+
+// ---- ctnn/tensor/shape_algebra.hpp ----
+// The shape algebra of the tensor operations, all at compile time: the Shape that removing, inserting
+// or resizing a dimension gives (sum<D>, unsqueeze, slice, cat, ...), squeeze's Shape, and the
+// permutation check behind permute.
 
 
 namespace ctnn {
 
-// ---- shape algebra of the tensor operations (all at compile time) ---------------------------------
 namespace shape {
 namespace detail {
 
@@ -7256,11 +8754,9 @@ constexpr bool is_permutation() {
 
 }  // namespace shape
 
-// ---- value types ----------------------------------------------------------------------------------
+}  // namespace ctnn
 
-// What a Tensor may hold: float, double and the integer types (not bool).
-template <class T>
-concept TensorScalar = std::is_arithmetic_v<T> && !std::is_same_v<std::remove_cv_t<T>, bool>;
+namespace ctnn {
 
 template <ShapeType S, class T = float, Backend B = backend::eigen>
 class Tensor;
@@ -7277,80 +8773,6 @@ template <class S1, class T1, class B1, class S2, class T2, class B2>
 auto matmul(const Tensor<S1, T1, B1>& a, const Tensor<S2, T2, B2>& b);
 
 namespace detail {
-
-// PyTorch's name of a dtype: "float32", "int64", ...
-template <class T>
-constexpr std::string_view dtype_name() {
-  if constexpr (std::is_same_v<T, float>) return "float32";
-  else if constexpr (std::is_same_v<T, double>) return "float64";
-  else if constexpr (std::is_floating_point_v<T>) return sizeof(T) == 8 ? "float64" : "float128";
-  else if constexpr (std::is_signed_v<T>) {
-    if constexpr (sizeof(T) == 1) return "int8";
-    else if constexpr (sizeof(T) == 2) return "int16";
-    else if constexpr (sizeof(T) == 4) return "int32";
-    else return "int64";
-  } else {
-    if constexpr (sizeof(T) == 1) return "uint8";
-    else if constexpr (sizeof(T) == 2) return "uint16";
-    else if constexpr (sizeof(T) == 4) return "uint32";
-    else return "uint64";
-  }
-}
-
-// torch's result dtypes. sum of integers: int64 (uint64 stays uint64). Division and integer op
-// floating scalar: float32 for integer tensors.
-template <class T>
-using sum_t = std::conditional_t<std::is_floating_point_v<T>, T,
-                                 std::conditional_t<std::is_unsigned_v<T> && sizeof(T) == 8, std::uint64_t, std::int64_t>>;
-template <class T, class U>
-using promote_t = std::conditional_t<std::is_integral_v<T> && std::is_floating_point_v<U>, float, T>;
-template <class T>
-using true_div_t = std::conditional_t<std::is_floating_point_v<T>, T, float>;
-
-// Value conversion, as tensor.to(dtype): floating -> integer truncates toward zero and goes through
-// int64 (wrapping into smaller types, as torch does on x86); NaN, infinities and values outside
-// int64 give int64's minimum (x86's answer; PyTorch leaves them undefined).
-template <class To, class From>
-constexpr To convert(From v) {
-  if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To>) {
-    if constexpr (std::is_same_v<To, std::uint64_t> || (std::is_unsigned_v<To> && sizeof(To) == 8))
-      if (v >= 9.2233720368547758e18 && v < 1.8446744073709552e19) return static_cast<To>(v);
-    if (!(v >= -9.2233720368547758e18 && v < 9.2233720368547758e18))
-      return static_cast<To>(std::numeric_limits<std::int64_t>::min());
-    return static_cast<To>(static_cast<std::int64_t>(v));
-  } else {
-    return static_cast<To>(v);
-  }
-}
-
-// Elementwise arithmetic; on integers it wraps (computed unsigned, as torch's results do).
-template <class T>
-using wrap_t = std::make_unsigned_t<decltype(T{} + T{})>;
-struct add {
-  template <class T>
-  constexpr T operator()(T x, T y) const {
-    if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<wrap_t<T>>(x) + static_cast<wrap_t<T>>(y));
-    else return x + y;
-  }
-};
-struct sub {
-  template <class T>
-  constexpr T operator()(T x, T y) const {
-    if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<wrap_t<T>>(x) - static_cast<wrap_t<T>>(y));
-    else return x - y;
-  }
-};
-struct mul {
-  template <class T>
-  constexpr T operator()(T x, T y) const {
-    if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<wrap_t<T>>(x) * static_cast<wrap_t<T>>(y));
-    else return x * y;
-  }
-};
-struct div {
-  template <class T>
-  constexpr T operator()(T x, T y) const { return x / y; }  // only ever called on floating types
-};
 
 // The type of the nested initializer lists of a rank-R tensor ({{1, 2}, {3, 4}}); for rank < 2 a type
 // nobody can make, so that the flat initializer_list is the only list constructor.
@@ -8020,7 +9442,9 @@ class Tensor {
   std::size_t offset_ = 0;
 };
 
-// ---- factories --------------------------------------------------------------------------------------
+}  // namespace ctnn
+
+namespace ctnn {
 
 template <ShapeType S, class T = float, Backend B = backend::eigen>
 Tensor<S, T, B> zeros() {
@@ -8176,7 +9600,6 @@ auto tensor(const E (&values)[K][L][M][N]) {
 }
 
 }  // namespace ctnn
-
 
 // ---- ctnn/tensor/tensor_ops.hpp ----
 // Operations on several Tensors (tensor.hpp): matmul, stack, cat, equal, allclose, and printing in
@@ -8561,12 +9984,76 @@ std::ostream& operator<<(std::ostream& os, const Tensor<S, T, B>& t) {
 // ---- ctnn/train/engine.hpp ----
 // The tutorials' training engine: train_step, test_step, fit (returning a history), eval_model,
 // predictions, the results table and print_train_time. Works with any model, loss, optimizer and
-// loader that follow ctnn's interfaces (a loader is a range of batches with .x and .y).
+// loader that satisfy the concepts of train/concepts.hpp (a loader is a range of batches with .x and .y).
 //
 // Loss and accuracy per epoch are the mean of the per-batch values, exactly as the tutorials
 // compute them (so the smaller last batch weighs as much as the others, as there).
 #include <iostream>
 
+
+// ---- ctnn/train/concepts.hpp ----
+// What the training engine (train/engine.hpp) needs of its arguments, as concepts, so a wrong argument
+// fails at the call with the concept's name ("constraints not satisfied ... train::Optimizer") rather
+// than inside the loop. They sit in ctnn::train so that user code with `using namespace ctnn;` and
+// its own `Model` type stays unambiguous.
+//   train::Loader<L>              a range of batches with .x and .y, and size() batches per epoch
+//   train::Model<M, L>            forward(batch.x) of L's batches, train(bool)/eval()/is_training()
+//   train::TrainableModel<M, L>   ... and backward(GradientView, InputGrad) for train_step
+//   train::Loss<F, M, L>          loss(prediction, batch.y) gives a number, grad() its gradient
+//   train::Optimizer<O>           step() and zero_grad()
+// Sequential, DataLoader, the losses and optim::SGD/Adam satisfy them; so does anything of the user's
+// with these members.
+
+
+namespace ctnn::train {
+
+template <class L>
+concept Loader = requires(L& loader) {
+  loader.begin();
+  loader.end();
+  { loader.size() } -> std::convertible_to<std::size_t>;
+  { loader.begin() != loader.end() } -> std::convertible_to<bool>;
+  (*loader.begin()).x;
+  (*loader.begin()).y;
+};
+
+template <Loader L>
+using batch_of = std::remove_cvref_t<decltype(*std::declval<L&>().begin())>;
+template <Loader L>
+using input_of = std::remove_cvref_t<decltype(std::declval<batch_of<L>&>().x)>;
+template <Loader L>
+using target_of = std::remove_cvref_t<decltype(std::declval<batch_of<L>&>().y)>;
+
+template <class M, class L>
+concept Model = Loader<L> && requires(M& model, const M& cmodel, const input_of<L>& x, bool on) {
+  model.forward(x);
+  model.train(on);
+  model.eval();
+  { cmodel.is_training() } -> std::convertible_to<bool>;
+};
+
+template <class M, class L>
+  requires Model<M, L>
+using prediction_of = std::remove_cvref_t<decltype(std::declval<M&>().forward(std::declval<const input_of<L>&>()))>;
+
+template <class M, class L>
+concept TrainableModel = Model<M, L> && requires(M& model, const GradientView<typename M::backend_type>& dy) {
+  model.backward(dy, InputGrad::skip);
+};
+
+template <class F, class M, class L>
+concept Loss = Model<M, L> && requires(F& loss_fn, const prediction_of<M, L>& prediction, const target_of<L>& target) {
+  { loss_fn(prediction, target) } -> std::convertible_to<double>;
+  loss_fn.grad();
+};
+
+template <class O>
+concept Optimizer = requires(O& optimizer) {
+  optimizer.step();
+  optimizer.zero_grad();
+};
+
+}  // namespace ctnn::train
 
 // ---- ctnn/train/metrics.hpp ----
 // Accuracy and the confusion matrix, as the tutorials compute them (accuracy in percent).
@@ -8591,7 +10078,7 @@ const T* host_values(const BatchType& batch, std::vector<T>& scratch) {
     return batch.data();
   } else {
     scratch.resize(batch.size());
-    backend::ops<typename BatchType::backend_type>::to_host(batch.data(), batch.size(), scratch.data());
+    backend::ops<typename BatchType::backend_type>::to_host(batch.size(), batch.data(), scratch.data());
     return scratch.data();
   }
 }
@@ -8827,7 +10314,7 @@ struct StepOptions {
 namespace detail {
 template <class Loss>
 struct is_bce_with_logits : std::false_type {};
-template <Backend B>
+template <class B>
 struct is_bce_with_logits<BCEWithLogitsLoss<B>> : std::true_type {};
 
 template <class Target>
@@ -8868,8 +10355,9 @@ using loader_target_t = std::remove_cvref_t<decltype((*std::declval<Loader&>().b
 // parameters were not updated"), and so does an error of the loss itself (a NaN input, see loss.hpp):
 // PyTorch would go on and fill every parameter with NaN. Anomaly mode (set_detect_anomaly) checks
 // every layer's output and gradient as well.
-template <class Model, class Loader, class Loss, class Optimizer,
+template <class Model, train::Loader Loader, class Loss, train::Optimizer Optimizer,
           class Accuracy = decltype(default_accuracy<Loss, loader_target_t<Loader>>())>
+  requires train::TrainableModel<Model, Loader> && train::Loss<Loss, Model, Loader>
 EpochMetrics train_step(Model& model, Loader& loader, Loss& loss_fn, Optimizer& optimizer,
                         Accuracy accuracy = default_accuracy<Loss, loader_target_t<Loader>>(),
                         const StepOptions& options = {}) {
@@ -8909,8 +10397,9 @@ EpochMetrics train_step(Model& model, Loader& loader, Loss& loss_fn, Optimizer& 
 }
 
 // One pass over a loader in evaluation mode (Dropout off), no parameter change.
-template <class Model, class Loader, class Loss,
+template <class Model, train::Loader Loader, class Loss,
           class Accuracy = decltype(default_accuracy<Loss, loader_target_t<Loader>>())>
+  requires train::Model<Model, Loader> && train::Loss<Loss, Model, Loader>
 EpochMetrics test_step(Model& model, Loader& loader, Loss& loss_fn,
                        Accuracy accuracy = default_accuracy<Loss, loader_target_t<Loader>>(),
                        const StepOptions& options = {}) {
@@ -8943,7 +10432,9 @@ struct FitOptions {
 
 // The tutorials' train(): epochs of train_step and test_step, printing
 // "Epoch: 1 | train_loss: 0.5904 | train_acc: 79.17% | test_loss: 0.5095 | test_acc: 82.04%".
-template <class Model, class TrainLoader, class TestLoader, class Loss, class Optimizer>
+template <class Model, train::Loader TrainLoader, train::Loader TestLoader, class Loss, train::Optimizer Optimizer>
+  requires train::TrainableModel<Model, TrainLoader> && train::Model<Model, TestLoader> &&
+           train::Loss<Loss, Model, TrainLoader> && train::Loss<Loss, Model, TestLoader>
 History fit(Model& model, TrainLoader& train_loader, TestLoader& test_loader, Loss& loss_fn, Optimizer& optimizer,
             std::size_t epochs, const FitOptions& options = {}) {
   History h;
@@ -8971,7 +10462,8 @@ History fit(Model& model, TrainLoader& train_loader, TestLoader& test_loader, Lo
 }
 
 // The tutorials' eval_model: {model_name, model_loss, model_acc} over a loader.
-template <class Model, class Loader, class Loss>
+template <class Model, train::Loader Loader, class Loss>
+  requires train::Model<Model, Loader> && train::Loss<Loss, Model, Loader>
 EvalResult eval_model(Model& model, Loader& loader, Loss& loss_fn, std::string model_name, bool progress = true) {
   const auto m = test_step(model, loader, loss_fn, default_accuracy<Loss, loader_target_t<Loader>>(),
                            {progress, "eval " + model_name});
@@ -8979,7 +10471,8 @@ EvalResult eval_model(Model& model, Loader& loader, Loss& loss_fn, std::string m
 }
 
 // Predicted class of every sample of a loader, in the loader's order.
-template <class Model, class Loader>
+template <class Model, train::Loader Loader>
+  requires train::Model<Model, Loader>
 std::vector<std::int64_t> predict_classes(Model& model, Loader& loader) {
   const bool was_training = model.is_training();
   model.eval();
