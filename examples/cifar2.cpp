@@ -21,7 +21,7 @@ using TaperedModel = Sequential<backend::eigen, Input<3, 32, 32>, Flatten, Linea
 namespace {
 
 template <class Model, class Loss, class TrainLoader, class ValLoader>
-double train(Model& model, Loss& loss_fn, TrainLoader& train_loader, ValLoader& val_loader, std::size_t epochs) {
+double train_and_validate(Model& model, Loss& loss_fn, TrainLoader& train_loader, ValLoader& val_loader, std::size_t epochs) {
   std::cout << model << "\n";
   optim::SGD optimizer{model.parameters(), {.lr = 1e-2f}};
   for (std::size_t epoch = 0; epoch < epochs; ++epoch) {
@@ -69,10 +69,10 @@ int main(int argc, char** argv) try {
 
   SmallModel small{manual_seed(42)};
   NLLLoss nll;
-  const double small_acc = train(small, nll, train_loader, val_loader, epochs);
+  const double small_acc = train_and_validate(small, nll, train_loader, val_loader, epochs);
   TaperedModel tapered{manual_seed(42)};
   CrossEntropyLoss cross_entropy;
-  const double tapered_acc = train(tapered, cross_entropy, train_loader, val_loader, epochs);
+  const double tapered_acc = train_and_validate(tapered, cross_entropy, train_loader, val_loader, epochs);
   std::printf("3072-512-2 + LogSoftmax/NLLLoss: %.2f%% | 3072-1024-512-128-2 + CrossEntropyLoss: %.2f%%\n", small_acc,
               tapered_acc);
   return 0;
