@@ -10,10 +10,12 @@
 #include <cmath>
 #include <cstddef>
 #include <initializer_list>
+#include <memory>
 #include <numeric>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "../backend/backend.hpp"
@@ -22,6 +24,52 @@
 
 namespace ctnn {
 
+namespace detail {
+// While alive on this thread, copying a parameter shares its storage instead of duplicating it. An
+// inference context (inference_context.hpp) copies a whole model this way: every layer's defaulted
+// copy constructor passes it through, so layers need not know about contexts.
+inline bool& parameters_shared_on_copy() {
+  thread_local bool on = false;
+  return on;
+}
+class share_parameters_on_copy {
+ public:
+  share_parameters_on_copy() : saved_(std::exchange(parameters_shared_on_copy(), true)) {}
+  ~share_parameters_on_copy() { parameters_shared_on_copy() = saved_; }
+  share_parameters_on_copy(const share_parameters_on_copy&) = delete;
+  share_parameters_on_copy& operator=(const share_parameters_on_copy&) = delete;
+
+ private:
+  bool saved_;
+};
+}  // namespace detail
+
+// A parameter's values (or gradient): a backend buffer that copies deeply, as a tensor's clone, except
+// under detail::share_parameters_on_copy, where the copy refers to the same memory.
+template <Backend B>
+class parameter_storage {
+ public:
+  parameter_storage() : buffer_(std::make_shared<buffer_t<B>>()) {}
+  parameter_storage(const parameter_storage& other)
+      : buffer_(detail::parameters_shared_on_copy() ? other.buffer_ : std::make_shared<buffer_t<B>>(*other.buffer_)) {}
+  parameter_storage(parameter_storage&&) noexcept = default;
+  parameter_storage& operator=(const parameter_storage& other) {
+    if (this != &other) *this = parameter_storage(other);
+    return *this;
+  }
+  parameter_storage& operator=(parameter_storage&&) noexcept = default;
+
+  void resize(std::size_t n) { buffer_->resize(n); }
+  std::size_t size() const { return buffer_->size(); }
+  scalar_t<B>* data() { return buffer_->data(); }
+  const scalar_t<B>* data() const { return buffer_->data(); }
+  // Whether both refer to the same memory (an inference context's parameters and its model's).
+  bool shares_memory_with(const parameter_storage& other) const { return buffer_ == other.buffer_; }
+
+ private:
+  std::shared_ptr<buffer_t<B>> buffer_;
+};
+
 template <Backend B>
 struct Parameter {
   using ops = backend::ops<B>;
@@ -29,8 +77,8 @@ struct Parameter {
 
   std::string name;
   std::vector<std::size_t> shape;
-  buffer_t<B> value;
-  buffer_t<B> grad;
+  parameter_storage<B> value;
+  parameter_storage<B> grad;
   bool requires_grad = true;
 
   Parameter(std::string name_, std::initializer_list<std::size_t> shape_)

@@ -29,6 +29,7 @@
 
 #include "block.hpp"
 #include "buffer.hpp"
+#include "inference_context.hpp"
 #include "state_dict.hpp"
 
 namespace ctnn {
@@ -117,6 +118,12 @@ class Sequential {
   }
 
   const output_batch& output() const { return body_.output(); }
+
+  // Inference on many threads without copying the weights (inference_context.hpp): each thread makes
+  // its own context, then infer(x, ctx) is this model's eval-mode forward, bit for bit.
+  using context_type = InferenceContext<body_type>;
+  context_type context() const { return context_type(body_); }
+  const output_batch& infer(const input_batch& x, context_type& ctx) const { return ctx.forward(x); }
 
   // Backward calls so far: the training step that anomaly mode's messages name (the forward of step k
   // is the one after k - 1 backward calls; see anomaly.hpp).
