@@ -16,7 +16,7 @@ struct ctnn::backend::ops<toy_backend> : host_ops<float> {
   static void maxpool_forward(const float* x, std::size_t planes, std::size_t H, std::size_t W, std::size_t K,
                               std::size_t stride, std::size_t pad, std::size_t Ho, std::size_t Wo, float* y,
                               std::int32_t* argmax) {
-    host_ops<float>::maxpool_forward({planes, H, W, K, stride, pad, Ho, Wo}, 1, x, y, argmax);
+    host_ops<float>::maxpool_forward({planes, H, W, K, K, stride, stride, pad, pad, 1, 1, Ho, Wo}, 1, x, y, argmax);
   }
 #endif
 };

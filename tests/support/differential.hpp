@@ -401,6 +401,66 @@ inline constexpr auto adam_op = [](auto tag, const length_case& c, rng r) {
                  {"v", download<B>(V, n), rounding_tolerance, compare_mode::scaled, 0.01}};
 };
 
+inline constexpr auto amsgrad_op = [](auto tag, const length_case& c, rng r) {
+  using B = typename decltype(tag)::type;
+  const std::size_t n = c.n;
+  const float weight_decay = r.pick<float>({0.0f, 1e-2f});
+  const double t = static_cast<double>(r.between(1, 50));
+  const auto step_size = static_cast<float>(1e-3 / (1 - std::pow(0.9, t)));
+  const auto correction = static_cast<float>(std::sqrt(1 - std::pow(0.999, t)));
+  const host_values p = uniform_values(r, n, -1, 1), g = uniform_values(r, n, -1, 1), m = uniform_values(r, n, -0.1, 0.1),
+                    v = uniform_values(r, n, 0, 0.01), max_v = uniform_values(r, n, 0, 0.01);
+  auto P = upload<B>(p), G = upload<B>(g), M = upload<B>(m), V = upload<B>(v), MV = upload<B>(max_v);
+  ops_of<B>::amsgrad_update(n, G.data(), P.data(), M.data(), V.data(), MV.data(), 0.9f, 0.999f, 1e-8f, weight_decay,
+                            step_size, correction);
+  return results{{"param", download<B>(P, n), rounding_tolerance, compare_mode::scaled, 1},
+                 {"m", download<B>(M, n), rounding_tolerance, compare_mode::scaled, 0.1},
+                 {"v", download<B>(V, n), rounding_tolerance, compare_mode::scaled, 0.01},
+                 {"max_v", download<B>(MV, n), rounding_tolerance, compare_mode::scaled, 0.01}};
+};
+
+inline constexpr auto adadelta_op = [](auto tag, const length_case& c, rng r) {
+  using B = typename decltype(tag)::type;
+  const std::size_t n = c.n;
+  const float weight_decay = r.pick<float>({0.0f, 1e-2f}), rho = r.pick<float>({0.9f, 0.5f});
+  const host_values p = uniform_values(r, n, -1, 1), g = uniform_values(r, n, -1, 1), sq = uniform_values(r, n, 0, 0.1),
+                    acc = uniform_values(r, n, 0, 0.1);
+  auto P = upload<B>(p), G = upload<B>(g), SQ = upload<B>(sq), ACC = upload<B>(acc);
+  ops_of<B>::adadelta_update(n, G.data(), P.data(), SQ.data(), ACC.data(), 1.0f, rho, 1e-6f, weight_decay);
+  // Relative to the inputs' scales (param 1, the averages 0.1).
+  return results{{"param", download<B>(P, n), rounding_tolerance, compare_mode::scaled, 1},
+                 {"square_avg", download<B>(SQ, n), rounding_tolerance, compare_mode::scaled, 0.1},
+                 {"acc_delta", download<B>(ACC, n), rounding_tolerance, compare_mode::scaled, 0.1}};
+};
+
+inline constexpr auto adagrad_op = [](auto tag, const length_case& c, rng r) {
+  using B = typename decltype(tag)::type;
+  const std::size_t n = c.n;
+  const float weight_decay = r.pick<float>({0.0f, 1e-2f});
+  const host_values p = uniform_values(r, n, -1, 1), g = uniform_values(r, n, -1, 1), sum = uniform_values(r, n, 0, 1);
+  auto P = upload<B>(p), G = upload<B>(g), SUM = upload<B>(sum);
+  ops_of<B>::adagrad_update(n, G.data(), P.data(), SUM.data(), 0.01f, 1e-10f, weight_decay);
+  return results{{"param", download<B>(P, n), rounding_tolerance, compare_mode::scaled, 1},
+                 {"sum", download<B>(SUM, n), rounding_tolerance, compare_mode::scaled, 1}};
+};
+
+inline constexpr auto rmsprop_op = [](auto tag, const length_case& c, rng r) {
+  using B = typename decltype(tag)::type;
+  const std::size_t n = c.n;
+  const float weight_decay = r.pick<float>({0.0f, 1e-2f}), momentum = r.pick<float>({0.0f, 0.9f});
+  const bool centered = r.chance(0.5);
+  // square_avg above grad_avg^2 (as it is after any number of steps), so the centered root is real.
+  const host_values p = uniform_values(r, n, -1, 1), g = uniform_values(r, n, -1, 1), sq = uniform_values(r, n, 0.5, 1),
+                    avg = uniform_values(r, n, -0.5, 0.5), buf = uniform_values(r, n, -1, 1);
+  auto P = upload<B>(p), G = upload<B>(g), SQ = upload<B>(sq), AVG = upload<B>(avg), BUF = upload<B>(buf);
+  ops_of<B>::rmsprop_update(n, G.data(), P.data(), SQ.data(), centered ? AVG.data() : nullptr,
+                            momentum != 0.0f ? BUF.data() : nullptr, 0.01f, 0.99f, 1e-8f, weight_decay, momentum);
+  return results{{"param", download<B>(P, n), rounding_tolerance, compare_mode::scaled, 1},
+                 {"square_avg", download<B>(SQ, n), rounding_tolerance, compare_mode::scaled, 1},
+                 {"grad_avg", download<B>(AVG, n), rounding_tolerance, compare_mode::scaled, 1},
+                 {"momentum_buffer", download<B>(BUF, n), rounding_tolerance, compare_mode::scaled, 1}};
+};
+
 // Dropout masks and the other counter-based fills: fill_bernoulli exactly, uniform and normal to one
 // rounding of the double values.
 inline constexpr auto random_fill_op = [](auto tag, const length_case& c, rng r) {
@@ -429,6 +489,51 @@ inline constexpr auto bias_op = [](auto tag, const bias_case& c, rng r) {
   return results{{"add_bias", download<B>(Y, n), rounding_tolerance},
                  {"bias_grad", download<B>(GB, c.channels),
                   reduction_tolerance(static_cast<double>(c.outer * c.inner) + 1)}};
+};
+
+// BatchNorm over the bias geometries: the batch statistics, forward and both backward modes (batch
+// statistics, then running statistics drawn in [0.5, 1.5]); gradients accumulate into non-zero buffers,
+// y and dx start as NaN (overwritten). A channel of one value has no batch variance: running statistics only.
+inline constexpr auto batchnorm_op = [](auto tag, const bias_case& c, rng r) {
+  using B = typename decltype(tag)::type;
+  using ops = ops_of<B>;
+  using S = ctnn::scalar_t<B>;
+  const std::size_t n = c.outer * c.channels * c.inner, m = c.outer * c.inner;
+  const host_values x = uniform_values(r, n, -2, 3), w = uniform_values(r, c.channels, -1.5, 1.5),
+                    b = uniform_values(r, c.channels, -1, 1), dy = uniform_values(r, n, -1, 1),
+                    gw0 = uniform_values(r, c.channels, -1, 1), gb0 = uniform_values(r, c.channels, -1, 1),
+                    rm = uniform_values(r, c.channels, -1, 1), rv = uniform_values(r, c.channels, 0.5, 1.5);
+  auto X = upload<B>(x), W = upload<B>(w), Bi = upload<B>(b), DY = upload<B>(dy), GW = upload<B>(gw0),
+       GB = upload<B>(gb0), GW2 = upload<B>(gw0), GB2 = upload<B>(gb0), RM = upload<B>(rm), RV = upload<B>(rv);
+  auto Mean = upload<B>(constant_values(c.channels, nan)), Var = upload<B>(constant_values(c.channels, nan));
+  auto Y = upload<B>(constant_values(n, nan)), DX = upload<B>(constant_values(n, nan)),
+       Y2 = upload<B>(constant_values(n, nan)), DX2 = upload<B>(constant_values(n, nan));
+  const bool batch = m > 1;
+  const S eps = S(1e-5);
+  if (batch) {
+    ops::batchnorm_stats(c.outer, c.channels, c.inner, X.data(), Mean.data(), Var.data());
+    ops::batchnorm_forward(c.outer, c.channels, c.inner, X.data(), Mean.data(), Var.data(), W.data(), Bi.data(),
+                           Y.data(), eps);
+    ops::batchnorm_backward(c.outer, c.channels, c.inner, X.data(), DY.data(), Mean.data(), Var.data(), W.data(),
+                            DX.data(), GW.data(), GB.data(), eps, true);
+  }
+  ops::batchnorm_forward(c.outer, c.channels, c.inner, X.data(), RM.data(), RV.data(), nullptr, nullptr, Y2.data(), eps);
+  ops::batchnorm_backward(c.outer, c.channels, c.inner, X.data(), DY.data(), RM.data(), RV.data(), nullptr, DX2.data(),
+                          GW2.data(), GB2.data(), eps, false);
+  // Each output is one normalisation of values that went through sums of m terms (the statistics).
+  const double tol = 4 * reduction_tolerance(static_cast<double>(m) + 1);
+  results out;
+  if (batch)
+    out = {{"mean", download<B>(Mean, c.channels), tol},
+           {"var", download<B>(Var, c.channels), tol},
+           {"y", download<B>(Y, n), tol},
+           {"dx", download<B>(DX, n), tol},
+           {"grad_weight", download<B>(GW, c.channels), tol},
+           {"grad_bias", download<B>(GB, c.channels), tol}};
+  out.push_back({"y (running, affine=False)", download<B>(Y2, n), tol});
+  out.push_back({"dx (running)", download<B>(DX2, n), tol});
+  out.push_back({"grad_weight (running)", download<B>(GW2, c.channels), tol});
+  return out;
 };
 
 template <bool Log>
@@ -503,7 +608,7 @@ inline constexpr auto maxpool_op = [](auto tag, const pool_case& c, rng r) {
   // Overlapping windows add several gradients into one input: a sum of up to K^2 terms.
   return results{{"y", download<B>(Y, out), 0, compare_mode::exact},
                  {"argmax", download<B>(A, out), 0, compare_mode::exact},
-                 {"dx", download<B>(DX, in), reduction_tolerance(static_cast<double>(c.K * c.K))}};
+                 {"dx", download<B>(DX, in), reduction_tolerance(static_cast<double>(c.KH * c.KW))}};
 };
 
 // Average pooling (count_include_pad): a window's sum of K^2 terms, and dx a sum of up to K^2 shares of
@@ -516,7 +621,7 @@ inline constexpr auto avgpool_op = [](auto tag, const pool_case& c, rng r) {
   auto X = upload<B>(x), Y = upload<B>(constant_values(out, nan)), DY = upload<B>(dy), DX = upload<B>(constant_values(in, nan));
   ops_of<B>::avgpool_forward(c.geometry(), c.n(), X.data(), Y.data());
   ops_of<B>::avgpool_backward(c.geometry(), c.n(), DY.data(), DX.data());
-  const double terms = static_cast<double>(c.K * c.K);
+  const double terms = static_cast<double>(c.KH * c.KW);
   return results{{"y", download<B>(Y, out), reduction_tolerance(terms)},
                  {"dx", download<B>(DX, in), reduction_tolerance(terms)}};
 };
@@ -527,7 +632,7 @@ inline constexpr auto conv_op = [](auto tag, const conv_case& c, rng r) {
   using B = typename decltype(tag)::type;
   using ops = ops_of<B>;
   const auto& g = c.g;
-  const std::size_t in = c.n * g.C * g.H * g.W, out = c.n * g.OC * g.Ho * g.Wo, wn = g.OC * g.C * g.K * g.K;
+  const std::size_t in = c.n * g.C * g.H * g.W, out = c.n * g.OC * g.Ho * g.Wo, wn = g.OC * (g.C / g.groups) * g.KH * g.KW;
   const host_values x = uniform_values(r, in, -1, 1), w = uniform_values(r, wn, -1, 1),
                     b = uniform_values(r, g.OC, -1, 1), dy = uniform_values(r, out, -1, 1),
                     gw0 = uniform_values(r, wn, -1, 1), gb0 = uniform_values(r, g.OC, -1, 1);
@@ -540,8 +645,9 @@ inline constexpr auto conv_op = [](auto tag, const conv_case& c, rng r) {
   ops::conv2d_backward(g, c.n, X.data(), DY.data(), Wt.data(), DX.data(), GW.data(), GB.data(), ws.data());
   ops::conv2d_forward(g, c.n, X.data(), Wt.data(), Bi.data(), Y.data(), ws.data());
   ops::conv2d_backward(g, c.n, X.data(), DY.data(), Wt.data(), nullptr, GW2.data(), GB2.data(), ws.data());
-  const double patch = static_cast<double>(g.C * g.K * g.K), positions = static_cast<double>(c.n * g.Ho * g.Wo);
-  const double dx_terms = static_cast<double>(g.OC * g.K * g.K);
+  const double patch = static_cast<double>(g.C / g.groups * g.KH * g.KW),
+               positions = static_cast<double>(c.n * g.Ho * g.Wo);
+  const double dx_terms = static_cast<double>(g.OC / g.groups * g.KH * g.KW);
   return results{{"y", download<B>(Y, out), reduction_tolerance(patch + 1)},
                  {"dx", download<B>(DX, in), reduction_tolerance(dx_terms)},
                  {"grad_weight", download<B>(GW, wn), reduction_tolerance(positions + 1)},
@@ -555,7 +661,8 @@ inline const std::vector<std::string>& op_names() {
   static const std::vector<std::string> names = {
       "gemm",       "relu",      "sigmoid",    "tanh",          "sum",          "mse_loss",     "l1_loss",
       "bce_loss",   "bce_with_logits_loss",    "sgd_update",    "adam_update",  "fill/dropout", "bias",
-      "softmax",    "log_softmax", "cross_entropy", "nll",       "maxpool",      "avgpool",      "conv2d"};
+      "softmax",    "log_softmax", "cross_entropy", "nll",       "maxpool",      "avgpool",      "conv2d",
+      "batchnorm",  "amsgrad_update", "adadelta_update", "adagrad_update", "rmsprop_update"};
   return names;
 }
 
@@ -578,6 +685,10 @@ op_stats run_op(const std::string& name, std::uint64_t seed, std::size_t random,
   if (name == "bce_with_logits_loss") return run(length_cases(seed, name, random), loss_op<bce_logits_functions>{2});
   if (name == "sgd_update") return run(length_cases(seed, name, random), sgd_op);
   if (name == "adam_update") return run(length_cases(seed, name, random), adam_op);
+  if (name == "amsgrad_update") return run(length_cases(seed, name, random), amsgrad_op);
+  if (name == "adadelta_update") return run(length_cases(seed, name, random), adadelta_op);
+  if (name == "adagrad_update") return run(length_cases(seed, name, random), adagrad_op);
+  if (name == "rmsprop_update") return run(length_cases(seed, name, random), rmsprop_op);
   if (name == "fill/dropout") return run(length_cases(seed, name, random), random_fill_op);
   if (name == "bias") return run(bias_cases(seed, random), bias_op);
   if (name == "softmax") return run(rows_cases(seed, name, random), softmax_op<false>{});
@@ -587,6 +698,7 @@ op_stats run_op(const std::string& name, std::uint64_t seed, std::size_t random,
   if (name == "maxpool") return run(pool_cases(seed, name, random), maxpool_op);
   if (name == "avgpool") return run(pool_cases(seed, name, random), avgpool_op);
   if (name == "conv2d") return run(conv_cases(seed, random), conv_op);
+  if (name == "batchnorm") return run(bias_cases(seed, random), batchnorm_op);
   fail("no op named " + name);
   return {};
 }

@@ -272,19 +272,28 @@ inline std::vector<rows_case> rows_cases(std::uint64_t seed, const std::string& 
 // ---- pooling: planes of H x W ------------------------------------------------------------------------------
 struct pool_case {
   std::string name;
-  std::size_t planes, H, W, K, stride, pad;
+  std::size_t planes, H, W, KH, KW, SH, SW, PH, PW, DH = 1, DW = 1;
   values data = values::any;
-  std::size_t Ho() const { return (H + 2 * pad - K) / stride + 1; }
-  std::size_t Wo() const { return (W + 2 * pad - K) / stride + 1; }
+  std::size_t Ho() const { return ctnn::backend::conv_output_size(H, KH, SH, PH, DH); }
+  std::size_t Wo() const { return ctnn::backend::conv_output_size(W, KW, SW, PW, DW); }
   // The planes as n samples of C channels (n of 3, 2 or 1), so that an op mixing up n and C shows.
   std::size_t n() const { return planes % 3 == 0 ? 3 : planes % 2 == 0 ? 2 : 1; }
-  ctnn::backend::pool_geometry geometry() const { return {planes / n(), H, W, K, stride, pad, Ho(), Wo()}; }
+  ctnn::backend::pool_geometry geometry() const {
+    return {planes / n(), H, W, KH, KW, SH, SW, PH, PW, DH, DW, Ho(), Wo()};
+  }
   std::string describe() const {
     return name + ": planes=" + std::to_string(planes) + " (n=" + std::to_string(n()) + ") H=" + std::to_string(H) +
-           " W=" + std::to_string(W) +
-           " K=" + std::to_string(K) + " stride=" + std::to_string(stride) + " pad=" + std::to_string(pad) + " values=" + values_name(data);
+           " W=" + std::to_string(W) + " K=" + std::to_string(KH) + "x" + std::to_string(KW) +
+           " stride=" + std::to_string(SH) + "x" + std::to_string(SW) + " pad=" + std::to_string(PH) + "x" +
+           std::to_string(PW) + " dilation=" + std::to_string(DH) + "x" + std::to_string(DW) +
+           " values=" + values_name(data);
   }
 };
+// A square window: kernel K, stride and padding the same on both axes, no dilation.
+inline pool_case square_pool(std::string name, std::size_t planes, std::size_t H, std::size_t W, std::size_t K,
+                             std::size_t stride, std::size_t pad, values data = values::any) {
+  return {std::move(name), planes, H, W, K, K, stride, stride, pad, pad, 1, 1, data};
+}
 // `op` names the random cases' stream (maxpool, avgpool). The named cases are max pooling's fast paths and
 // boundaries; average pooling runs them too (the same shapes, odd sizes, padding, overlapping windows).
 inline std::vector<pool_case> pool_cases(std::uint64_t seed, const std::string& op, std::size_t random) {
@@ -293,36 +302,46 @@ inline std::vector<pool_case> pool_cases(std::uint64_t seed, const std::string& 
   // row or column is in no window: issue 9's wrong plane stride), 2 and 3 (one output row/column), and
   // enough planes for two threads (2 x 8192 input values).
   for (std::size_t h : {2, 3, 4, 5, 7, 8, 9, 31})
-    for (std::size_t w : {2, 3, 7, 8, 17}) v.push_back({"maxpool2x2 odd/even H and W", 6, h, w, 2, 2, 0});
-  v.push_back({"maxpool2x2 issue 9: 2 planes of 3x3", 2, 3, 3, 2, 2, 0});
-  v.push_back({"maxpool2x2 planes split over 2 threads", 70, 15, 17, 2, 2, 0});
-  v.push_back({"maxpool2x2 planes split over 2 threads (odd H)", 40, 31, 31, 2, 2, 0});
+    for (std::size_t w : {2, 3, 7, 8, 17}) v.push_back(square_pool("maxpool2x2 odd/even H and W", 6, h, w, 2, 2, 0));
+  v.push_back(square_pool("maxpool2x2 issue 9: 2 planes of 3x3", 2, 3, 3, 2, 2, 0));
+  v.push_back(square_pool("maxpool2x2 planes split over 2 threads", 70, 15, 17, 2, 2, 0));
+  v.push_back(square_pool("maxpool2x2 planes split over 2 threads (odd H)", 40, 31, 31, 2, 2, 0));
   // The general path next to it: padding, overlapping windows, a stride other than the kernel.
-  v.push_back({"2x2 with padding 1 (general path)", 4, 5, 5, 2, 2, 1});
-  v.push_back({"2x2 stride 1 (overlapping, general path)", 4, 5, 6, 2, 1, 0});
-  v.push_back({"3x3 stride 2 padding 1", 4, 7, 7, 3, 2, 1});
-  v.push_back({"1x1 window", 3, 4, 5, 1, 1, 0});
-  v.push_back({"window = whole map", 3, 7, 7, 7, 1, 0});
+  v.push_back(square_pool("2x2 with padding 1 (general path)", 4, 5, 5, 2, 2, 1));
+  v.push_back(square_pool("2x2 stride 1 (overlapping, general path)", 4, 5, 6, 2, 1, 0));
+  v.push_back(square_pool("3x3 stride 2 padding 1", 4, 7, 7, 3, 2, 1));
+  v.push_back(square_pool("1x1 window", 3, 4, 5, 1, 1, 0));
+  v.push_back(square_pool("window = whole map", 3, 7, 7, 7, 1, 0));
+  // Next to the fast path: 2x2 stride 2 but dilated, or one axis only (not maxpool2x2's geometry).
+  v.push_back({"2x2 stride 2 dilation 2 (general path)", 6, 9, 8, 2, 2, 2, 2, 0, 0, 2, 2});
+  v.push_back({"2x1 window stride 2x1", 6, 8, 7, 2, 1, 2, 1, 0, 0});
+  v.push_back({"3x2 window, stride 1x2, padding 1x1, dilation 2x1", 4, 9, 8, 3, 2, 1, 2, 1, 1, 2, 1});
   // Ties (the first maximum of a window wins, and gets the gradient) and NaN (the first NaN wins), on
   // the fast path and the general one.
   for (std::size_t k : {2, 3}) {
-    v.push_back({"ties", 5, 7, 9, k, 2, 0, values::ties});
-    v.push_back({"NaN and -inf", 5, 7, 9, k, 2, 0, values::nonfinite});
-    v.push_back({"ties, overlapping windows", 5, 8, 9, k, 1, 1, values::ties});
-    v.push_back({"NaN and -inf, overlapping windows", 5, 8, 9, k, 1, 1, values::nonfinite});
+    v.push_back(square_pool("ties", 5, 7, 9, k, 2, 0, values::ties));
+    v.push_back(square_pool("NaN and -inf", 5, 7, 9, k, 2, 0, values::nonfinite));
+    v.push_back(square_pool("ties, overlapping windows", 5, 8, 9, k, 1, 1, values::ties));
+    v.push_back(square_pool("NaN and -inf, overlapping windows", 5, 8, 9, k, 1, 1, values::nonfinite));
   }
   rng r = stream(seed, op, 0);
   for (std::size_t i = 0; i < random; ++i) {
-    pool_case c{"random", r.between(1, 70) * r.between(1, 17), map_side(r), map_side(r), 2, 2, 0};
+    pool_case c = square_pool("random", r.between(1, 70) * r.between(1, 17), map_side(r), map_side(r), 2, 2, 0);
     if (r.chance(0.4)) {  // MaxPool2d<2> and MaxPool2d<2, 2>: the fast path
     } else {
-      c.K = r.between(1, 7);
-      c.stride = r.chance(0.3) ? c.K : r.between(1, 4);
-      c.pad = r.between(0, c.K / 2);  // PyTorch (and MaxPool2d) allow padding up to half the kernel
+      c.KH = r.between(1, 7);
+      c.KW = r.chance(0.5) ? c.KH : r.between(1, 7);
+      c.SH = r.chance(0.3) ? c.KH : r.between(1, 4);
+      c.SW = r.chance(0.5) ? c.SH : r.between(1, 4);
+      c.PH = r.between(0, c.KH / 2);  // PyTorch (and MaxPool2d) allow padding up to half the kernel
+      c.PW = r.between(0, c.KW / 2);
+      if (r.chance(0.3)) c.DH = r.between(1, 3), c.DW = r.chance(0.5) ? c.DH : r.between(1, 3);
     }
-    while (c.H + 2 * c.pad < c.K) ++c.H;
-    while (c.W + 2 * c.pad < c.K) ++c.W;
-    const auto work = [&] { return static_cast<double>(c.planes * c.Ho() * c.Wo() * c.K * c.K + c.planes * c.H * c.W); };
+    while (c.H + 2 * c.PH < c.DH * (c.KH - 1) + 1) ++c.H;
+    while (c.W + 2 * c.PW < c.DW * (c.KW - 1) + 1) ++c.W;
+    const auto work = [&] {
+      return static_cast<double>(c.planes * c.Ho() * c.Wo() * c.KH * c.KW + c.planes * c.H * c.W);
+    };
     while (work() > 4e5 && c.planes > 1) c.planes = (c.planes + 1) / 2;
     v.push_back(c);
   }
@@ -335,24 +354,37 @@ struct conv_case {
   std::size_t n;
   ctnn::backend::conv_geometry g;
   std::string describe() const {
+    auto axes = [](std::size_t a, std::size_t b) { return std::to_string(a) + "x" + std::to_string(b); };
     return name + ": n=" + std::to_string(n) + " C=" + std::to_string(g.C) + " H=" + std::to_string(g.H) +
-           " W=" + std::to_string(g.W) + " OC=" + std::to_string(g.OC) + " K=" + std::to_string(g.K) +
-           " stride=" + std::to_string(g.stride) + " pad=" + std::to_string(g.pad) + " (Ho=" + std::to_string(g.Ho) +
-           " Wo=" + std::to_string(g.Wo) + ")";
+           " W=" + std::to_string(g.W) + " OC=" + std::to_string(g.OC) + " K=" + axes(g.KH, g.KW) +
+           " stride=" + axes(g.SH, g.SW) + " pad=" + axes(g.PH, g.PW) + " dilation=" + axes(g.DH, g.DW) +
+           " groups=" + std::to_string(g.groups) + " (Ho=" + std::to_string(g.Ho) + " Wo=" + std::to_string(g.Wo) + ")";
   }
   double work() const {
-    return static_cast<double>(n * g.OC * g.Ho * g.Wo) * static_cast<double>(g.C * g.K * g.K);
+    return static_cast<double>(n * g.OC * g.Ho * g.Wo) * static_cast<double>(g.C / g.groups * g.KH * g.KW);
   }
 };
+// Every field but the output size; Ho and Wo as PyTorch's Conv2d.
+struct conv_shape {
+  std::size_t C, H, W, OC, KH, KW, SH = 1, SW = 1, PH = 0, PW = 0, DH = 1, DW = 1, groups = 1;
+};
+inline ctnn::backend::conv_geometry conv_geometry_of(const conv_shape& s) {
+  using ctnn::backend::conv_output_size;
+  return {s.C,  s.H,  s.W,  s.OC, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, s.DH, s.DW, s.groups,
+          conv_output_size(s.H, s.KH, s.SH, s.PH, s.DH), conv_output_size(s.W, s.KW, s.SW, s.PW, s.DW)};
+}
 inline ctnn::backend::conv_geometry conv_geometry_of(std::size_t C, std::size_t H, std::size_t W, std::size_t OC,
                                                      std::size_t K, std::size_t stride, std::size_t pad) {
-  return {C, H, W, OC, K, stride, pad, (H + 2 * pad - K) / stride + 1, (W + 2 * pad - K) / stride + 1};
+  return conv_geometry_of(conv_shape{C, H, W, OC, K, K, stride, stride, pad, pad});
 }
 inline std::vector<conv_case> conv_cases(std::uint64_t seed, std::size_t random) {
   std::vector<conv_case> v;
   auto add = [&](std::string name, std::size_t n, std::size_t C, std::size_t H, std::size_t W, std::size_t OC,
                  std::size_t K, std::size_t stride, std::size_t pad) {
     v.push_back({std::move(name), n, conv_geometry_of(C, H, W, OC, K, stride, pad)});
+  };
+  auto add_shape = [&](std::string name, std::size_t n, const conv_shape& s) {
+    v.push_back({std::move(name), n, conv_geometry_of(s)});
   };
   // The Eigen backend's direct 3x3 stride-1 kernels (padding 0, 1, 2): output rows of Wo around whole
   // packets (blocks of 1 and 2 packets: 7, 8, 9, 15, 16, 17, 23, 24, 25), output channels around its
@@ -377,20 +409,37 @@ inline std::vector<conv_case> conv_cases(std::uint64_t seed, std::size_t random)
   add("1x1 kernel", 3, 17, 9, 9, 5, 1, 1, 0);
   add("7x7 stride 4 padding 3", 2, 3, 31, 29, 4, 7, 4, 3);
   add("kernel = whole input", 5, 3, 7, 7, 11, 7, 1, 0);
+  // 3x3 stride 1 that the direct kernels must not take: each departs from their geometry on one field.
+  add_shape("3x3 dilation 2 (not direct)", 2, {3, 9, 10, 4, 3, 3, 1, 1, 2, 2, 2, 2});
+  add_shape("3x3 padding 1x0 (not direct)", 2, {3, 7, 8, 4, 3, 3, 1, 1, 1, 0});
+  add_shape("3x3 groups 2 (not direct)", 2, {4, 7, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2});
+  add_shape("3x3 depthwise (not direct)", 3, {5, 7, 8, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5});
+  add_shape("3x5 kernel, stride 1x2, padding 1x2", 2, {3, 9, 11, 4, 3, 5, 1, 2, 1, 2});
+  add_shape("depthwise multiplier 3, 5x3, dilation 1x3", 2, {4, 12, 13, 12, 5, 3, 2, 1, 2, 1, 1, 3, 4});
   rng r = stream(seed, "conv", 0);
   for (std::size_t i = 0; i < random; ++i) {
-    std::size_t n = r.between(1, 70), C = r.between(1, 17), OC = r.between(1, 17), H = map_side(r), W = map_side(r);
-    std::size_t K = 3, stride = 1, pad = r.between(0, 2);
+    conv_shape s{r.between(1, 17), map_side(r), map_side(r), r.between(1, 17), 3, 3, 1, 1, 0, 0};
+    s.PH = s.PW = r.between(0, 2);
     if (r.chance(0.6)) {  // anything Conv2d accepts; otherwise the direct 3x3 path
-      K = r.between(1, 7);
-      stride = r.between(1, 4);
-      pad = r.chance(0.85) ? r.between(0, K / 2) : r.between(0, K);
+      s.KH = r.between(1, 7);
+      s.KW = r.chance(0.5) ? s.KH : r.between(1, 7);
+      s.SH = r.between(1, 4);
+      s.SW = r.chance(0.5) ? s.SH : r.between(1, 4);
+      s.PH = r.chance(0.85) ? r.between(0, s.KH / 2) : r.between(0, s.KH);
+      s.PW = r.chance(0.5) ? std::min(s.PH, s.KW) : r.between(0, s.KW / 2);
+      if (r.chance(0.35)) s.DH = r.between(1, 3), s.DW = r.chance(0.5) ? s.DH : r.between(1, 3);
+      if (r.chance(0.35)) {  // grouped: groups divide both channel counts; depthwise (groups = C) often
+        const std::size_t groups = r.chance(0.5) ? s.C : r.between(1, s.C);
+        s.groups = groups;
+        s.C = s.C / groups * groups;
+        s.OC = groups * r.between(1, 4);
+      }
     }
-    while (H + 2 * pad < K) ++H;
-    while (W + 2 * pad < K) ++W;
-    conv_case c{"random", n, conv_geometry_of(C, H, W, OC, K, stride, pad)};
+    while (s.H + 2 * s.PH < s.DH * (s.KH - 1) + 1) ++s.H;
+    while (s.W + 2 * s.PW < s.DW * (s.KW - 1) + 1) ++s.W;
+    conv_case c{"random", r.between(1, 70), conv_geometry_of(s)};
     while (c.work() > 4e5 && c.n > 1) c.n = (c.n + 1) / 2;  // keep the reference cheap: fewer samples,
-    while (c.work() > 4e5 && (c.g.C > 1 || c.g.OC > 1)) {   // then fewer channels
+    while (c.work() > 4e5 && c.g.groups == 1 && (c.g.C > 1 || c.g.OC > 1)) {  // then fewer channels
       if (c.g.C >= c.g.OC) c.g.C = (c.g.C + 1) / 2;
       else c.g.OC = (c.g.OC + 1) / 2;
     }

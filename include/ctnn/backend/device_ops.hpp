@@ -307,8 +307,10 @@ struct device_ops {
   }
 
   // ---- convolution: direct kernels over the whole batch (no workspace) --------------------------------
+  // Output channel o reads the input channels of its group, grp = o / (OC / groups): input channel
+  // grp * (C / groups) + c for the weight's channel c.
   static std::size_t conv2d_workspace(const conv_geometry&, std::size_t) { return 0; }
-  // y[i, o, oh, ow] = sum over (c, ki, kj) of w[o, c, ki, kj] x[i, c, ih, iw] + bias[o].
+  // y[i, o, oh, ow] = sum over (c, ki, kj) of w[o, c, ki, kj] x[i, group's c, ih, iw] + bias[o].
   struct conv_forward_kernel {
     conv_geometry g;
     const float* x;
@@ -317,21 +319,22 @@ struct device_ops {
     float* y;
     CTNN_HD void operator()(index e) const {
       const index ow = e % g.Wo, oh = e / g.Wo % g.Ho, o = e / (g.Wo * g.Ho) % g.OC, i = e / (g.Wo * g.Ho * g.OC);
-      const float* xi = x + i * g.C * g.H * g.W;
-      const float* wo = w + o * g.C * g.K * g.K;
+      const index cg = g.C / g.groups, grp = o / (g.OC / g.groups);
+      const float* xi = x + (i * g.C + grp * cg) * g.H * g.W;
+      const float* wo = w + o * cg * g.KH * g.KW;
       float acc = 0.0f;
-      for (index c = 0; c < g.C; ++c)
-        for (index ki = 0; ki < g.K; ++ki) {
-          const std::ptrdiff_t ih = device::input_at(oh, ki, g.stride, g.pad, g.H);
+      for (index c = 0; c < cg; ++c)
+        for (index ki = 0; ki < g.KH; ++ki) {
+          const std::ptrdiff_t ih = device::input_at(oh, ki * g.DH, g.SH, g.PH, g.H);
           if (ih < 0) continue;
           const float* xr = xi + (c * g.H + static_cast<index>(ih)) * g.W;
-          const float* wr = wo + (c * g.K + ki) * g.K;
-          for (index kj = 0; kj < g.K; ++kj) {
-            const std::ptrdiff_t iw = device::input_at(ow, kj, g.stride, g.pad, g.W);
+          const float* wr = wo + (c * g.KH + ki) * g.KW;
+          for (index kj = 0; kj < g.KW; ++kj) {
+            const std::ptrdiff_t iw = device::input_at(ow, kj * g.DW, g.SW, g.PW, g.W);
             if (iw >= 0) acc += wr[kj] * xr[iw];
           }
         }
-      y[e] = acc + bias[o];
+      y[e] = bias ? acc + bias[o] : acc;
     }
   };
   static void conv2d_forward(const conv_geometry& g, std::size_t n, const float* x, const float* weight,
@@ -346,17 +349,19 @@ struct device_ops {
     const float* dy;
     float* grad_w;
     CTNN_HD void operator()(index e) const {
-      const index kj = e % g.K, ki = e / g.K % g.K, c = e / (g.K * g.K) % g.C, o = e / (g.K * g.K * g.C);
+      const index cg = g.C / g.groups;
+      const index kj = e % g.KW, ki = e / g.KW % g.KH, c = e / (g.KW * g.KH) % cg, o = e / (g.KW * g.KH * cg);
+      const index grp = o / (g.OC / g.groups);
       float total = grad_w[e];
       for (index i = 0; i < n; ++i) {
-        const float* xc = x + (i * g.C + c) * g.H * g.W;
+        const float* xc = x + (i * g.C + grp * cg + c) * g.H * g.W;
         const float* d = dy + (i * g.OC + o) * g.Ho * g.Wo;
         float acc = 0.0f;
         for (index oh = 0; oh < g.Ho; ++oh) {
-          const std::ptrdiff_t ih = device::input_at(oh, ki, g.stride, g.pad, g.H);
+          const std::ptrdiff_t ih = device::input_at(oh, ki * g.DH, g.SH, g.PH, g.H);
           if (ih < 0) continue;
           for (index ow = 0; ow < g.Wo; ++ow) {
-            const std::ptrdiff_t iw = device::input_at(ow, kj, g.stride, g.pad, g.W);
+            const std::ptrdiff_t iw = device::input_at(ow, kj * g.DW, g.SW, g.PW, g.W);
             if (iw >= 0) acc += d[oh * g.Wo + ow] * xc[static_cast<index>(ih) * g.W + static_cast<index>(iw)];
           }
         }
@@ -365,24 +370,26 @@ struct device_ops {
       grad_w[e] = total;
     }
   };
-  // dx[i, c, ih, iw] = sum over the taps (ki, kj) that read it of sum over o of w[o, c, ki, kj] dy[i, o, oh, ow].
+  // dx[i, c, ih, iw] = sum over the taps (ki, kj) that read it of sum over its group's o of
+  // w[o, c, ki, kj] dy[i, o, oh, ow].
   struct conv_input_grad_kernel {
     conv_geometry g;
     const float* dy;
     const float* w;
     float* dx;
     CTNN_HD void operator()(index e) const {
-      const index iw = e % g.W, ih = e / g.W % g.H, c = e / (g.W * g.H) % g.C, i = e / (g.W * g.H * g.C);
+      const index iw = e % g.W, ih = e / g.W % g.H, ci = e / (g.W * g.H) % g.C, i = e / (g.W * g.H * g.C);
+      const index cg = g.C / g.groups, ocg = g.OC / g.groups, grp = ci / cg, c = ci % cg;
       float acc = 0.0f;
-      for (index ki = 0; ki < g.K; ++ki) {
-        const std::ptrdiff_t oh = device::output_at(ih, ki, g.stride, g.pad, g.Ho);
+      for (index ki = 0; ki < g.KH; ++ki) {
+        const std::ptrdiff_t oh = device::output_at(ih, ki * g.DH, g.SH, g.PH, g.Ho);
         if (oh < 0) continue;
-        for (index kj = 0; kj < g.K; ++kj) {
-          const std::ptrdiff_t ow = device::output_at(iw, kj, g.stride, g.pad, g.Wo);
+        for (index kj = 0; kj < g.KW; ++kj) {
+          const std::ptrdiff_t ow = device::output_at(iw, kj * g.DW, g.SW, g.PW, g.Wo);
           if (ow < 0) continue;
           float t = 0.0f;
-          for (index o = 0; o < g.OC; ++o)
-            t += w[((o * g.C + c) * g.K + ki) * g.K + kj] *
+          for (index o = grp * ocg; o < (grp + 1) * ocg; ++o)
+            t += w[((o * cg + c) * g.KH + ki) * g.KW + kj] *
                  dy[((i * g.OC + o) * g.Ho + static_cast<index>(oh)) * g.Wo + static_cast<index>(ow)];
           acc += t;
         }
@@ -393,8 +400,8 @@ struct device_ops {
   static void conv2d_backward(const conv_geometry& g, std::size_t n, const float* x, const float* dy,
                               const float* weight, float* dx, float* grad_weight, float* grad_bias,
                               float* /*workspace*/) {
-    Exec::for_each(g.OC * g.C * g.K * g.K, conv_weight_grad_kernel{g, n, x, dy, grad_weight});
-    bias_grad(n, g.OC, g.Ho * g.Wo, dy, grad_bias);
+    Exec::for_each(g.OC * (g.C / g.groups) * g.KH * g.KW, conv_weight_grad_kernel{g, n, x, dy, grad_weight});
+    if (grad_bias) bias_grad(n, g.OC, g.Ho * g.Wo, dy, grad_bias);
     if (dx) Exec::for_each(n * g.C * g.H * g.W, conv_input_grad_kernel{g, dy, weight, dx});
   }
 
@@ -410,11 +417,11 @@ struct device_ops {
       float best = -__builtin_huge_valf();
       std::int32_t where = -1;
       bool done = false;
-      for (index ki = 0; ki < g.K && !done; ++ki) {
-        const std::ptrdiff_t ih = device::input_at(oh, ki, g.stride, g.pad, g.H);
+      for (index ki = 0; ki < g.KH && !done; ++ki) {
+        const std::ptrdiff_t ih = device::input_at(oh, ki * g.DH, g.SH, g.PH, g.H);
         if (ih < 0) continue;
-        for (index kj = 0; kj < g.K; ++kj) {
-          const std::ptrdiff_t iw = device::input_at(ow, kj, g.stride, g.pad, g.W);
+        for (index kj = 0; kj < g.KW; ++kj) {
+          const std::ptrdiff_t iw = device::input_at(ow, kj * g.DW, g.SW, g.PW, g.W);
           if (iw < 0) continue;
           const auto at = static_cast<std::int32_t>(ih * static_cast<std::ptrdiff_t>(g.W) + iw);
           // NaN propagates as in PyTorch: a NaN wins over every number.
@@ -451,7 +458,7 @@ struct device_ops {
     fill(n * g.C * g.H * g.W, dx, 0.0f);
     Exec::for_each(n * g.C, maxpool_backward_kernel{g.H * g.W, g.Ho * g.Wo, dy, argmax, dx});
   }
-  // The mean of the K x K window, padding counted as zeros (count_include_pad=True).
+  // The mean of the KH x KW window, padding counted as zeros (count_include_pad=True).
   struct avgpool_forward_kernel {
     pool_geometry g;
     const float* x;
@@ -460,21 +467,21 @@ struct device_ops {
       const index ow = e % g.Wo, oh = e / g.Wo % g.Ho, p = e / (g.Wo * g.Ho);
       const float* xp = x + p * g.H * g.W;
       float total = 0.0f;
-      for (index ki = 0; ki < g.K; ++ki) {
-        const std::ptrdiff_t ih = device::input_at(oh, ki, g.stride, g.pad, g.H);
+      for (index ki = 0; ki < g.KH; ++ki) {
+        const std::ptrdiff_t ih = device::input_at(oh, ki * g.DH, g.SH, g.PH, g.H);
         if (ih < 0) continue;
-        for (index kj = 0; kj < g.K; ++kj) {
-          const std::ptrdiff_t iw = device::input_at(ow, kj, g.stride, g.pad, g.W);
+        for (index kj = 0; kj < g.KW; ++kj) {
+          const std::ptrdiff_t iw = device::input_at(ow, kj * g.DW, g.SW, g.PW, g.W);
           if (iw >= 0) total += xp[ih * static_cast<std::ptrdiff_t>(g.W) + iw];
         }
       }
-      y[e] = total / static_cast<float>(g.K * g.K);
+      y[e] = total / static_cast<float>(g.KH * g.KW);
     }
   };
   static void avgpool_forward(const pool_geometry& g, std::size_t n, const float* x, float* y) {
     Exec::for_each(n * g.C * g.Ho * g.Wo, avgpool_forward_kernel{g, x, y});
   }
-  // One input value per work item, gathering dy / (K * K) of the windows over it in row-major window
+  // One input value per work item, gathering dy / (KH * KW) of the windows over it in row-major window
   // order (taps from the last to the first): host_ops' scatter adds them in that order too.
   struct avgpool_backward_kernel {
     pool_geometry g;
@@ -483,13 +490,13 @@ struct device_ops {
     CTNN_HD void operator()(index e) const {
       const index iw = e % g.W, ih = e / g.W % g.H, p = e / (g.W * g.H);
       const float* dyp = dy + p * g.Ho * g.Wo;
-      const auto divisor = static_cast<float>(g.K * g.K);
+      const auto divisor = static_cast<float>(g.KH * g.KW);
       float acc = 0.0f;
-      for (index ki = g.K; ki-- > 0;) {
-        const std::ptrdiff_t oh = device::output_at(ih, ki, g.stride, g.pad, g.Ho);
+      for (index ki = g.KH; ki-- > 0;) {
+        const std::ptrdiff_t oh = device::output_at(ih, ki * g.DH, g.SH, g.PH, g.Ho);
         if (oh < 0) continue;
-        for (index kj = g.K; kj-- > 0;) {
-          const std::ptrdiff_t ow = device::output_at(iw, kj, g.stride, g.pad, g.Wo);
+        for (index kj = g.KW; kj-- > 0;) {
+          const std::ptrdiff_t ow = device::output_at(iw, kj * g.DW, g.SW, g.PW, g.Wo);
           if (ow >= 0) acc += dyp[static_cast<index>(oh) * g.Wo + static_cast<index>(ow)] / divisor;
         }
       }
@@ -498,6 +505,96 @@ struct device_ops {
   };
   static void avgpool_backward(const pool_geometry& g, std::size_t n, const float* dy, float* dx) {
     Exec::for_each(n * g.C * g.H * g.W, avgpool_backward_kernel{g, dy, dx});
+  }
+
+  // ---- batch norm (host_ops.hpp has the formulas): one work item per channel for the reductions -------
+  struct batchnorm_stats_kernel {
+    index outer, channels, inner;
+    const float* x;
+    float* mean;
+    float* var;
+    CTNN_HD void operator()(index c) const {
+      double total = 0;
+      for (index o = 0; o < outer; ++o)
+        for (index i = 0; i < inner; ++i) total += static_cast<double>(x[(o * channels + c) * inner + i]);
+      const double m = total / static_cast<double>(outer * inner);
+      double squares = 0;
+      for (index o = 0; o < outer; ++o)
+        for (index i = 0; i < inner; ++i) {
+          const double d = static_cast<double>(x[(o * channels + c) * inner + i]) - m;
+          squares += d * d;
+        }
+      mean[c] = static_cast<float>(m);
+      var[c] = static_cast<float>(squares / static_cast<double>(outer * inner));
+    }
+  };
+  static void batchnorm_stats(std::size_t outer, std::size_t channels, std::size_t inner, const float* x, float* mean,
+                              float* var) {
+    Exec::for_each(channels, batchnorm_stats_kernel{outer, channels, inner, x, mean, var});
+  }
+  struct batchnorm_forward_kernel {
+    index channels, inner;
+    const float* x;
+    const float* mean;
+    const float* var;
+    const float* weight;
+    const float* bias;
+    float* y;
+    float eps;
+    CTNN_HD void operator()(index e) const {
+      const index c = e / inner % channels;
+      const float invstd = 1.0f / std::sqrt(var[c] + eps);
+      const float scale = weight ? weight[c] * invstd : invstd;
+      const float shift = (bias ? bias[c] : 0.0f) - mean[c] * scale;
+      y[e] = x[e] * scale + shift;
+    }
+  };
+  static void batchnorm_forward(std::size_t outer, std::size_t channels, std::size_t inner, const float* x,
+                                const float* mean, const float* var, const float* weight, const float* bias, float* y,
+                                float eps) {
+    Exec::for_each(outer * channels * inner, batchnorm_forward_kernel{channels, inner, x, mean, var, weight, bias, y, eps});
+  }
+  struct batchnorm_backward_kernel {
+    index outer, channels, inner;
+    const float* x;
+    const float* dy;
+    const float* mean;
+    const float* var;
+    const float* weight;
+    float* dx;
+    float* grad_weight;
+    float* grad_bias;
+    float eps;
+    bool batch_stats;
+    CTNN_HD void operator()(index c) const {
+      const double invstd = 1.0 / std::sqrt(static_cast<double>(var[c]) + static_cast<double>(eps));
+      const double m = static_cast<double>(mean[c]);
+      double sum_dy = 0, sum_dy_xhat = 0;
+      for (index o = 0; o < outer; ++o)
+        for (index i = 0; i < inner; ++i) {
+          const index e = (o * channels + c) * inner + i;
+          sum_dy += static_cast<double>(dy[e]);
+          sum_dy_xhat += static_cast<double>(dy[e]) * (static_cast<double>(x[e]) - m) * invstd;
+        }
+      if (grad_bias) grad_bias[c] += static_cast<float>(sum_dy);
+      if (grad_weight) grad_weight[c] += static_cast<float>(sum_dy_xhat);
+      if (!dx) return;
+      const double count = static_cast<double>(outer * inner);
+      const double scale = (weight ? static_cast<double>(weight[c]) : 1.0) * invstd;
+      const double mean_dy = batch_stats ? sum_dy / count : 0.0, mean_dy_xhat = batch_stats ? sum_dy_xhat / count : 0.0;
+      for (index o = 0; o < outer; ++o)
+        for (index i = 0; i < inner; ++i) {
+          const index e = (o * channels + c) * inner + i;
+          const double xhat = (static_cast<double>(x[e]) - m) * invstd;
+          dx[e] = static_cast<float>(scale * (static_cast<double>(dy[e]) - mean_dy - xhat * mean_dy_xhat));
+        }
+    }
+  };
+  static void batchnorm_backward(std::size_t outer, std::size_t channels, std::size_t inner, const float* x,
+                                 const float* dy, const float* mean, const float* var, const float* weight, float* dx,
+                                 float* grad_weight, float* grad_bias, float eps, bool batch_stats) {
+    Exec::for_each(channels, batchnorm_backward_kernel{outer, channels, inner, x, dy, mean, var, weight, dx,
+                                                       grad_weight, grad_bias, eps, batch_stats});
   }
 
   // ---- optimizers (host_ops.hpp has the formulas' sources) --------------------------------------------
@@ -541,6 +638,96 @@ struct device_ops {
   static void adam_update(std::size_t n, const float* grad, float* param, float* m, float* v, float beta1, float beta2,
                           float eps, float weight_decay, float step_size, float bias_correction2_sqrt) {
     Exec::for_each(n, adam_kernel{grad, param, m, v, beta1, beta2, eps, weight_decay, step_size, bias_correction2_sqrt});
+  }
+  struct amsgrad_kernel {
+    const float* grad;
+    float* param;
+    float* m;
+    float* v;
+    float* max_v;
+    float beta1, beta2, eps, weight_decay, step_size, bias_correction2_sqrt;
+    CTNN_HD void operator()(index i) const {
+      float g = grad[i];
+      if (weight_decay != 0.0f) g += weight_decay * param[i];
+      m[i] = m[i] * beta1 + (1.0f - beta1) * g;
+      v[i] = v[i] * beta2 + (1.0f - beta2) * g * g;
+      if (v[i] > max_v[i]) max_v[i] = v[i];
+      const float denom = std::sqrt(max_v[i]) / bias_correction2_sqrt + eps;
+      param[i] -= step_size * (m[i] / denom);
+    }
+  };
+  static void amsgrad_update(std::size_t n, const float* grad, float* param, float* m, float* v, float* max_v,
+                             float beta1, float beta2, float eps, float weight_decay, float step_size,
+                             float bias_correction2_sqrt) {
+    Exec::for_each(n, amsgrad_kernel{grad, param, m, v, max_v, beta1, beta2, eps, weight_decay, step_size,
+                                     bias_correction2_sqrt});
+  }
+  struct adadelta_kernel {
+    const float* grad;
+    float* param;
+    float* square_avg;
+    float* acc_delta;
+    float lr, rho, eps, weight_decay;
+    CTNN_HD void operator()(index i) const {
+      float g = grad[i];
+      if (weight_decay != 0.0f) g += weight_decay * param[i];
+      square_avg[i] = square_avg[i] * rho + (1.0f - rho) * g * g;
+      const float delta = std::sqrt(acc_delta[i] + eps) / std::sqrt(square_avg[i] + eps) * g;
+      acc_delta[i] = acc_delta[i] * rho + (1.0f - rho) * delta * delta;
+      param[i] -= lr * delta;
+    }
+  };
+  static void adadelta_update(std::size_t n, const float* grad, float* param, float* square_avg, float* acc_delta,
+                              float lr, float rho, float eps, float weight_decay) {
+    Exec::for_each(n, adadelta_kernel{grad, param, square_avg, acc_delta, lr, rho, eps, weight_decay});
+  }
+  struct adagrad_kernel {
+    const float* grad;
+    float* param;
+    float* state_sum;
+    float clr, eps, weight_decay;
+    CTNN_HD void operator()(index i) const {
+      float g = grad[i];
+      if (weight_decay != 0.0f) g += weight_decay * param[i];
+      state_sum[i] += g * g;
+      param[i] -= clr * (g / (std::sqrt(state_sum[i]) + eps));
+    }
+  };
+  static void adagrad_update(std::size_t n, const float* grad, float* param, float* state_sum, float clr, float eps,
+                             float weight_decay) {
+    Exec::for_each(n, adagrad_kernel{grad, param, state_sum, clr, eps, weight_decay});
+  }
+  struct rmsprop_kernel {
+    const float* grad;
+    float* param;
+    float* square_avg;
+    float* grad_avg;
+    float* momentum_buffer;
+    float lr, alpha, eps, weight_decay, momentum;
+    CTNN_HD void operator()(index i) const {
+      float g = grad[i];
+      if (weight_decay != 0.0f) g += weight_decay * param[i];
+      square_avg[i] = square_avg[i] * alpha + (1.0f - alpha) * g * g;
+      float avg;
+      if (grad_avg) {
+        grad_avg[i] = grad_avg[i] * alpha + (1.0f - alpha) * g;
+        avg = std::sqrt(square_avg[i] - grad_avg[i] * grad_avg[i]) + eps;
+      } else {
+        avg = std::sqrt(square_avg[i]) + eps;
+      }
+      if (momentum_buffer) {
+        momentum_buffer[i] = momentum_buffer[i] * momentum + g / avg;
+        param[i] -= lr * momentum_buffer[i];
+      } else {
+        param[i] -= lr * (g / avg);
+      }
+    }
+  };
+  static void rmsprop_update(std::size_t n, const float* grad, float* param, float* square_avg, float* grad_avg,
+                             float* momentum_buffer, float lr, float alpha, float eps, float weight_decay,
+                             float momentum) {
+    Exec::for_each(n, rmsprop_kernel{grad, param, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay,
+                                     momentum});
   }
 
   // ---- random numbers (counter-based: the numbers of the host backends) --------------------------------

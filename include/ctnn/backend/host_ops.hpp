@@ -188,18 +188,18 @@ struct host_ops {
     return loss;
   }
 
-  // ---- one sample [C, H, W] <-> columns [C*K*K, Ho*Wo] ------------------------------------------
+  // ---- one group of one sample [channels, H, W] <-> columns [channels*KH*KW, Ho*Wo] ----------------
   // Not ops (no layer calls them): the im2col + GEMM convolutions' steps, here and in the Eigen backend.
-  static void im2col(const S* x, std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t stride,
-                     std::size_t pad, std::size_t Ho, std::size_t Wo, S* col) {
-    for (std::size_t c = 0; c < C; ++c)
-      for (std::size_t ki = 0; ki < K; ++ki)
-        for (std::size_t kj = 0; kj < K; ++kj) {
-          S* row = col + ((c * K + ki) * K + kj) * Ho * Wo;
+  static void im2col(const S* x, std::size_t channels, const conv_geometry& g, S* col) {
+    const std::size_t H = g.H, W = g.W, Ho = g.Ho, Wo = g.Wo;
+    for (std::size_t c = 0; c < channels; ++c)
+      for (std::size_t ki = 0; ki < g.KH; ++ki)
+        for (std::size_t kj = 0; kj < g.KW; ++kj) {
+          S* row = col + ((c * g.KH + ki) * g.KW + kj) * Ho * Wo;
           for (std::size_t oh = 0; oh < Ho; ++oh) {
-            const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * stride + ki) - static_cast<std::ptrdiff_t>(pad);
+            const std::ptrdiff_t ih = tap(oh, ki * g.DH, g.SH, g.PH);
             for (std::size_t ow = 0; ow < Wo; ++ow) {
-              const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * stride + kj) - static_cast<std::ptrdiff_t>(pad);
+              const std::ptrdiff_t iw = tap(ow, kj * g.DW, g.SW, g.PW);
               const bool inside = ih >= 0 && ih < static_cast<std::ptrdiff_t>(H) && iw >= 0 &&
                                   iw < static_cast<std::ptrdiff_t>(W);
               row[oh * Wo + ow] = inside ? x[(c * H + static_cast<std::size_t>(ih)) * W + static_cast<std::size_t>(iw)] : S(0);
@@ -207,18 +207,18 @@ struct host_ops {
           }
         }
   }
-  // dx[C, H, W] += col2im(col); the caller zeroes dx first.
-  static void col2im(const S* col, std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t stride,
-                     std::size_t pad, std::size_t Ho, std::size_t Wo, S* dx) {
-    for (std::size_t c = 0; c < C; ++c)
-      for (std::size_t ki = 0; ki < K; ++ki)
-        for (std::size_t kj = 0; kj < K; ++kj) {
-          const S* row = col + ((c * K + ki) * K + kj) * Ho * Wo;
+  // dx[channels, H, W] += col2im(col); the caller zeroes dx first.
+  static void col2im(const S* col, std::size_t channels, const conv_geometry& g, S* dx) {
+    const std::size_t H = g.H, W = g.W, Ho = g.Ho, Wo = g.Wo;
+    for (std::size_t c = 0; c < channels; ++c)
+      for (std::size_t ki = 0; ki < g.KH; ++ki)
+        for (std::size_t kj = 0; kj < g.KW; ++kj) {
+          const S* row = col + ((c * g.KH + ki) * g.KW + kj) * Ho * Wo;
           for (std::size_t oh = 0; oh < Ho; ++oh) {
-            const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * stride + ki) - static_cast<std::ptrdiff_t>(pad);
+            const std::ptrdiff_t ih = tap(oh, ki * g.DH, g.SH, g.PH);
             if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(H)) continue;
             for (std::size_t ow = 0; ow < Wo; ++ow) {
-              const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * stride + kj) - static_cast<std::ptrdiff_t>(pad);
+              const std::ptrdiff_t iw = tap(ow, kj * g.DW, g.SW, g.PW);
               if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(W)) continue;
               dx[(c * H + static_cast<std::size_t>(ih)) * W + static_cast<std::size_t>(iw)] += row[oh * Wo + ow];
             }
@@ -227,36 +227,44 @@ struct host_ops {
   }
 
   // ---- whole-batch convolution (what Conv2d calls) ----------------------------------------------
-  // x [n, C, H, W] -> y [n, OC, Ho, Wo] with weights [OC, C, K, K] and a bias per output channel. The
-  // layer keeps a workspace of conv2d_workspace(g, n) values between forward and backward (a backend
-  // may leave state there: the backward of a batch must follow the forward of the same batch).
-  // Here: im2col + GEMM one sample at a time, the workspace holding one sample's columns.
+  // x [n, C, H, W] -> y [n, OC, Ho, Wo] with weights [OC, C / groups, KH, KW] and a bias per output
+  // channel (null: none). The layer keeps a workspace of conv2d_workspace(g, n) values between forward
+  // and backward (a backend may leave state there: the backward of a batch must follow the forward of
+  // the same batch). Here: im2col + GEMM one group of one sample at a time, the workspace holding one
+  // group's columns.
   static std::size_t conv2d_workspace(const conv_geometry& g, std::size_t /*n*/) {
-    return g.C * g.K * g.K * g.Ho * g.Wo;
+    return g.C / g.groups * g.KH * g.KW * g.Ho * g.Wo;
   }
   static void conv2d_forward(const conv_geometry& g, std::size_t n, const S* x, const S* weight, const S* bias, S* y,
                              S* workspace) {
-    const std::size_t patch = g.C * g.K * g.K, positions = g.Ho * g.Wo;
-    for (std::size_t i = 0; i < n; ++i) {
-      im2col(x + i * g.C * g.H * g.W, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, workspace);
-      gemm(false, false, g.OC, positions, patch, S(1), weight, workspace, S(0), y + i * g.OC * positions);
-    }
-    add_bias(n, g.OC, positions, bias, y);
+    const std::size_t cg = g.C / g.groups, ocg = g.OC / g.groups;
+    const std::size_t patch = cg * g.KH * g.KW, positions = g.Ho * g.Wo;
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t grp = 0; grp < g.groups; ++grp) {
+        im2col(x + (i * g.C + grp * cg) * g.H * g.W, cg, g, workspace);
+        gemm(false, false, ocg, positions, patch, S(1), weight + grp * ocg * patch, workspace, S(0),
+             y + (i * g.OC + grp * ocg) * positions);
+      }
+    if (bias) add_bias(n, g.OC, positions, bias, y);
   }
-  // dx = dL/dx (overwritten; skipped when dx is null), grad_weight += dL/dW, grad_bias += dL/db.
+  // dx = dL/dx (overwritten; skipped when dx is null), grad_weight += dL/dW, grad_bias += dL/db (skipped
+  // when null).
   static void conv2d_backward(const conv_geometry& g, std::size_t n, const S* x, const S* dy, const S* weight, S* dx,
                               S* grad_weight, S* grad_bias, S* workspace) {
-    const std::size_t patch = g.C * g.K * g.K, positions = g.Ho * g.Wo, in_size = g.C * g.H * g.W;
-    for (std::size_t i = 0; i < n; ++i) {
-      const S* dy_i = dy + i * g.OC * positions;
-      im2col(x + i * in_size, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, workspace);
-      gemm(false, true, g.OC, patch, positions, S(1), dy_i, workspace, S(1), grad_weight);
-      if (!dx) continue;
-      gemm(true, false, patch, positions, g.OC, S(1), weight, dy_i, S(0), workspace);
-      std::fill_n(dx + i * in_size, in_size, S(0));
-      col2im(workspace, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, dx + i * in_size);
-    }
-    bias_grad(n, g.OC, positions, dy, grad_bias);
+    const std::size_t cg = g.C / g.groups, ocg = g.OC / g.groups;
+    const std::size_t patch = cg * g.KH * g.KW, positions = g.Ho * g.Wo, in_size = g.C * g.H * g.W;
+    if (dx) std::fill_n(dx, n * in_size, S(0));
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t grp = 0; grp < g.groups; ++grp) {
+        const S* dy_i = dy + (i * g.OC + grp * ocg) * positions;
+        const std::size_t x_at = i * in_size + grp * cg * g.H * g.W;
+        im2col(x + x_at, cg, g, workspace);
+        gemm(false, true, ocg, patch, positions, S(1), dy_i, workspace, S(1), grad_weight + grp * ocg * patch);
+        if (!dx) continue;
+        gemm(true, false, patch, positions, ocg, S(1), weight + grp * ocg * patch, dy_i, S(0), workspace);
+        col2im(workspace, cg, g, dx + x_at);
+      }
+    if (grad_bias) bias_grad(n, g.OC, positions, dy, grad_bias);
   }
 
   // ---- pooling: n samples of g.C planes of H x W ------------------------------------------------
@@ -269,11 +277,11 @@ struct host_ops {
         for (std::size_t ow = 0; ow < Wo; ++ow) {
           S best = -std::numeric_limits<S>::infinity();
           std::int32_t where = -1;
-          for (std::size_t ki = 0; ki < g.K; ++ki) {
-            const std::ptrdiff_t ih = tap(oh, ki, g.stride, g.pad);
+          for (std::size_t ki = 0; ki < g.KH; ++ki) {
+            const std::ptrdiff_t ih = tap(oh, ki * g.DH, g.SH, g.PH);
             if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(H)) continue;
-            for (std::size_t kj = 0; kj < g.K; ++kj) {
-              const std::ptrdiff_t iw = tap(ow, kj, g.stride, g.pad);
+            for (std::size_t kj = 0; kj < g.KW; ++kj) {
+              const std::ptrdiff_t iw = tap(ow, kj * g.DW, g.SW, g.PW);
               if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(W)) continue;
               const auto at = static_cast<std::int32_t>(ih * static_cast<std::ptrdiff_t>(W) + iw);
               // NaN propagates as in PyTorch: a NaN wins over every number.
@@ -296,20 +304,21 @@ struct host_ops {
     for (std::size_t p = 0; p < n * g.C; ++p)
       for (std::size_t o = 0; o < out_plane; ++o) dx[p * in_plane + argmax[p * out_plane + o]] += dy[p * out_plane + o];
   }
-  // Average pooling as torch's count_include_pad=True: every window divides by K * K, padding counting
-  // as zeros (a window always has K * K taps: padding is at most K / 2).
+  // Average pooling as torch's count_include_pad=True: every window divides by KH * KW, padding counting
+  // as zeros (a window always has KH * KW taps: padding is at most half the kernel). Dilation is honoured
+  // here for the op set's sake; AvgPool2d, as PyTorch's, has none.
   static void avgpool_forward(const pool_geometry& g, std::size_t n, const S* x, S* y) {
-    const S divisor = static_cast<S>(g.K * g.K);
+    const S divisor = static_cast<S>(g.KH * g.KW);
     for (std::size_t p = 0; p < n * g.C; ++p) {
       const S* xp = x + p * g.H * g.W;
       for (std::size_t oh = 0; oh < g.Ho; ++oh)
         for (std::size_t ow = 0; ow < g.Wo; ++ow) {
           S total = 0;
-          for (std::size_t ki = 0; ki < g.K; ++ki) {
-            const std::ptrdiff_t ih = tap(oh, ki, g.stride, g.pad);
+          for (std::size_t ki = 0; ki < g.KH; ++ki) {
+            const std::ptrdiff_t ih = tap(oh, ki * g.DH, g.SH, g.PH);
             if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(g.H)) continue;
-            for (std::size_t kj = 0; kj < g.K; ++kj) {
-              const std::ptrdiff_t iw = tap(ow, kj, g.stride, g.pad);
+            for (std::size_t kj = 0; kj < g.KW; ++kj) {
+              const std::ptrdiff_t iw = tap(ow, kj * g.DW, g.SW, g.PW);
               if (iw >= 0 && iw < static_cast<std::ptrdiff_t>(g.W))
                 total += xp[ih * static_cast<std::ptrdiff_t>(g.W) + iw];
             }
@@ -320,22 +329,86 @@ struct host_ops {
   }
   // dx[ih, iw] = sum over the windows that cover it of dy / (K * K), windows in row-major order.
   static void avgpool_backward(const pool_geometry& g, std::size_t n, const S* dy, S* dx) {
-    const S divisor = static_cast<S>(g.K * g.K);
+    const S divisor = static_cast<S>(g.KH * g.KW);
     std::fill_n(dx, n * g.C * g.H * g.W, S(0));
     for (std::size_t p = 0; p < n * g.C; ++p) {
       S* dxp = dx + p * g.H * g.W;
       for (std::size_t oh = 0; oh < g.Ho; ++oh)
         for (std::size_t ow = 0; ow < g.Wo; ++ow) {
           const S share = dy[(p * g.Ho + oh) * g.Wo + ow] / divisor;
-          for (std::size_t ki = 0; ki < g.K; ++ki) {
-            const std::ptrdiff_t ih = tap(oh, ki, g.stride, g.pad);
+          for (std::size_t ki = 0; ki < g.KH; ++ki) {
+            const std::ptrdiff_t ih = tap(oh, ki * g.DH, g.SH, g.PH);
             if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(g.H)) continue;
-            for (std::size_t kj = 0; kj < g.K; ++kj) {
-              const std::ptrdiff_t iw = tap(ow, kj, g.stride, g.pad);
+            for (std::size_t kj = 0; kj < g.KW; ++kj) {
+              const std::ptrdiff_t iw = tap(ow, kj * g.DW, g.SW, g.PW);
               if (iw >= 0 && iw < static_cast<std::ptrdiff_t>(g.W))
                 dxp[ih * static_cast<std::ptrdiff_t>(g.W) + iw] += share;
             }
           }
+        }
+    }
+  }
+
+  // ---- batch norm over [outer, channels, inner] (PyTorch's BatchNorm1d/2d) ------------------------
+  // Two passes in double (the mean, then the squared deviations): one pass (E[x^2] - E[x]^2) cancels
+  // badly when the mean is large against the spread.
+  static void batchnorm_stats(std::size_t outer, std::size_t channels, std::size_t inner, const S* x, S* mean,
+                              S* var) {
+    const double count = static_cast<double>(outer * inner);
+    for (std::size_t c = 0; c < channels; ++c) {
+      double total = 0;
+      for (std::size_t o = 0; o < outer; ++o)
+        for (std::size_t i = 0; i < inner; ++i) total += static_cast<double>(x[(o * channels + c) * inner + i]);
+      const double m = total / count;
+      double squares = 0;
+      for (std::size_t o = 0; o < outer; ++o)
+        for (std::size_t i = 0; i < inner; ++i) {
+          const double d = static_cast<double>(x[(o * channels + c) * inner + i]) - m;
+          squares += d * d;
+        }
+      mean[c] = static_cast<S>(m);
+      var[c] = static_cast<S>(squares / count);
+    }
+  }
+  static void batchnorm_forward(std::size_t outer, std::size_t channels, std::size_t inner, const S* x,
+                                const S* mean, const S* var, const S* weight, const S* bias, S* y, S eps) {
+    for (std::size_t o = 0; o < outer; ++o)
+      for (std::size_t c = 0; c < channels; ++c) {
+        const S invstd = S(1) / std::sqrt(var[c] + eps);
+        const S scale = weight ? weight[c] * invstd : invstd;
+        const S shift = (bias ? bias[c] : S(0)) - mean[c] * scale;
+        const S* xp = x + (o * channels + c) * inner;
+        S* yp = y + (o * channels + c) * inner;
+        for (std::size_t i = 0; i < inner; ++i) yp[i] = xp[i] * scale + shift;
+      }
+  }
+  // With x_hat = (x - mean) * invstd and M = outer * inner values per channel:
+  //   grad_bias += sum(dy), grad_weight += sum(dy * x_hat)
+  //   dx = weight * invstd * (dy - sum(dy) / M - x_hat * sum(dy * x_hat) / M)   (batch statistics)
+  //   dx = weight * invstd * dy                                                 (running statistics)
+  static void batchnorm_backward(std::size_t outer, std::size_t channels, std::size_t inner, const S* x, const S* dy,
+                                 const S* mean, const S* var, const S* weight, S* dx, S* grad_weight, S* grad_bias,
+                                 S eps, bool batch_stats) {
+    const double count = static_cast<double>(outer * inner);
+    for (std::size_t c = 0; c < channels; ++c) {
+      const double invstd = 1.0 / std::sqrt(static_cast<double>(var[c]) + static_cast<double>(eps));
+      double sum_dy = 0, sum_dy_xhat = 0;
+      for (std::size_t o = 0; o < outer; ++o)
+        for (std::size_t i = 0; i < inner; ++i) {
+          const std::size_t e = (o * channels + c) * inner + i;
+          sum_dy += static_cast<double>(dy[e]);
+          sum_dy_xhat += static_cast<double>(dy[e]) * (static_cast<double>(x[e]) - static_cast<double>(mean[c])) * invstd;
+        }
+      if (grad_bias) grad_bias[c] += static_cast<S>(sum_dy);
+      if (grad_weight) grad_weight[c] += static_cast<S>(sum_dy_xhat);
+      if (!dx) continue;
+      const double scale = (weight ? static_cast<double>(weight[c]) : 1.0) * invstd;
+      const double mean_dy = batch_stats ? sum_dy / count : 0.0, mean_dy_xhat = batch_stats ? sum_dy_xhat / count : 0.0;
+      for (std::size_t o = 0; o < outer; ++o)
+        for (std::size_t i = 0; i < inner; ++i) {
+          const std::size_t e = (o * channels + c) * inner + i;
+          const double xhat = (static_cast<double>(x[e]) - static_cast<double>(mean[c])) * invstd;
+          dx[e] = static_cast<S>(scale * (static_cast<double>(dy[e]) - mean_dy - xhat * mean_dy_xhat));
         }
     }
   }
@@ -372,6 +445,70 @@ struct host_ops {
       v[i] = v[i] * beta2 + one_minus_beta2 * g * g;
       const S denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
       param[i] -= step_size * (m[i] / denom);
+    }
+  }
+  // Adam with amsgrad: the denominator uses the largest v seen, max_v = max(max_v, v).
+  static void amsgrad_update(std::size_t n, const S* grad, S* param, S* m, S* v, S* max_v, S beta1, S beta2, S eps,
+                             S weight_decay, S step_size, S bias_correction2_sqrt) {
+    const S one_minus_beta1 = S(1) - beta1, one_minus_beta2 = S(1) - beta2;
+    for (std::size_t i = 0; i < n; ++i) {
+      S g = grad[i];
+      if (weight_decay != S(0)) g += weight_decay * param[i];
+      m[i] = m[i] * beta1 + one_minus_beta1 * g;
+      v[i] = v[i] * beta2 + one_minus_beta2 * g * g;
+      if (v[i] > max_v[i]) max_v[i] = v[i];
+      const S denom = std::sqrt(max_v[i]) / bias_correction2_sqrt + eps;
+      param[i] -= step_size * (m[i] / denom);
+    }
+  }
+  // Adadelta: g = grad + weight_decay * param; square_avg = rho square_avg + (1 - rho) g^2;
+  // delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g; acc_delta = rho acc_delta + (1 - rho) delta^2;
+  // param -= lr * delta.
+  static void adadelta_update(std::size_t n, const S* grad, S* param, S* square_avg, S* acc_delta, S lr, S rho, S eps,
+                              S weight_decay) {
+    const S one_minus_rho = S(1) - rho;
+    for (std::size_t i = 0; i < n; ++i) {
+      S g = grad[i];
+      if (weight_decay != S(0)) g += weight_decay * param[i];
+      square_avg[i] = square_avg[i] * rho + one_minus_rho * g * g;
+      const S delta = std::sqrt(acc_delta[i] + eps) / std::sqrt(square_avg[i] + eps) * g;
+      acc_delta[i] = acc_delta[i] * rho + one_minus_rho * delta * delta;
+      param[i] -= lr * delta;
+    }
+  }
+  // Adagrad: g = grad + weight_decay * param; state_sum += g^2; param -= clr * g / (sqrt(state_sum) + eps).
+  static void adagrad_update(std::size_t n, const S* grad, S* param, S* state_sum, S clr, S eps, S weight_decay) {
+    for (std::size_t i = 0; i < n; ++i) {
+      S g = grad[i];
+      if (weight_decay != S(0)) g += weight_decay * param[i];
+      state_sum[i] += g * g;
+      param[i] -= clr * (g / (std::sqrt(state_sum[i]) + eps));
+    }
+  }
+  // RMSprop: g = grad + weight_decay * param; square_avg = alpha square_avg + (1 - alpha) g^2; centered
+  // (grad_avg given): grad_avg = alpha grad_avg + (1 - alpha) g, avg = sqrt(square_avg - grad_avg^2) + eps,
+  // else avg = sqrt(square_avg) + eps; with momentum buf = momentum buf + g / avg, param -= lr buf, else
+  // param -= lr g / avg.
+  static void rmsprop_update(std::size_t n, const S* grad, S* param, S* square_avg, S* grad_avg, S* momentum_buffer,
+                             S lr, S alpha, S eps, S weight_decay, S momentum) {
+    const S one_minus_alpha = S(1) - alpha;
+    for (std::size_t i = 0; i < n; ++i) {
+      S g = grad[i];
+      if (weight_decay != S(0)) g += weight_decay * param[i];
+      square_avg[i] = square_avg[i] * alpha + one_minus_alpha * g * g;
+      S avg;
+      if (grad_avg) {
+        grad_avg[i] = grad_avg[i] * alpha + one_minus_alpha * g;
+        avg = std::sqrt(square_avg[i] - grad_avg[i] * grad_avg[i]) + eps;
+      } else {
+        avg = std::sqrt(square_avg[i]) + eps;
+      }
+      if (momentum_buffer) {
+        momentum_buffer[i] = momentum_buffer[i] * momentum + g / avg;
+        param[i] -= lr * momentum_buffer[i];
+      } else {
+        param[i] -= lr * (g / avg);
+      }
     }
   }
 

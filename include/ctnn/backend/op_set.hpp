@@ -26,16 +26,28 @@
 
 namespace ctnn::backend {
 
-// The shape of a 2-d convolution: input [C, H, W], OC output channels, K x K kernel, output [OC, Ho, Wo].
+// The shape of a 2-d convolution, PyTorch's Conv2d arguments spelt out per axis: input [C, H, W], OC
+// output channels, a KH x KW kernel whose taps lie DH / DW apart (dilation), moved SH / SW at a time
+// over the input padded with PH rows and PW columns of zeros on each side; `groups` splits the input and
+// output channels into that many independent convolutions (weights [OC, C / groups, KH, KW]); output
+// [OC, Ho, Wo] with Ho = (H + 2 PH - DH (KH - 1) - 1) / SH + 1 (conv_output_size).
 struct conv_geometry {
-  std::size_t C, H, W, OC, K, stride, pad, Ho, Wo;
+  std::size_t C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, Ho, Wo;
 };
 
-// The shape of a 2-d pooling: C planes of H x W, a K x K window moved by `stride`, `pad` rows and
-// columns of padding on each side, output planes of Ho x Wo.
+// The shape of a 2-d pooling: C planes of H x W, a KH x KW window of taps DH / DW apart moved SH / SW at
+// a time, PH rows and PW columns of padding on each side, output planes of Ho x Wo.
 struct pool_geometry {
-  std::size_t C, H, W, K, stride, pad, Ho, Wo;
+  std::size_t C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, Ho, Wo;
 };
+
+// PyTorch's output size of a window sliding over one axis (floor mode): 0 when the dilated window does
+// not fit in the padded input.
+constexpr std::size_t conv_output_size(std::size_t in, std::size_t k, std::size_t stride, std::size_t pad,
+                                       std::size_t dilation = 1) {
+  const std::size_t span = dilation * (k - 1) + 1;
+  return in + 2 * pad >= span ? (in + 2 * pad - span) / stride + 1 : 0;
+}
 
 // Functor types the map/zip lines are checked with (any functor of floats or doubles will do).
 struct probe_unary {
@@ -94,11 +106,33 @@ struct probe_binary {
                                S* dx))                                                                         \
   X(avgpool_forward,      void(const pool_geometry& g, std::size_t n, const S* x, S* y))                       \
   X(avgpool_backward,     void(const pool_geometry& g, std::size_t n, const S* dy, S* dx))                     \
+  /* batch norm over [outer, channels, inner]: each channel's mean and biased variance (in double); */     \
+  /* forward normalises with (mean, var) then scales and shifts (weight, bias null: affine=False);   */     \
+  /* backward overwrites dx (skipped when null; batch_stats: mean and var are x's own, so their      */     \
+  /* gradient is part of dx) and adds into grad_weight and grad_bias (skipped when null)             */     \
+  X(batchnorm_stats,      void(std::size_t outer, std::size_t channels, std::size_t inner, const S* x, S* mean, \
+                               S* var))                                                                        \
+  X(batchnorm_forward,    void(std::size_t outer, std::size_t channels, std::size_t inner, const S* x,         \
+                               const S* mean, const S* var, const S* weight, const S* bias, S* y, S eps))      \
+  X(batchnorm_backward,   void(std::size_t outer, std::size_t channels, std::size_t inner, const S* x,         \
+                               const S* dy, const S* mean, const S* var, const S* weight, S* dx,               \
+                               S* grad_weight, S* grad_bias, S eps, bool batch_stats))                         \
   /* one parameter tensor in place, torch.optim's rules (host_ops.hpp) */                                  \
   X(sgd_update,           void(std::size_t n, const S* grad, S* param, S* momentum_buffer, S lr, S momentum,   \
                                S dampening, S weight_decay, bool nesterov, bool first_step))                   \
   X(adam_update,          void(std::size_t n, const S* grad, S* param, S* m, S* v, S beta1, S beta2, S eps,    \
                                S weight_decay, S step_size, S bias_correction2_sqrt))                          \
+  /* adam_update keeping max_v = max(max_v, v) and dividing by its root (amsgrad) */                         \
+  X(amsgrad_update,       void(std::size_t n, const S* grad, S* param, S* m, S* v, S* max_v, S beta1, S beta2, \
+                               S eps, S weight_decay, S step_size, S bias_correction2_sqrt))                   \
+  X(adadelta_update,      void(std::size_t n, const S* grad, S* param, S* square_avg, S* acc_delta, S lr,     \
+                               S rho, S eps, S weight_decay))                                                  \
+  /* clr: lr / (1 + (step - 1) lr_decay) */                                                                 \
+  X(adagrad_update,       void(std::size_t n, const S* grad, S* param, S* state_sum, S clr, S eps,            \
+                               S weight_decay))                                                                \
+  /* grad_avg null: not centered; momentum_buffer null: momentum 0 */                                       \
+  X(rmsprop_update,       void(std::size_t n, const S* grad, S* param, S* square_avg, S* grad_avg,            \
+                               S* momentum_buffer, S lr, S alpha, S eps, S weight_decay, S momentum))          \
   /* counter-based random numbers: the same values on every backend */                                    \
   X(fill_uniform,         void(std::size_t n, S* x, double lo, double hi, Generator& g))                       \
   X(fill_normal,          void(std::size_t n, S* x, double mean, double stddev, Generator& g))                 \

@@ -54,7 +54,8 @@ struct Conv2d {
     static constexpr std::size_t H = S::dims[1], W = S::dims[2];
     static constexpr std::size_t Ho = output<S>::dims[1], Wo = output<S>::dims[2];
     static constexpr std::size_t patch = InC * Kernel * Kernel;
-    static constexpr backend::conv_geometry geometry{InC, H, W, OutC, Kernel, Stride, Padding, Ho, Wo};
+    static constexpr backend::conv_geometry geometry{InC,     H,       W, OutC, Kernel, Kernel, Stride, Stride,
+                                                     Padding, Padding, 1, 1, 1,    Ho,     Wo};
 
    public:
     static constexpr std::size_t parameter_count = OutC * patch + OutC;

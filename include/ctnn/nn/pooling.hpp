@@ -36,7 +36,7 @@ struct MaxPool2d {
     using typename base::scalar;
     static constexpr std::size_t C = S::dims[0], H = S::dims[1], W = S::dims[2];
     static constexpr std::size_t Ho = output<S>::dims[1], Wo = output<S>::dims[2];
-    static constexpr backend::pool_geometry geometry{C, H, W, Kernel, Stride, Padding, Ho, Wo};
+    static constexpr backend::pool_geometry geometry{C, H, W, Kernel, Kernel, Stride, Stride, Padding, Padding, 1, 1, Ho, Wo};
 
    public:
     explicit bound(Generator&) {}
@@ -81,8 +81,9 @@ struct AvgPool2d {
     using base = leaf_layer<AvgPool2d, S, output<S>, B, Path>;
     using typename base::ops;
     using typename base::scalar;
-    static constexpr backend::pool_geometry geometry{S::dims[0], S::dims[1], S::dims[2], Kernel, Stride, Padding,
-                                                     output<S>::dims[1], output<S>::dims[2]};
+    static constexpr backend::pool_geometry geometry{
+        S::dims[0], S::dims[1], S::dims[2], Kernel, Kernel, Stride, Stride, Padding, Padding, 1, 1,
+        output<S>::dims[1], output<S>::dims[2]};
 
    public:
     explicit bound(Generator&) {}

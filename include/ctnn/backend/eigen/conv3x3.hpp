@@ -25,14 +25,19 @@ struct conv3_layout {
   std::size_t hd;     // its rows: Ho + 2 (2 - pad)
   std::size_t input, dy_rows, dy_full, weights;  // sizes of the four workspace parts
 };
-inline bool direct_conv3(const conv_geometry& g) { return g.K == 3 && g.stride == 1 && g.pad <= 2; }
+// The geometries these kernels take: 3x3, stride 1, the same padding of at most 2 on both axes, no
+// dilation, one group (every other convolution goes through gemm_conv.hpp).
+inline bool direct_conv3(const conv_geometry& g) {
+  return g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.PH == g.PW && g.PH <= 2 && g.DH == 1 && g.DW == 1 &&
+         g.groups == 1;
+}
 inline conv3_layout layout3(const conv_geometry& g, std::size_t n) {
   conv3_layout l{};
   l.wpo = round_up(g.Wo);
   l.wx = l.wpo + 2;
-  l.hp = g.H + 2 * g.pad;
+  l.hp = g.H + 2 * g.PH;
   l.wxd = round_up(g.W) + 2;
-  l.hd = g.Ho + 2 * (2 - g.pad);
+  l.hd = g.Ho + 2 * (2 - g.PH);
   l.input = n * g.C * l.hp * l.wx;
   l.dy_rows = n * g.OC * g.Ho * l.wpo;
   l.dy_full = n * g.OC * l.hd * l.wxd;
@@ -197,7 +202,7 @@ inline void conv3x3_forward(const conv_geometry& g, std::size_t n, const float* 
   for (std::ptrdiff_t s = 0; s < count; ++s) {
     const auto i = static_cast<std::size_t>(s);
     float* xp = workspace + i * g.C * in_plane;
-    pad_planes(x + i * g.C * g.H * g.W, g.C, g.H, g.W, g.pad, xp, l.hp, l.wx);
+    pad_planes(x + i * g.C * g.H * g.W, g.C, g.H, g.W, g.PH, xp, l.hp, l.wx);
     conv3_sample(xp, g.C, in_plane, l.wx, weight, g.OC, g.Ho, g.Wo, l.wpo, bias, y + i * out_size);
   }
 }
@@ -211,7 +216,7 @@ inline void conv3x3_backward(const conv_geometry& g, std::size_t n, const float*
   float* dyp = dyr + l.dy_rows;
   float* wt = dyp + l.dy_full;
   const std::size_t in_plane = l.hp * l.wx, out_plane = g.Ho * g.Wo, dyp_plane = l.hd * l.wxd;
-  const std::size_t edge = 2 - g.pad;
+  const std::size_t edge = 2 - g.PH;
   // Transposed, flipped weights: wt[c][o][a][b] = w[o][c][2 - a][2 - b].
   for (std::size_t o = 0; o < g.OC; ++o)
     for (std::size_t c = 0; c < g.C; ++c)
@@ -245,7 +250,7 @@ inline void conv3x3_backward(const conv_geometry& g, std::size_t n, const float*
       conv3_wgrad<OB()>(xs, x_sample, l.wx, ds, d_sample, d_plane, l.wpo, n, g.Ho, dw, g.C * 9);
     });
   }
-  bias_grad(dy, n, g.OC, out_plane, grad_bias);
+  if (grad_bias) bias_grad(dy, n, g.OC, out_plane, grad_bias);
   if (!dx) return;
   // Input gradient: the forward kernel on the padded output gradient, C and OC swapped.
   const std::size_t wpo_dx = round_up(g.W);

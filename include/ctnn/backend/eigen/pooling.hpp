@@ -43,11 +43,13 @@ inline void maxpool2x2(const float* x, std::size_t planes, std::size_t H, std::s
 // The op set's signatures; each thread's part is a run of whole planes (a geometry of one channel).
 inline void maxpool_forward(const pool_geometry& g, std::size_t n, const float* x, float* y, std::int32_t* argmax) {
   const std::size_t H = g.H, W = g.W, Ho = g.Ho, Wo = g.Wo;
-  const pool_geometry plane{1, H, W, g.K, g.stride, g.pad, Ho, Wo};
+  pool_geometry plane = g;
+  plane.C = 1;
   // 2x2 windows of stride 2 without padding: Ho = floor(H / 2), Wo = floor(W / 2), and for an odd H or W
   // the last input row or column is in no window, so planes lie H * W apart, not 2 Ho * 2 Wo
   // (issue 9: MaxPool2d<2> on a 3x3 map read the second plane from the first one's last row).
-  const bool two_by_two = g.K == 2 && g.stride == 2 && g.pad == 0 && Ho == H / 2 && Wo == W / 2;
+  const bool two_by_two = g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0 && g.DH == 1 &&
+                          g.DW == 1 && Ho == H / 2 && Wo == W / 2;
   detail::parallel_chunks(n * g.C, elementwise_grain / static_cast<double>(H * W), 1, [&](std::size_t lo, std::size_t hi) {
     if (two_by_two) return maxpool2x2(x + lo * H * W, hi - lo, H, W, Ho, Wo, y + lo * Ho * Wo, argmax + lo * Ho * Wo);
     host_ops<float>::maxpool_forward(plane, hi - lo, x + lo * H * W, y + lo * Ho * Wo, argmax + lo * Ho * Wo);
@@ -56,7 +58,8 @@ inline void maxpool_forward(const pool_geometry& g, std::size_t n, const float* 
 inline void maxpool_backward(const pool_geometry& g, std::size_t n, const float* dy, const std::int32_t* argmax,
                              float* dx) {
   const std::size_t in_plane = g.H * g.W, out_plane = g.Ho * g.Wo;
-  const pool_geometry plane{1, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo};
+  pool_geometry plane = g;
+  plane.C = 1;
   detail::parallel_chunks(n * g.C, elementwise_grain / static_cast<double>(in_plane), 1, [&](std::size_t lo, std::size_t hi) {
     host_ops<float>::maxpool_backward(plane, hi - lo, dy + lo * out_plane, argmax + lo * out_plane, dx + lo * in_plane);
   });
