@@ -44,6 +44,10 @@ struct ctnn::backend::ops<toy_backend> : private host_ops<float> {
 #endif
   using host_ops<float>::sgd_update;
   using host_ops<float>::adam_update;
+  using host_ops<float>::amsgrad_update;
+  using host_ops<float>::adadelta_update;
+  using host_ops<float>::adagrad_update;
+  using host_ops<float>::rmsprop_update;
   using host_ops<float>::fill_uniform;
   using host_ops<float>::fill_normal;
   using host_ops<float>::fill_bernoulli;

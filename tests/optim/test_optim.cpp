@@ -154,6 +154,115 @@ TEMPLATE_TEST_CASE("Adam with weight decay and other betas matches torch.optim.A
   h.run(opt);
 }
 
+TEMPLATE_TEST_CASE("Adadelta with the default options matches torch.optim.Adadelta", "[optim][parity]",
+                   backend::reference, backend::eigen) {
+  Harness<TestType> h("optim_adadelta");
+  optim::Adadelta opt{h.model.parameters()};
+  CHECK(opt.lr() == 1.0);
+  CHECK(opt.options().rho == 0.9);
+  CHECK(opt.options().eps == 1e-6);
+  h.run(opt);
+}
+
+TEMPLATE_TEST_CASE("Adadelta with weight decay and maximize matches torch.optim.Adadelta", "[optim][parity]",
+                   backend::reference, backend::eigen) {
+  Harness<TestType> h("optim_adadelta_weight_decay");
+  optim::Adadelta opt{h.model.parameters(),
+                      {.lr = 0.5, .rho = 0.8, .eps = 1e-5, .weight_decay = 0.1, .maximize = true}};
+  h.run(opt);
+}
+
+TEMPLATE_TEST_CASE("AdamW with the default options matches torch.optim.AdamW", "[optim][parity]", backend::reference,
+                   backend::eigen) {
+  Harness<TestType> h("optim_adamw");
+  optim::AdamW opt{h.model.parameters()};
+  CHECK(opt.options().weight_decay == 1e-2);
+  h.run(opt);
+}
+
+TEMPLATE_TEST_CASE("AdamW with amsgrad matches torch.optim.AdamW", "[optim][parity]", backend::reference,
+                   backend::eigen) {
+  Harness<TestType> h("optim_adamw_amsgrad");
+  optim::AdamW opt{h.model.parameters(), {.lr = 1e-2, .betas = {0.8, 0.9}, .weight_decay = 0.1, .amsgrad = true}};
+  h.run(opt);
+}
+
+TEMPLATE_TEST_CASE("Adam with amsgrad and maximize matches torch.optim.Adam", "[optim][parity]", backend::reference,
+                   backend::eigen) {
+  Harness<TestType> h("optim_adam_amsgrad_maximize");
+  optim::Adam opt{h.model.parameters(), {.lr = 1e-2, .weight_decay = 0.01, .amsgrad = true, .maximize = true}};
+  h.run(opt);
+}
+
+TEMPLATE_TEST_CASE("RMSprop with the default options matches torch.optim.RMSprop", "[optim][parity]",
+                   backend::reference, backend::eigen) {
+  Harness<TestType> h("optim_rmsprop");
+  optim::RMSprop opt{h.model.parameters()};
+  CHECK(opt.options().alpha == 0.99);
+  h.run(opt);
+}
+
+TEMPLATE_TEST_CASE("centered RMSprop with momentum and weight decay matches torch.optim.RMSprop", "[optim][parity]",
+                   backend::reference, backend::eigen) {
+  Harness<TestType> h("optim_rmsprop_centered");
+  optim::RMSprop opt{h.model.parameters(),
+                     {.lr = 1e-2, .alpha = 0.9, .eps = 1e-6, .weight_decay = 0.01, .momentum = 0.9, .centered = true}};
+  h.run(opt);
+}
+
+TEMPLATE_TEST_CASE("Adagrad with the default options matches torch.optim.Adagrad", "[optim][parity]",
+                   backend::reference, backend::eigen) {
+  Harness<TestType> h("optim_adagrad");
+  optim::Adagrad opt{h.model.parameters()};
+  CHECK(opt.options().eps == 1e-10);
+  h.run(opt);
+}
+
+TEMPLATE_TEST_CASE("Adagrad with lr_decay, weight decay, an initial accumulator and maximize matches torch",
+                   "[optim][parity]", backend::reference, backend::eigen) {
+  Harness<TestType> h("optim_adagrad_decay");
+  optim::Adagrad opt{h.model.parameters(), {.lr = 0.1,
+                                            .lr_decay = 0.05,
+                                            .weight_decay = 0.01,
+                                            .initial_accumulator_value = 0.1,
+                                            .maximize = true}};
+  h.run(opt);
+}
+
+TEMPLATE_TEST_CASE("SGD with maximize matches torch.optim.SGD", "[optim][parity]", backend::reference,
+                   backend::eigen) {
+  Harness<TestType> h("optim_sgd_maximize");
+  optim::SGD opt{h.model.parameters(), {.lr = 0.05, .momentum = 0.9, .weight_decay = 0.01, .maximize = true}};
+  h.run(opt);
+}
+
+TEMPLATE_TEST_CASE("SGD over two parameter groups matches torch.optim.SGD's param_groups", "[optim][parity]",
+                   backend::reference, backend::eigen) {
+  using B = TestType;
+  Harness<B> h("optim_sgd_groups");
+  auto [biases, weights] = optim::split_parameters(h.model.parameters(), optim::is_bias_or_norm<B>);
+  REQUIRE(weights.size() == 2);
+  CHECK(biases[1]->name == "2.bias");
+  optim::SGD<B> opt({{weights, {.weight_decay = 5e-4}}, {biases, {.lr = 0.05, .weight_decay = 0}}},
+                    {.lr = 0.1, .momentum = 0.9});
+  REQUIRE(opt.param_groups().size() == 2);
+  CHECK(opt.param_groups()[1].options.lr == 0.05);
+  CHECK(opt.param_groups()[1].options.momentum == 0.9);  // from the defaults
+  CHECK(opt.param_groups()[0].options.weight_decay == 5e-4);
+  CHECK(opt.parameters().size() == 4);
+  h.run(opt);
+}
+
+TEMPLATE_TEST_CASE("Adam with OneCycleLR stepped every batch matches torch (lr and beta1 cycled)",
+                   "[optim][scheduler][parity]", backend::reference, backend::eigen) {
+  Harness<TestType> h("optim_adam_onecycle");
+  optim::Adam opt{h.model.parameters(), 1e-2};
+  optim::OneCycleLR scheduler{opt, 0.05, {.total_steps = 5}};
+  CHECK(opt.lr() == Approx(0.05 / 25).epsilon(1e-15));
+  CHECK(opt.param_groups()[0].options.betas[0] == 0.95);
+  h.run(opt, &scheduler);
+}
+
 TEMPLATE_TEST_CASE("SGD with StepLR matches torch.optim.lr_scheduler.StepLR", "[optim][scheduler][parity]",
                    backend::reference, backend::eigen) {
   Harness<TestType> h("optim_sgd_steplr");
@@ -182,6 +291,63 @@ TEST_CASE("optimizers deduce the backend from model.parameters()", "[optim]") {
   CHECK(sgd.parameters().size() == 4);
 }
 
+TEST_CASE("optimizers take PyTorch's positional learning rate", "[optim]") {
+  Net<backend::eigen> model{manual_seed(0)};
+  optim::SGD sgd(model.parameters(), 0.1);
+  optim::Adam adam(model.parameters(), 1e-2);
+  optim::AdamW adamw(model.parameters(), 1e-2);
+  optim::RMSprop rmsprop(model.parameters(), 1e-3);
+  optim::Adagrad adagrad(model.parameters(), 0.1f);
+  optim::Adadelta adadelta(model.parameters(), 1);
+  STATIC_REQUIRE(std::is_same_v<decltype(sgd), optim::SGD<backend::eigen>>);
+  STATIC_REQUIRE(std::is_same_v<decltype(adamw), optim::AdamW<backend::eigen>>);
+  STATIC_REQUIRE(std::is_same_v<decltype(adadelta), optim::Adadelta<backend::eigen>>);
+  CHECK(sgd.lr() == 0.1);
+  CHECK(adam.lr() == 1e-2);
+  CHECK(adamw.lr() == 1e-2);
+  CHECK(rmsprop.lr() == 1e-3);
+  CHECK(adagrad.lr() == Approx(0.1));
+  CHECK(adadelta.lr() == 1.0);
+  // `{}` is the options, not lr = 0: SGD's lr is still required.
+  CHECK_THROWS_WITH(optim::SGD(model.parameters(), {}), Contains("no learning rate"));
+}
+
+TEST_CASE("frozen parameters are not stepped and keep their own step count", "[optim]") {
+  using B = backend::reference;
+  Net<B> model{manual_seed(3)};
+  auto params = model.parameters();
+  for (auto* p : params) backend::ops<B>::fill(p->size(), p->grad.data(), 0.5);
+  optim::Adam opt{params, 0.1};
+  params[0]->requires_grad_(false);
+  const auto frozen = params[0]->values_to_host();
+  opt.step();
+  opt.step();
+  CHECK(params[0]->values_to_host() == frozen);
+  CHECK(opt.step_counts()[0] == 0);
+  CHECK(opt.step_counts()[1] == 2);
+  params[0]->requires_grad_(true);
+  opt.step();
+  // Its first step: bias corrections of t = 1, a move of lr * sign(grad) (up to eps), as torch's Adam.
+  const auto moved = params[0]->values_to_host();
+  for (std::size_t j = 0; j < moved.size(); ++j) CHECK(moved[j] == Approx(frozen[j] - 0.1).margin(1e-7));
+  CHECK(opt.step_counts()[0] == 1);
+  CHECK(opt.step_counts()[1] == 3);
+}
+
+TEST_CASE("parameter groups are checked", "[optim]") {
+  using B = backend::eigen;
+  Net<B> model{manual_seed(0)};
+  auto params = model.parameters();
+  using SGD = optim::SGD<B>;
+  CHECK_THROWS_WITH(SGD({{params, {}}, {{params[0]}, {}}}, {.lr = 0.1}), Contains("more than one parameter group"));
+  CHECK_THROWS_WITH(SGD({{params, {.lr = -1.0}}}, {.lr = 0.1}), Contains("invalid learning rate: -1"));
+  CHECK_THROWS_WITH(SGD({{params, {}}}, {}), Contains("no learning rate"));
+  SGD opt({{{params[0], params[1]}, {.lr = 0.5}}, {{params[2], params[3]}, {}}}, {.lr = 0.1});
+  opt.set_lr(0.2);  // every group, as a scheduler without groups in mind would expect
+  CHECK(opt.param_groups()[0].options.lr == 0.2);
+  CHECK(opt.param_groups()[1].options.lr == 0.2);
+}
+
 TEST_CASE("zero_grad zeroes every gradient and set_lr changes the step", "[optim]") {
   Net<backend::reference> model{manual_seed(3)};
   for (auto* p : model.parameters()) backend::ops<backend::reference>::fill(p->size(), p->grad.data(), 1.0);
@@ -204,7 +370,7 @@ TEST_CASE("optimizer options are checked as torch.optim checks them", "[optim]")
   Net<backend::eigen> model{manual_seed(0)};
   using SGD = optim::SGD<backend::eigen>;
   using Adam = optim::Adam<backend::eigen>;
-  CHECK_THROWS_WITH(SGD({}, {.lr = 0.1}), Contains("empty parameter list"));
+  CHECK_THROWS_WITH(SGD(std::vector<Parameter<backend::eigen>*>{}, {.lr = 0.1}), Contains("empty parameter list"));
   CHECK_THROWS_WITH(SGD(model.parameters(), {}), Contains("no learning rate"));
   CHECK_THROWS_WITH(SGD(model.parameters(), {.lr = -0.1}), Contains("invalid learning rate: -0.1"));
   CHECK_THROWS_WITH(SGD(model.parameters(), {.lr = 0.1, .momentum = -1}), Contains("invalid momentum"));

@@ -47,6 +47,11 @@ CTNN_HD inline std::ptrdiff_t output_at(index i, index t, index stride, index pa
   return o < size ? static_cast<std::ptrdiff_t>(o) : -1;
 }
 
+// AdaptiveAvgPool2d's window [first, last) over one axis (op_set.hpp's adaptive_first/last, callable on
+// the device).
+CTNN_HD inline index adaptive_first(index o, index in, index out) { return o * in / out; }
+CTNN_HD inline index adaptive_last(index o, index in, index out) { return ((o + 1) * in + out - 1) / out; }
+
 CTNN_HD inline float row_max(const float* x, index n) {
   float mx = x[0];
   for (index i = 1; i < n; ++i)
@@ -400,7 +405,8 @@ struct device_ops {
   static void conv2d_backward(const conv_geometry& g, std::size_t n, const float* x, const float* dy,
                               const float* weight, float* dx, float* grad_weight, float* grad_bias,
                               float* /*workspace*/) {
-    Exec::for_each(g.OC * (g.C / g.groups) * g.KH * g.KW, conv_weight_grad_kernel{g, n, x, dy, grad_weight});
+    if (grad_weight)
+      Exec::for_each(g.OC * (g.C / g.groups) * g.KH * g.KW, conv_weight_grad_kernel{g, n, x, dy, grad_weight});
     if (grad_bias) bias_grad(n, g.OC, g.Ho * g.Wo, dy, grad_bias);
     if (dx) Exec::for_each(n * g.C * g.H * g.W, conv_input_grad_kernel{g, dy, weight, dx});
   }
@@ -505,6 +511,48 @@ struct device_ops {
   };
   static void avgpool_backward(const pool_geometry& g, std::size_t n, const float* dy, float* dx) {
     Exec::for_each(n * g.C * g.H * g.W, avgpool_backward_kernel{g, dy, dx});
+  }
+  struct adaptive_avgpool_forward_kernel {
+    pool_geometry g;
+    const float* x;
+    float* y;
+    CTNN_HD void operator()(index e) const {
+      const index ow = e % g.Wo, oh = e / g.Wo % g.Ho, p = e / (g.Wo * g.Ho);
+      const float* xp = x + p * g.H * g.W;
+      const index h0 = device::adaptive_first(oh, g.H, g.Ho), h1 = device::adaptive_last(oh, g.H, g.Ho);
+      const index w0 = device::adaptive_first(ow, g.W, g.Wo), w1 = device::adaptive_last(ow, g.W, g.Wo);
+      float total = 0.0f;
+      for (index ih = h0; ih < h1; ++ih)
+        for (index iw = w0; iw < w1; ++iw) total += xp[ih * g.W + iw];
+      y[e] = total / static_cast<float>((h1 - h0) * (w1 - w0));
+    }
+  };
+  static void adaptive_avgpool_forward(const pool_geometry& g, std::size_t n, const float* x, float* y) {
+    Exec::for_each(n * g.C * g.Ho * g.Wo, adaptive_avgpool_forward_kernel{g, x, y});
+  }
+  // One input value per work item, gathering the shares of the windows over it in row-major order, as
+  // host_ops' scatter adds them.
+  struct adaptive_avgpool_backward_kernel {
+    pool_geometry g;
+    const float* dy;
+    float* dx;
+    CTNN_HD void operator()(index e) const {
+      const index iw = e % g.W, ih = e / g.W % g.H, p = e / (g.W * g.H);
+      const float* dyp = dy + p * g.Ho * g.Wo;
+      float acc = 0.0f;
+      for (index oh = ih * g.Ho / g.H; oh < g.Ho && device::adaptive_first(oh, g.H, g.Ho) <= ih; ++oh) {
+        const index h0 = device::adaptive_first(oh, g.H, g.Ho), h1 = device::adaptive_last(oh, g.H, g.Ho);
+        if (ih >= h1) continue;
+        for (index ow = iw * g.Wo / g.W; ow < g.Wo && device::adaptive_first(ow, g.W, g.Wo) <= iw; ++ow) {
+          const index w0 = device::adaptive_first(ow, g.W, g.Wo), w1 = device::adaptive_last(ow, g.W, g.Wo);
+          if (iw < w1) acc += dyp[oh * g.Wo + ow] / static_cast<float>((h1 - h0) * (w1 - w0));
+        }
+      }
+      dx[e] = acc;
+    }
+  };
+  static void adaptive_avgpool_backward(const pool_geometry& g, std::size_t n, const float* dy, float* dx) {
+    Exec::for_each(n * g.C * g.H * g.W, adaptive_avgpool_backward_kernel{g, dy, dx});
   }
 
   // ---- batch norm (host_ops.hpp has the formulas): one work item per channel for the reductions -------

@@ -247,8 +247,9 @@ struct host_ops {
       }
     if (bias) add_bias(n, g.OC, positions, bias, y);
   }
-  // dx = dL/dx (overwritten; skipped when dx is null), grad_weight += dL/dW, grad_bias += dL/db (skipped
-  // when null).
+  // dx = dL/dx (overwritten; skipped when dx is null), grad_weight += dL/dW, grad_bias += dL/db (each
+  // skipped when null). Without grad_weight, x is not read and no forward need precede: dx alone is
+  // ConvTranspose2d's forward.
   static void conv2d_backward(const conv_geometry& g, std::size_t n, const S* x, const S* dy, const S* weight, S* dx,
                               S* grad_weight, S* grad_bias, S* workspace) {
     const std::size_t cg = g.C / g.groups, ocg = g.OC / g.groups;
@@ -258,8 +259,10 @@ struct host_ops {
       for (std::size_t grp = 0; grp < g.groups; ++grp) {
         const S* dy_i = dy + (i * g.OC + grp * ocg) * positions;
         const std::size_t x_at = i * in_size + grp * cg * g.H * g.W;
-        im2col(x + x_at, cg, g, workspace);
-        gemm(false, true, ocg, patch, positions, S(1), dy_i, workspace, S(1), grad_weight + grp * ocg * patch);
+        if (grad_weight) {
+          im2col(x + x_at, cg, g, workspace);
+          gemm(false, true, ocg, patch, positions, S(1), dy_i, workspace, S(1), grad_weight + grp * ocg * patch);
+        }
         if (!dx) continue;
         gemm(true, false, patch, positions, ocg, S(1), weight + grp * ocg * patch, dy_i, S(0), workspace);
         col2im(workspace, cg, g, dx + x_at);
@@ -346,6 +349,38 @@ struct host_ops {
             }
           }
         }
+    }
+  }
+  // Adaptive average pooling: each window's mean; the backward scatters each output's share (windows
+  // overlap when H is not a multiple of Ho).
+  static void adaptive_avgpool_forward(const pool_geometry& g, std::size_t n, const S* x, S* y) {
+    for (std::size_t p = 0; p < n * g.C; ++p) {
+      const S* xp = x + p * g.H * g.W;
+      for (std::size_t oh = 0; oh < g.Ho; ++oh) {
+        const std::size_t h0 = adaptive_first(oh, g.H, g.Ho), h1 = adaptive_last(oh, g.H, g.Ho);
+        for (std::size_t ow = 0; ow < g.Wo; ++ow) {
+          const std::size_t w0 = adaptive_first(ow, g.W, g.Wo), w1 = adaptive_last(ow, g.W, g.Wo);
+          S total = 0;
+          for (std::size_t ih = h0; ih < h1; ++ih)
+            for (std::size_t iw = w0; iw < w1; ++iw) total += xp[ih * g.W + iw];
+          y[(p * g.Ho + oh) * g.Wo + ow] = total / static_cast<S>((h1 - h0) * (w1 - w0));
+        }
+      }
+    }
+  }
+  static void adaptive_avgpool_backward(const pool_geometry& g, std::size_t n, const S* dy, S* dx) {
+    std::fill_n(dx, n * g.C * g.H * g.W, S(0));
+    for (std::size_t p = 0; p < n * g.C; ++p) {
+      S* dxp = dx + p * g.H * g.W;
+      for (std::size_t oh = 0; oh < g.Ho; ++oh) {
+        const std::size_t h0 = adaptive_first(oh, g.H, g.Ho), h1 = adaptive_last(oh, g.H, g.Ho);
+        for (std::size_t ow = 0; ow < g.Wo; ++ow) {
+          const std::size_t w0 = adaptive_first(ow, g.W, g.Wo), w1 = adaptive_last(ow, g.W, g.Wo);
+          const S share = dy[(p * g.Ho + oh) * g.Wo + ow] / static_cast<S>((h1 - h0) * (w1 - w0));
+          for (std::size_t ih = h0; ih < h1; ++ih)
+            for (std::size_t iw = w0; iw < w1; ++iw) dxp[ih * g.W + iw] += share;
+        }
+      }
     }
   }
 

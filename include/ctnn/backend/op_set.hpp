@@ -43,6 +43,12 @@ struct pool_geometry {
 
 // PyTorch's output size of a window sliding over one axis (floor mode): 0 when the dilated window does
 // not fit in the padded input.
+// AdaptiveAvgPool2d's window over one axis for output o of `out` from `in` positions: [first, last).
+constexpr std::size_t adaptive_first(std::size_t o, std::size_t in, std::size_t out) { return o * in / out; }
+constexpr std::size_t adaptive_last(std::size_t o, std::size_t in, std::size_t out) {
+  return ((o + 1) * in + out - 1) / out;
+}
+
 constexpr std::size_t conv_output_size(std::size_t in, std::size_t k, std::size_t stride, std::size_t pad,
                                        std::size_t dilation = 1) {
   const std::size_t span = dilation * (k - 1) + 1;
@@ -94,7 +100,8 @@ struct probe_binary {
   X(nll,                  double(std::size_t rows, std::size_t cols, const S* log_probs,                      \
                                  const std::int64_t* labels, S* grad, S grad_scale))                           \
   /* a batch of n samples; the workspace (conv2d_workspace values) lives from forward to backward; */      \
-  /* backward overwrites dx (skipped when null) and adds into grad_weight and grad_bias */                  \
+  /* backward overwrites dx and adds into grad_weight and grad_bias, each skipped when null (without */    \
+  /* grad_weight x is not read); forward adds no bias when it is null */                                    \
   X(conv2d_workspace,     std::size_t(const conv_geometry& g, std::size_t n))                                  \
   X(conv2d_forward,       void(const conv_geometry& g, std::size_t n, const S* x, const S* weight,            \
                                const S* bias, S* y, S* workspace))                                             \
@@ -106,6 +113,10 @@ struct probe_binary {
                                S* dx))                                                                         \
   X(avgpool_forward,      void(const pool_geometry& g, std::size_t n, const S* x, S* y))                       \
   X(avgpool_backward,     void(const pool_geometry& g, std::size_t n, const S* dy, S* dx))                     \
+  /* adaptive: output (oh, ow) averages rows [floor(oh H / Ho), ceil((oh + 1) H / Ho)) and the columns */  \
+  /* alike, PyTorch's windows; only g's C, H, W, Ho and Wo are read */                                     \
+  X(adaptive_avgpool_forward,  void(const pool_geometry& g, std::size_t n, const S* x, S* y))                  \
+  X(adaptive_avgpool_backward, void(const pool_geometry& g, std::size_t n, const S* dy, S* dx))                \
   /* batch norm over [outer, channels, inner]: each channel's mean and biased variance (in double); */     \
   /* forward normalises with (mean, var) then scales and shifts (weight, bias null: affine=False);   */     \
   /* backward overwrites dx (skipped when null; batch_stats: mean and var are x's own, so their      */     \

@@ -1,17 +1,20 @@
 #pragma once
-// optim::Adam: torch.optim.Adam (PyTorch 1.13, amsgrad = False). Weight decay is L2 added to the
-// gradient, as torch.optim.Adam does (not AdamW's decoupled decay). Bias corrections as PyTorch:
+// optim::Adam: torch.optim.Adam (PyTorch 1.13), amsgrad and maximize included, over the parameters of a
+// model or over parameter groups (param_groups.hpp). Weight decay is L2 added to the gradient, as
+// torch.optim.Adam does (AdamW, adamw.hpp, decouples it). Bias corrections as PyTorch, with each
+// parameter's own step count t (torch's state[p]['step']):
 //   step_size = lr / (1 - beta1^t),  denom = sqrt(v) / sqrt(1 - beta2^t) + eps,  param -= step_size m / denom
 //   optim::Adam opt{model.parameters(), {.lr = 1e-3, .betas = {0.9, 0.999}}};
-// The update is the backend op adam_update; the moment buffers are allocated (zeroed) when the
-// optimizer is made, so step() never allocates.
+// The update is the backend op adam_update (amsgrad_update with amsgrad); the moment buffers are
+// allocated (zeroed) when the optimizer is made, so step() never allocates.
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <optional>
 #include <utility>
 #include <vector>
 
-#include "sgd.hpp"
+#include "param_groups.hpp"
 
 namespace ctnn::optim {
 
@@ -20,70 +23,136 @@ struct AdamOptions {
   std::array<double, 2> betas = {0.9, 0.999};
   double eps = 1e-8;
   double weight_decay = 0;
+  bool amsgrad = false;
+  bool maximize = false;
 };
 
-template <Backend B>
-class Adam {
- public:
-  using backend_type = B;
-  using scalar = scalar_t<B>;
-  using Options = AdamOptions;
+struct AdamGroupOptions {
+  std::optional<double> lr = std::nullopt;
+  std::optional<std::array<double, 2>> betas = std::nullopt;
+  std::optional<double> eps = std::nullopt;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<bool> amsgrad = std::nullopt;
+  std::optional<bool> maximize = std::nullopt;
+  template <class O>
+  void apply(O& o) const {
+    if (lr) o.lr = *lr;
+    if (betas) o.betas = *betas;
+    if (eps) o.eps = *eps;
+    if (weight_decay) o.weight_decay = *weight_decay;
+    if (amsgrad) o.amsgrad = *amsgrad;
+    if (maximize) o.maximize = *maximize;
+  }
+};
 
-  Adam(std::vector<Parameter<B>*> params, Options options = {}) : params_(std::move(params)), options_(options) {
-    detail::check_parameters(params_, "Adam");
-    detail::check_lr(options_.lr, "Adam");
-    if (!(options_.eps >= 0)) throw error(cat("Adam: invalid epsilon value: ", options_.eps));
-    for (std::size_t i = 0; i < 2; ++i)
-      if (!(options_.betas[i] >= 0 && options_.betas[i] < 1))
-        throw error(cat("Adam: invalid beta parameter at index ", i, ": ", options_.betas[i]));
-    if (!(options_.weight_decay >= 0)) throw error(cat("Adam: invalid weight_decay value: ", options_.weight_decay));
-    exp_avg_.resize(params_.size());
-    exp_avg_sq_.resize(params_.size());
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      const std::size_t n = params_[i]->size();
-      exp_avg_[i].resize(n);
-      exp_avg_sq_[i].resize(n);
-      backend::ops<B>::fill(n, exp_avg_[i].data(), scalar(0));
-      backend::ops<B>::fill(n, exp_avg_sq_[i].data(), scalar(0));
+namespace detail {
+
+// param *= factor (AdamW's decoupled decay).
+template <class S>
+struct scale_by {
+  S factor;
+  CTNN_HD S operator()(S x) const { return x * factor; }
+};
+
+// Adam's and AdamW's shared state and step; Decoupled: weight decay as AdamW (param *= 1 - lr wd
+// before the update) rather than L2 in the gradient.
+template <Backend B, class OptionsT, class GroupOptionsT, bool Decoupled>
+class AdamFamily : public Optimizer<B, OptionsT, GroupOptionsT> {
+  using Base = Optimizer<B, OptionsT, GroupOptionsT>;
+
+ public:
+  using typename Base::GroupSpec;
+  using typename Base::Options;
+  using typename Base::scalar;
+
+  AdamFamily(std::string_view name, std::vector<GroupSpec> groups, Options defaults)
+      : Base(name, std::move(groups), defaults) {
+    for (const auto& g : this->groups_) {
+      const Options& o = g.options;
+      detail::check_lr(o.lr, name);
+      detail::check_nonnegative(o.eps, name, "epsilon");
+      for (std::size_t i = 0; i < 2; ++i)
+        if (!(o.betas[i] >= 0 && o.betas[i] < 1))
+          throw error(cat(name, ": invalid beta parameter at index ", i, ": ", o.betas[i]));
+      detail::check_nonnegative(o.weight_decay, name, "weight_decay");
     }
+    for (const auto& g : this->groups_)
+      for (auto* p : g.params) {
+        exp_avg_.push_back(Base::zeros(p->size()));
+        exp_avg_sq_.push_back(Base::zeros(p->size()));
+        max_exp_avg_sq_.push_back(g.options.amsgrad ? Base::zeros(p->size()) : buffer_t<B>{});
+      }
+    step_.assign(this->flat_.size(), 0);
   }
 
   void step() {
-    ++steps_;
-    const double t = static_cast<double>(steps_);
-    const double bias_correction1 = 1 - std::pow(options_.betas[0], t);
-    const double bias_correction2 = 1 - std::pow(options_.betas[1], t);
-    const double step_size = options_.lr / bias_correction1;
-    const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      Parameter<B>& p = *params_[i];
-      if (!p.requires_grad) continue;  // frozen (PyTorch: grad is None, step skips it)
-      backend::ops<B>::adam_update(p.size(), p.grad.data(), p.value.data(), exp_avg_[i].data(), exp_avg_sq_[i].data(),
-                                   static_cast<scalar>(options_.betas[0]), static_cast<scalar>(options_.betas[1]),
-                                   static_cast<scalar>(options_.eps), static_cast<scalar>(options_.weight_decay),
-                                   static_cast<scalar>(step_size), static_cast<scalar>(bias_correction2_sqrt));
+    this->for_each_trainable([&](const Options& o, Parameter<B>& p, std::size_t i) {
+      const double t = static_cast<double>(++step_[i]);
+      const double bias_correction1 = 1 - std::pow(o.betas[0], t);
+      const double bias_correction2 = 1 - std::pow(o.betas[1], t);
+      const auto step_size = static_cast<scalar>(o.lr / bias_correction1);
+      const auto bias_correction2_sqrt = static_cast<scalar>(std::sqrt(bias_correction2));
+      const auto beta1 = static_cast<scalar>(o.betas[0]), beta2 = static_cast<scalar>(o.betas[1]);
+      const auto eps = static_cast<scalar>(o.eps);
+      auto l2 = static_cast<scalar>(o.weight_decay);
+      if constexpr (Decoupled) {
+        if (o.weight_decay != 0)
+          backend::ops<B>::map(p.size(), p.value.data(), p.value.data(),
+                               scale_by<scalar>{static_cast<scalar>(1 - o.lr * o.weight_decay)});
+        l2 = scalar(0);
+      }
+      if (o.amsgrad) {
+        // amsgrad switched on after construction: torch would fail (no max_exp_avg_sq); start it at v.
+        if (max_exp_avg_sq_[i].size() != p.size()) max_exp_avg_sq_[i] = Base::zeros(p.size());
+        backend::ops<B>::amsgrad_update(p.size(), p.grad.data(), p.value.data(), exp_avg_[i].data(),
+                                        exp_avg_sq_[i].data(), max_exp_avg_sq_[i].data(), beta1, beta2, eps, l2,
+                                        step_size, bias_correction2_sqrt);
+      } else {
+        backend::ops<B>::adam_update(p.size(), p.grad.data(), p.value.data(), exp_avg_[i].data(),
+                                     exp_avg_sq_[i].data(), beta1, beta2, eps, l2, step_size, bias_correction2_sqrt);
+      }
+    });
+  }
+
+  // Steps taken by parameter 0 (torch's state[p]['step'] of the first parameter).
+  std::size_t steps() const { return step_.front(); }
+  // Per-parameter state, in parameters() order: exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad).
+  template <class F>
+  void visit_state(F&& f) {
+    for (std::size_t i = 0; i < this->flat_.size(); ++i) {
+      f(i, "exp_avg", exp_avg_[i]);
+      f(i, "exp_avg_sq", exp_avg_sq_[i]);
+      if (max_exp_avg_sq_[i].size() != 0) f(i, "max_exp_avg_sq", max_exp_avg_sq_[i]);
     }
   }
-
-  void zero_grad() {
-    for (auto* p : params_) p->zero_grad();
-  }
-
-  double lr() const { return options_.lr; }
-  void set_lr(double lr) {
-    detail::check_lr(lr, "Adam::set_lr");
-    options_.lr = lr;
-  }
-  const Options& options() const { return options_; }
-  const std::vector<Parameter<B>*>& parameters() const { return params_; }
-  // Steps taken so far (PyTorch's state['step']).
-  std::size_t steps() const { return steps_; }
+  std::vector<std::size_t>& step_counts() { return step_; }
 
  private:
-  std::vector<Parameter<B>*> params_;
-  Options options_;
-  std::vector<buffer_t<B>> exp_avg_, exp_avg_sq_;
-  std::size_t steps_ = 0;
+  std::vector<buffer_t<B>> exp_avg_, exp_avg_sq_, max_exp_avg_sq_;
+  std::vector<std::size_t> step_;
 };
+
+}  // namespace detail
+
+template <Backend B>
+class Adam : public detail::AdamFamily<B, AdamOptions, AdamGroupOptions, false> {
+  using Base = detail::AdamFamily<B, AdamOptions, AdamGroupOptions, false>;
+
+ public:
+  using typename Base::GroupSpec;
+  using typename Base::Options;
+
+  Adam(std::vector<Parameter<B>*> params, Options options = {}) : Adam(Base::one_group(std::move(params)), options) {}
+  // PyTorch\'s positional lr: SGD(model.parameters(), 0.1). A template, so that `{}` means Options{}.
+  template <LearningRate T>
+  Adam(std::vector<Parameter<B>*> params, T lr)
+      : Adam(std::move(params), Options{.lr = static_cast<double>(lr)}) {}
+  Adam(std::vector<GroupSpec> groups, Options defaults) : Base("Adam", std::move(groups), defaults) {}
+};
+
+template <Backend B>
+Adam(std::vector<Parameter<B>*>) -> Adam<B>;
+template <Backend B>
+Adam(std::vector<Parameter<B>*>, AdamOptions) -> Adam<B>;
 
 }  // namespace ctnn::optim
