@@ -11,10 +11,19 @@
 // no batch allocates; a batch stays valid until the loop advances. The last batch is smaller unless
 // drop_last. size() is the number of batches per epoch.
 //
-// prefetch: while the loop body runs on batch k, a background thread loads batch k + 1 into the
-// other buffer (double buffering). Samples are loaded in exactly the same order as without prefetch,
-// one batch after the other, so the batches are identical (random transforms included). Errors of a
-// background load are rethrown when the loop reaches that batch. One iteration at a time per loader.
+// Random transforms draw from a seed per sample: a function of the epoch's seed (from the loader's
+// generator) and the sample's index (transforms/sample_random.hpp), so the batches, augmentations
+// included, are the same however many threads load them.
+//
+// num_workers (torch's DataLoader(num_workers=...)): that many threads load whole batches, batch k on
+// whichever worker is free, at most prefetch_factor * num_workers batches ahead of the loop (one
+// buffer per batch in flight, reused). With num_workers = 0 and prefetch, one background thread loads
+// batch k + 1 while the loop body runs on batch k (double buffering); without prefetch the loop's own
+// thread loads each batch. The batches are identical in every case. An error of a worker is rethrown
+// when the loop reaches that batch, as ctnn::error (a std::exception that is not one is wrapped, its
+// message kept). Leaving a loop early, starting another epoch or destroying the loader stops the
+// workers within one sample. One iteration at a time per loader; the data set's load() must be
+// thread-safe against itself (every ctnn data set's is).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -36,6 +45,7 @@
 #include "../core/random.hpp"
 #include "../tensor/batch.hpp"
 #include "dataset.hpp"
+#include "transforms/sample_random.hpp"
 
 namespace ctnn::data {
 
@@ -50,6 +60,10 @@ struct LoaderOptions {
   // batches for the same seed and the same sequence of loops (tests/data/test_torch_order.cpp).
   // The generator must then outlive the loader.
   bool torch_order = false;
+  // Threads loading batches (torch's num_workers); 0: see prefetch.
+  std::size_t num_workers = 0;
+  // Batches loaded ahead per worker (torch's prefetch_factor, default 2).
+  std::size_t prefetch_factor = 2;
 };
 
 // The batch type of targets T on backend B: Labels<B> for class indices, Batch<Shape, B> otherwise.
@@ -125,6 +139,12 @@ class DataLoader {
       : st_(std::make_unique<state>(std::move(dataset), options, generator.fork())) {
     if (options.torch_order) st_->shared = &generator;
     if (options.batch_size == 0) throw error("DataLoader: batch_size must be at least 1");
+    if (options.num_workers > 0 && options.prefetch_factor == 0)
+      throw error("DataLoader: prefetch_factor must be at least 1 with num_workers > 0");
+    state& s = *st_;
+    s.workers = options.num_workers > 0 ? options.num_workers : (options.prefetch ? 1 : 0);
+    s.ring = options.num_workers > 0 ? options.num_workers * options.prefetch_factor + 1 : 2;
+    s.slots = std::make_unique<slot[]>(s.ring);
   }
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
@@ -151,11 +171,18 @@ class DataLoader {
       s.order.resize(s.dataset.size());
       for (std::size_t i = 0; i < s.order.size(); ++i) s.order[i] = i;
     }
+    // From the generator's seed and the epoch number, not a draw: the shuffle stream stays as it was.
+    s.epoch_seed = rng::bits(rng::mix(s.generator.seed() ^ 0x5a3f1e6d2c4b7a91ULL), s.epoch);
     if (size() == 0) return iterator(this, 0);
     s.current = 0;
-    fill(s, s.slots[0], 0);
+    if (s.workers == 0) {
+      fill(s, s.slots[0], 0);
+    } else {
+      start_workers();
+      release(std::min(size(), s.ring));
+      take(0);
+    }
     publish(s.slots[0]);
-    if (s.options.prefetch && size() > 1) submit(1, 1);
     return iterator(this, 0);
   }
   sentinel end() const { return {}; }
@@ -186,6 +213,10 @@ class DataLoader {
     std::vector<scalar_t<B>> convert;       // device backend of another scalar: converted values
     std::vector<typename y_type::value_type> convert_y;
     std::size_t n = 0;
+    // The batch a worker last finished in this slot (none: npos) and its error; under the mutex,
+    // atomic so that the loop can spin on it before sleeping.
+    std::atomic<std::size_t> ready{npos};
+    std::exception_ptr failure;
   };
 
   struct state {
@@ -195,25 +226,33 @@ class DataLoader {
     Generator generator;
     Generator* shared = nullptr;  // torch_order: the generator to draw from each epoch
     std::vector<std::size_t> order;
-    slot slots[2];
+    std::uint64_t epoch_seed = 0;
+    std::unique_ptr<slot[]> slots;  // batch k fills slot k % ring
+    std::size_t ring = 2;
     std::size_t current = 0;
     std::size_t epoch = 0;
-    // The prefetch worker: one job (fill slot job_slot with batch job_batch) at a time.
-    std::thread worker;
+    std::size_t workers = 0;  // threads to start
+    std::vector<std::thread> threads;
     std::mutex mutex;
-    std::condition_variable cv;
-    // Changed under the mutex; atomic so that either side can spin on them before sleeping.
-    std::atomic<std::size_t> submitted{0}, finished{0};
-    std::size_t job_slot = 0, job_batch = 0;
+    std::condition_variable work_cv, done_cv;
+    // Batches [next, limit) may be claimed by a worker; in_flight are being loaded. Under the mutex;
+    // limit is atomic so that an idle worker can spin on it before sleeping.
+    std::size_t next = 0;
+    std::atomic<std::size_t> limit{0};
+    std::size_t in_flight = 0;
+    std::atomic<bool> cancel{false};  // stops a load between two samples (early exit, shutdown)
     bool stop = false;
-    std::exception_ptr failure;
   };
+
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
   batch current() const { return {st_->slots[st_->current].x, st_->slots[st_->current].y}; }
 
   static constexpr std::size_t prefetch_distance = 8;  // samples ahead (covers a few hundred ns of memory latency)
 
-  // Loads batch k of the current order into host memory of slot s (worker or main thread).
+  // Loads batch k of the current order into host memory of slot s (worker or loop thread). Each
+  // sample is loaded under its own seed (sample_seed_scope), so random transforms give the same
+  // result on any thread.
   static void fill(const state& st, slot& s, std::size_t k) {
     const std::size_t bs = st.options.batch_size;
     const std::size_t first = k * bs;
@@ -226,6 +265,7 @@ class DataLoader {
     else s.y_stage.resize(n * ys);
     for (std::size_t j = 0; j < std::min(n, prefetch_distance); ++j) data::prefetch(st.dataset, st.order[first + j]);
     for (std::size_t j = 0; j < n; ++j) {
+      if (st.cancel.load(std::memory_order_relaxed)) return;
       float* x;
       y_element* y;
       if constexpr (direct_x) x = s.x.data() + j * xs;
@@ -233,11 +273,13 @@ class DataLoader {
       if constexpr (direct_y) y = s.y.data() + j * ys;
       else y = s.y_stage.data() + j * ys;
       if (j + prefetch_distance < n) data::prefetch(st.dataset, st.order[first + j + prefetch_distance]);
-      st.dataset.load(st.order[first + j], x, y);
+      const std::size_t index = st.order[first + j];
+      sample_seed_scope seed(rng::bits(st.epoch_seed, index));
+      st.dataset.load(index, x, y);
     }
   }
 
-  // Moves a filled slot's staging into backend memory (main thread only).
+  // Moves a filled slot's staging into backend memory (loop thread only).
   static void publish(slot& s) {
     if constexpr (!direct_x) {
       s.x.resize(s.n);
@@ -253,30 +295,41 @@ class DataLoader {
   void advance(std::size_t k) {
     state& s = *st_;
     if (k >= size()) return;
-    if (s.options.prefetch) {
-      wait();  // batch k is in the other slot
-      s.current ^= 1;
-      publish(s.slots[s.current]);
-      if (k + 1 < size()) submit(s.current ^ 1, k + 1);
-    } else {
-      fill(s, s.slots[s.current], k);
-      publish(s.slots[s.current]);
+    if (s.workers == 0) {
+      fill(s, s.slots[0], k);
+      publish(s.slots[0]);
+      return;
     }
+    {
+      // Batch k - 1's slot is free again: it takes batch k - 1 + ring, the last of the ring batches
+      // (k .. k + ring - 1) that may now be loaded or loading.
+      std::lock_guard lock(s.mutex);
+      s.slots[(k - 1) % s.ring].ready.store(npos, std::memory_order_relaxed);
+    }
+    release(std::min(size(), k + s.ring));
+    take(k);
+    s.current = k % s.ring;
+    publish(s.slots[s.current]);
   }
 
-  void submit(std::size_t slot_index, std::size_t k) {
+  void start_workers() {
     state& s = *st_;
-    if (!s.worker.joinable()) s.worker = std::thread([p = st_.get()] { run(*p); });
+    if (!s.threads.empty()) return;
+    for (std::size_t w = 0; w < s.workers; ++w) s.threads.emplace_back([p = st_.get()] { run(*p); });
+  }
+
+  // Lets the workers claim batches up to (not including) limit.
+  void release(std::size_t limit) {
+    state& s = *st_;
     {
       std::lock_guard lock(s.mutex);
-      s.job_slot = slot_index;
-      s.job_batch = k;
-      ++s.submitted;
+      if (limit <= s.limit.load(std::memory_order_relaxed)) return;
+      s.limit.store(limit, std::memory_order_release);
     }
-    s.cv.notify_all();
+    s.work_cv.notify_all();
   }
 
-  // Spins up to ~50 microseconds for `done()` before the caller blocks on the condition variable. A small
+  // Spins up to ~50 microseconds for `done()` before the caller blocks on a condition variable. A small
   // model's step (V0: ~20 us) is shorter than a sleep/wake-up pair through the kernel, so both sides
   // would otherwise spend their time in futex calls; a longer step costs at most this bounded spin.
   template <class Done>
@@ -290,60 +343,83 @@ class DataLoader {
     }
   }
 
-  // Waits for the job in flight; rethrows its error.
-  void wait() {
+  // Waits until a worker has loaded batch k; rethrows its error as ctnn::error.
+  void take(std::size_t k) {
     state& s = *st_;
-    spin_until([&] { return s.finished.load(std::memory_order_acquire) == s.submitted.load(std::memory_order_relaxed); });
+    slot& sl = s.slots[k % s.ring];
+    spin_until([&] { return sl.ready.load(std::memory_order_acquire) == k; });
     std::unique_lock lock(s.mutex);
-    s.cv.wait(lock, [&] { return s.finished == s.submitted; });
-    if (s.failure) {
-      std::exception_ptr e = std::exchange(s.failure, nullptr);
+    s.done_cv.wait(lock, [&] { return sl.ready.load(std::memory_order_relaxed) == k; });
+    if (std::exception_ptr e = std::exchange(sl.failure, nullptr)) {
       lock.unlock();
-      std::rethrow_exception(e);
+      try {
+        std::rethrow_exception(e);
+      } catch (const error&) {
+        throw;
+      } catch (const std::exception& x) {
+        throw error(cat("DataLoader: a worker failed to load batch ", k, ": ", x.what()));
+      } catch (...) {
+        throw error(cat("DataLoader: a worker failed to load batch ", k, " (an exception that is not a std::exception)"));
+      }
     }
   }
 
-  // Waits for a job left over from an epoch the loop broke out of, and forgets its result.
+  // Stops the epoch in progress (the loop left early or a new one starts): no more claims, loads in
+  // flight end at their next sample, and their results are forgotten.
   void drain() {
     state& s = *st_;
+    if (s.threads.empty()) return;
     std::unique_lock lock(s.mutex);
-    s.cv.wait(lock, [&] { return s.finished == s.submitted; });
-    s.failure = nullptr;
+    s.cancel.store(true, std::memory_order_relaxed);
+    s.next = 0;
+    s.limit.store(0, std::memory_order_relaxed);
+    s.done_cv.wait(lock, [&] { return s.in_flight == 0; });
+    for (std::size_t i = 0; i < s.ring; ++i) {
+      s.slots[i].ready.store(npos, std::memory_order_relaxed);
+      s.slots[i].failure = nullptr;
+    }
+    s.cancel.store(false, std::memory_order_relaxed);
   }
 
   static void run(state& s) {
     std::unique_lock lock(s.mutex);
     for (;;) {
-      if (!s.stop && s.submitted == s.finished) {
+      if (!s.stop && s.next >= s.limit.load(std::memory_order_relaxed)) {
+        const std::size_t claimed = s.next;
         lock.unlock();
-        spin_until([&] { return s.submitted.load(std::memory_order_acquire) != s.finished.load(std::memory_order_relaxed); });
+        spin_until([&] { return s.limit.load(std::memory_order_acquire) > claimed; });
         lock.lock();
       }
-      s.cv.wait(lock, [&] { return s.stop || s.submitted > s.finished; });
+      s.work_cv.wait(lock, [&] { return s.stop || s.next < s.limit.load(std::memory_order_relaxed); });
       if (s.stop) return;
-      const std::size_t slot_index = s.job_slot, k = s.job_batch;
+      const std::size_t k = s.next++;
+      ++s.in_flight;
+      slot& sl = s.slots[k % s.ring];
       lock.unlock();
       std::exception_ptr e;
       try {
-        fill(s, s.slots[slot_index], k);
+        fill(s, sl, k);
       } catch (...) {
         e = std::current_exception();
       }
       lock.lock();
-      s.failure = e;
-      s.finished.store(s.submitted.load(), std::memory_order_release);
-      s.cv.notify_all();
+      --s.in_flight;
+      sl.failure = e;
+      sl.ready.store(k, std::memory_order_release);
+      s.done_cv.notify_all();
     }
   }
 
   void shutdown() noexcept {
-    if (!st_ || !st_->worker.joinable()) return;
+    if (!st_ || st_->threads.empty()) return;
     {
       std::lock_guard lock(st_->mutex);
       st_->stop = true;
+      st_->cancel.store(true, std::memory_order_relaxed);
     }
-    st_->cv.notify_all();
-    st_->worker.join();
+    st_->work_cv.notify_all();
+    for (auto& t : st_->threads) t.join();
+    st_->threads.clear();
   }
 
   std::unique_ptr<state> st_;

@@ -9,6 +9,8 @@
 //   Resize{H, W}          bilinear, antialiased when shrinking (as PIL); changes the size, so it
 //                         works buffer to buffer: ImageFolder<Shape<C, H, W>> resizes to its shape
 //   Compose{t1, t2, ...}  applies its stages in order; a lambda works just as well
+//   RandomCrop<Size, Padding>, RandomErasing, ColorJitter, TrivialAugmentWide: transforms/*.hpp
+// Random transforms draw per sample inside a DataLoader (transforms/sample_random.hpp).
 // Datasets keep a transform as a Transform (std::function), so any of these fits.
 #include <algorithm>
 #include <atomic>
@@ -23,20 +25,15 @@
 
 #include "../core/error.hpp"
 #include "../core/random.hpp"
+#include "transforms/color_jitter.hpp"
+#include "transforms/functional.hpp"
+#include "transforms/image_view.hpp"
+#include "transforms/random_crop.hpp"
+#include "transforms/random_erasing.hpp"
+#include "transforms/sample_random.hpp"
+#include "transforms/trivial_augment.hpp"
 
 namespace ctnn::data {
-
-// A float image [channels, height, width], row-major, changed in place by a transform.
-struct ImageView {
-  float* data;
-  std::size_t channels, height, width;
-
-  std::size_t size() const { return channels * height * width; }
-  float& operator()(std::size_t c, std::size_t h, std::size_t w) const { return data[(c * height + h) * width + w]; }
-};
-
-// What a data set applies to each sample after decoding it. Empty: nothing.
-using Transform = std::function<void(ImageView)>;
 
 struct ToTensor {
   // uint8 values to float in [0, 1], same layout.
@@ -84,19 +81,17 @@ class Normalize {
   std::vector<float> mean_, inv_std_;
 };
 
-// Mirrors the image left-right with probability p. The decisions come from a stream forked from the
-// given generator at construction, one number per call: the same seed gives the same flips, and a
-// DataLoader (with or without prefetch) calls load() in the same order, so training is repeatable.
-// Copies share the stream (as copies of a data set share its transform); the counter is atomic.
+// Mirrors the image left-right with probability p, one draw per call (transforms/sample_random.hpp:
+// per sample inside a DataLoader, so the flips do not depend on the worker count; per call otherwise).
+// The same seed gives the same flips.
 class RandomHorizontalFlip {
  public:
-  explicit RandomHorizontalFlip(double p = 0.5, Generator& generator = default_generator())
-      : p_(p), seed_(generator.fork().seed()), counter_(std::make_shared<std::atomic<std::uint64_t>>(0)) {
+  explicit RandomHorizontalFlip(double p = 0.5, Generator& generator = default_generator()) : p_(p), random_(generator) {
     if (!(p >= 0.0 && p <= 1.0)) throw error(cat("RandomHorizontalFlip: probability ", p, " is not in [0, 1]"));
   }
 
   void operator()(ImageView v) const {
-    if (rng::uniform(seed_, counter_->fetch_add(1, std::memory_order_relaxed)) < p_) flip(v);
+    if (random_.next().uniform() < p_) flip(v);
   }
 
   static void flip(ImageView v) {
@@ -105,8 +100,7 @@ class RandomHorizontalFlip {
 
  private:
   double p_;
-  std::uint64_t seed_;
-  std::shared_ptr<std::atomic<std::uint64_t>> counter_;
+  transform_random random_;
 };
 
 namespace detail {

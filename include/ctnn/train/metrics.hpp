@@ -1,5 +1,14 @@
 #pragma once
-// Accuracy and the confusion matrix, as the tutorials compute them (accuracy in percent).
+// Accuracy and the confusion matrix, as the tutorials compute them (accuracy in percent), and from the
+// matrix precision, recall and F1 as torchmetrics' MulticlassPrecision / MulticlassRecall /
+// MulticlassF1Score compute them (fractions in [0, 1]):
+//   Average::macro (torchmetrics' default)  the mean over classes; a class that is neither a target nor
+//                                           a prediction (tp + fp + fn = 0) is left out of the mean
+//   Average::micro                          from the counts summed over classes (= accuracy / 100)
+//   Average::weighted                       the mean weighted by each class's support (tp + fn)
+//   per class                               precision_per_class() etc. (torchmetrics' average=None)
+// A ratio whose denominator is 0 is 0 (torchmetrics' zero-division convention), e.g. the precision of
+// a class never predicted.
 #include <algorithm>
 #include <cstdint>
 #include <iomanip>
@@ -90,6 +99,8 @@ class Binary {
   double threshold_;
 };
 
+enum class Average { micro, macro, weighted };
+
 // Counts of (true class, predicted class) pairs; rows are true classes.
 class ConfusionMatrix {
  public:
@@ -120,6 +131,31 @@ class ConfusionMatrix {
     return total() ? 100.0 * static_cast<double>(diagonal) / static_cast<double>(total()) : 0.0;
   }
 
+  // Per class: true positives (the diagonal), false positives (column sum minus it), false negatives
+  // (row sum minus it).
+  std::vector<double> true_positives() const { return per_class([&](std::size_t c) { return tp(c); }); }
+  std::vector<double> false_positives() const { return per_class([&](std::size_t c) { return column(c) - tp(c); }); }
+  std::vector<double> false_negatives() const { return per_class([&](std::size_t c) { return row(c) - tp(c); }); }
+
+  std::vector<double> precision_per_class() const {
+    return per_class([&](std::size_t c) { return safe_divide(tp(c), column(c)); });
+  }
+  std::vector<double> recall_per_class() const { return per_class([&](std::size_t c) { return safe_divide(tp(c), row(c)); }); }
+  std::vector<double> f1_per_class() const {
+    return per_class([&](std::size_t c) { return safe_divide(2 * tp(c), tp(c) + row(c) + column(c) - tp(c)); });
+  }
+
+  double precision(Average average = Average::macro) const {
+    return reduce(average, precision_per_class(), [&](double t, double, double fp) { return safe_divide(t, t + fp); });
+  }
+  double recall(Average average = Average::macro) const {
+    return reduce(average, recall_per_class(), [&](double t, double fn, double) { return safe_divide(t, t + fn); });
+  }
+  // F1 = 2 tp / (2 tp + fp + fn) (torchmetrics' F-beta with beta 1, from the counts).
+  double f1_score(Average average = Average::macro) const {
+    return reduce(average, f1_per_class(), [&](double t, double fn, double fp) { return safe_divide(2 * t, 2 * t + fn + fp); });
+  }
+
   // A text table with class names (rows: true class, columns: predicted class).
   std::string str(const std::vector<std::string>& class_names = {}) const {
     const std::size_t n = counts_.size();
@@ -139,6 +175,47 @@ class ConfusionMatrix {
   }
 
  private:
+  static double safe_divide(double num, double den) { return den == 0 ? 0.0 : num / den; }
+  double tp(std::size_t c) const { return static_cast<double>(counts_[c][c]); }
+  double row(std::size_t c) const {
+    std::size_t s = 0;
+    for (auto v : counts_[c]) s += v;
+    return static_cast<double>(s);
+  }
+  double column(std::size_t c) const {
+    std::size_t s = 0;
+    for (const auto& r : counts_) s += r[c];
+    return static_cast<double>(s);
+  }
+  template <class F>
+  std::vector<double> per_class(F f) const {
+    std::vector<double> out(counts_.size());
+    for (std::size_t c = 0; c < counts_.size(); ++c) out[c] = f(c);
+    return out;
+  }
+  // torchmetrics' _adjust_weights_safe_divide (macro, weighted) or the micro ratio of summed counts
+  // (micro(tp, fn, fp)).
+  template <class Micro>
+  double reduce(Average average, const std::vector<double>& scores, Micro micro) const {
+    const std::size_t n = counts_.size();
+    if (average == Average::micro) {
+      double t = 0, fn = 0, fp = 0;
+      for (std::size_t c = 0; c < n; ++c) {
+        t += tp(c);
+        fn += row(c) - tp(c);
+        fp += column(c) - tp(c);
+      }
+      return micro(t, fn, fp);
+    }
+    double weighted = 0, total_weight = 0;
+    for (std::size_t c = 0; c < n; ++c) {
+      const double w = average == Average::weighted ? row(c) : (row(c) + column(c) - tp(c) == 0 ? 0.0 : 1.0);
+      weighted += w * scores[c];
+      total_weight += w;
+    }
+    return safe_divide(weighted, total_weight);
+  }
+
   std::vector<std::vector<std::size_t>> counts_;
 };
 
