@@ -91,7 +91,9 @@ class Sequential {
     static_assert(diagnostic::require<!std::is_same_v<B2, B> || std::is_same_v<S, input_shape>,
                                       diagnostic::MODEL_INPUT_SHAPE_MISMATCH<diagnostic::expects<input_shape>,
                                                                              diagnostic::got<S>>>::value);
-    static_assert(dependent_false<T>, "ctnn: the batch's value type is not the backend's scalar type");
+    // Only once backend and shape are right, or a wrong shape would also be reported as a wrong type.
+    static_assert(!std::is_same_v<B2, B> || !std::is_same_v<S, input_shape> || dependent_false<T>,
+                  "ctnn: the batch's value type is not the backend's scalar type");
     return output();
   }
 
