@@ -176,13 +176,19 @@ void check_seed_model(const Report& report, const std::string& case_name) {
   check_parameter_grads(report, model, f, tol);
 }
 
-// A loss against the fixtures <stem>_mean and <stem>_sum: the value and d(loss)/d(prediction).
+// A loss against the fixtures <stem>_mean and <stem>_sum (and <stem>_batchmean when asked for): the
+// value and d(loss)/d(prediction).
 template <class Loss, class PredictionBatch, class TargetBatch>
-void check_loss(const Report& report, const std::string& stem) {
+void check_loss(const Report& report, const std::string& stem, bool batchmean = false) {
   using B = typename PredictionBatch::backend_type;
+  using ctnn::Reduction;
   constexpr double tol = tolerance<B>;
-  for (const auto reduction : {ctnn::Reduction::mean, ctnn::Reduction::sum}) {
-    const Fixture f = load_fixture(stem + (reduction == ctnn::Reduction::mean ? "_mean" : "_sum"));
+  std::vector<Reduction> reductions{Reduction::mean, Reduction::sum};
+  if (batchmean) reductions.push_back(Reduction::batchmean);
+  for (const auto reduction : reductions) {
+    const Fixture f = load_fixture(stem + (reduction == Reduction::mean  ? "_mean"
+                                           : reduction == Reduction::sum ? "_sum"
+                                                                         : "_batchmean"));
     const auto prediction = to_batch<PredictionBatch>(f, "input");
     const auto target = to_batch<TargetBatch>(f, "target");
     Loss loss_fn{reduction};
@@ -230,6 +236,48 @@ void check_dropout_training(const Report& report) {
                               " input gradients not through the forward's mask");
 }
 
+// Dropout2d<0.3> in training: each (sample, channel) plane all zero or all scaled by 1 / 0.7, about 0.3
+// of the planes zeroed, and backward through the same mask.
+template <class B>
+void check_dropout2d_training(const Report& report) {
+  using namespace ctnn;
+  using T = scalar_t<B>;
+  constexpr std::size_t channels = 50, plane = 12, n = 40;
+  constexpr double p = 0.3;  // the Dropout2d<0.3> below
+  using S = Shape<channels, 3, 4>;
+  Sequential<B, Input<channels, 3, 4>, Dropout2d<0.3>> model{manual_seed(7)};
+  model.train();
+  std::vector<T> xv(n * S::size);
+  for (std::size_t i = 0; i < xv.size(); ++i) xv[i] = T(1) + static_cast<T>(i % 7);
+  const auto x = Batch<S, B>::from_host(std::span<const T>(xv));
+  const auto y = model.forward(x).to_host();
+  const T keep_scale = static_cast<T>(1.0 / (1.0 - p));
+  std::size_t zeroed = 0, mixed = 0;
+  for (std::size_t c = 0; c < n * channels; ++c) {
+    std::size_t zeros = 0, scaled = 0;
+    for (std::size_t i = c * plane; i < (c + 1) * plane; ++i) {
+      if (y[i] == T(0)) ++zeros;
+      else if (std::abs(y[i] - xv[i] * keep_scale) <= T(1e-6) * xv[i]) ++scaled;
+    }
+    if (zeros == plane) ++zeroed;
+    else if (scaled != plane) ++mixed;
+  }
+  report(mixed == 0, "Dropout2d<0.3> in training: " + std::to_string(mixed) +
+                         " channels neither all zero nor all scaled by 1 / 0.7");
+  // 2000 channels: one standard deviation of the dropped fraction is 0.010.
+  const double dropped = static_cast<double>(zeroed) / static_cast<double>(n * channels);
+  report(dropped > p - 0.04 && dropped < p + 0.04,
+         "Dropout2d<0.3> in training: fraction of channels dropped " + std::to_string(dropped) +
+             ", expected 0.3 +- 0.04");
+  const std::vector<T> dyv(n * S::size, T(2));
+  const auto dx = model.backward(Batch<S, B>::from_host(std::span<const T>(dyv))).to_host();
+  std::size_t mismatched = 0;
+  for (std::size_t i = 0; i < dx.size(); ++i)
+    if (std::abs(dx[i] - (y[i] == T(0) ? T(0) : T(2) * keep_scale)) > T(1e-6)) ++mismatched;
+  report(mismatched == 0, "Dropout2d<0.3> in training: " + std::to_string(mismatched) +
+                              " input gradients not through the forward's mask");
+}
+
 // ---- the cases ------------------------------------------------------------------------------------
 
 struct Case {
@@ -270,6 +318,22 @@ std::vector<Case> layer_cases() {
       {"Dropout: evaluation is the identity",
        [](const Report& r) { check_layer<Sequential<B, Input<7>, Dropout<0.5>>>(r, "dropout_eval"); }},
       {"Dropout: statistics in training", [](const Report& r) { check_dropout_training<B>(r); }},
+      {"Dropout2d: evaluation is the identity",
+       [](const Report& r) { check_layer<Sequential<B, Input<3, 2, 2>, Dropout2d<0.5>>>(r, "dropout2d_eval"); }},
+      {"Dropout2d: whole channels in training", [](const Report& r) { check_dropout2d_training<B>(r); }},
+      {"LeakyReLU", [](const Report& r) { check_layer<Sequential<B, Input<41>, LeakyReLU<>>>(r, "act_leaky_relu"); }},
+      {"LeakyReLU(0.2)",
+       [](const Report& r) { check_layer<Sequential<B, Input<41>, LeakyReLU<0.2>>>(r, "act_leaky_relu_0.2"); }},
+      {"ELU", [](const Report& r) { check_layer<Sequential<B, Input<41>, ELU<>>>(r, "act_elu"); }},
+      {"ELU(alpha=0.5)", [](const Report& r) { check_layer<Sequential<B, Input<41>, ELU<0.5>>>(r, "act_elu_0.5"); }},
+      {"GELU", [](const Report& r) { check_layer<Sequential<B, Input<41>, GELU<>>>(r, "act_gelu"); }},
+      {"GELU(approximate='tanh')",
+       [](const Report& r) { check_layer<Sequential<B, Input<41>, GELU<approximate::tanh>>>(r, "act_gelu_tanh"); }},
+      {"SiLU", [](const Report& r) { check_layer<Sequential<B, Input<41>, SiLU>>(r, "act_silu"); }},
+      {"Softplus", [](const Report& r) { check_layer<Sequential<B, Input<41>, Softplus<>>>(r, "act_softplus"); }},
+      {"Softplus(beta=2, threshold=10)",
+       [](const Report& r) { check_layer<Sequential<B, Input<41>, Softplus<2.0, 10.0>>>(r, "act_softplus_2_10"); }},
+      {"Hardswish", [](const Report& r) { check_layer<Sequential<B, Input<41>, Hardswish>>(r, "act_hardswish"); }},
   };
 }
 
@@ -289,6 +353,21 @@ std::vector<Case> loss_cases() {
        }},
       {"MSELoss", [](const Report& r) { check_loss<MSELoss<B>, Batch<Shape<2, 2>, B>, Batch<Shape<2, 2>, B>>(r, "mse"); }},
       {"L1Loss", [](const Report& r) { check_loss<L1Loss<B>, Batch<Shape<5>, B>, Batch<Shape<5>, B>>(r, "l1"); }},
+      {"HuberLoss",
+       [](const Report& r) {
+         check_loss<HuberLoss<1.0, B>, Batch<Shape<5>, B>, Batch<Shape<5>, B>>(r, "huber");
+         check_loss<HuberLoss<0.5, B>, Batch<Shape<5>, B>, Batch<Shape<5>, B>>(r, "huber_0.5");
+       }},
+      {"SmoothL1Loss",
+       [](const Report& r) {
+         check_loss<SmoothL1Loss<1.0, B>, Batch<Shape<5>, B>, Batch<Shape<5>, B>>(r, "smooth_l1");
+         check_loss<SmoothL1Loss<0.5, B>, Batch<Shape<5>, B>, Batch<Shape<5>, B>>(r, "smooth_l1_0.5");
+       }},
+      {"KLDivLoss",
+       [](const Report& r) {
+         check_loss<KLDivLoss<false, B>, Batch<Shape<6>, B>, Batch<Shape<6>, B>>(r, "kl_div", true);
+         check_loss<KLDivLoss<true, B>, Batch<Shape<6>, B>, Batch<Shape<6>, B>>(r, "kl_div_log_target", true);
+       }},
   };
 }
 

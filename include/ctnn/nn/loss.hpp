@@ -41,15 +41,24 @@
 #include "../core/config.hpp"
 #include "../tensor/batch.hpp"
 #include "anomaly.hpp"
+#include "real_parameter.hpp"
 
 namespace ctnn {
 
-enum class Reduction { mean, sum };
+// PyTorch's reduction strings: 'mean' (over every element), 'sum', and KLDivLoss's 'batchmean' (the
+// sum over the batch size, the KL divergence's mathematical definition; the other losses refuse it, as
+// PyTorch does).
+enum class Reduction { mean, sum, batchmean };
 
 // The backend argument of a loss that takes it from its arguments (the default, see below).
 struct deduced_backend {};
 
 namespace detail {
+
+inline void check_reduction(std::string_view name, Reduction reduction, bool batchmean_allowed) {
+  if (reduction == Reduction::batchmean && !batchmean_allowed)
+    throw error(cat(name, ": reduction 'batchmean' is KLDivLoss's only (use Reduction::mean or Reduction::sum)"));
+}
 
 template <Backend B>
 class loss_base {
@@ -57,7 +66,9 @@ class loss_base {
   using scalar = scalar_t<B>;
   using ops = backend::ops<B>;
 
-  explicit loss_base(Reduction reduction) : reduction_(reduction) {}
+  loss_base(Reduction reduction, std::string_view name, bool batchmean_allowed = false) : reduction_(reduction) {
+    check_reduction(name, reduction, batchmean_allowed);
+  }
   Reduction reduction() const { return reduction_; }
 
   // dLoss/dPrediction of the last call, for Sequential::backward.
@@ -76,7 +87,9 @@ class loss_base {
   // returned (as PyTorch returns it) unless anomaly mode is on.
   template <class Diagnose>
   scalar finish(double total, std::size_t count, std::string_view name, Diagnose&& diagnose) const {
-    const double value = reduction_ == Reduction::mean ? total / static_cast<double>(count) : total;
+    const double value = reduction_ == Reduction::mean        ? total / static_cast<double>(count)
+                         : reduction_ == Reduction::batchmean ? total / static_cast<double>(batch_)
+                                                              : total;
     if (!std::isfinite(value)) {
       diagnose(total);
       if (std::isnan(value)) throw error(cat(name, ": the loss is NaN (the predictions or targets contain NaN or infinity)"));
@@ -85,7 +98,9 @@ class loss_base {
     return static_cast<scalar>(value);
   }
   scalar scale(std::size_t count) const {
-    return reduction_ == Reduction::mean ? scalar(1) / static_cast<scalar>(count) : scalar(1);
+    if (reduction_ == Reduction::mean) return scalar(1) / static_cast<scalar>(count);
+    if (reduction_ == Reduction::batchmean) return scalar(1) / static_cast<scalar>(batch_);
+    return scalar(1);
   }
   template <class Prediction, class Target>
   static void check_batches(const Prediction& p, const Target& t, std::string_view name) {
@@ -99,6 +114,9 @@ class loss_base {
   std::size_t batch_ = 0, per_sample_ = 0;
 };
 
+template <class Functions>
+inline constexpr bool allows_batchmean = requires { requires Functions::batchmean; };
+
 // Elementwise losses: value(p, t) summed, and grad(p, t) times the reduction's scale.
 template <Backend B, class Functions, fixed_string Name>
 class elementwise_loss : public loss_base<B> {
@@ -107,7 +125,8 @@ class elementwise_loss : public loss_base<B> {
 
  public:
   using typename base::scalar;
-  explicit elementwise_loss(Reduction reduction = Reduction::mean) : base(reduction) {}
+  explicit elementwise_loss(Reduction reduction = Reduction::mean)
+      : base(reduction, Name.view(), allows_batchmean<Functions>) {}
 
   static constexpr std::string_view name = Name.view();
 
@@ -222,6 +241,83 @@ struct bce_logits_functions {
   }
 };
 
+// PyTorch's huber_loss: quadratic within Delta of the target, linear beyond, the gradient clamped to
+// [-Delta, Delta]. A NaN in either argument makes the term NaN, which the loss reports.
+template <real_parameter Delta>
+struct huber_functions {
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T p, T t) const {
+      const T z = p > t ? p - t : t - p;
+      const T delta = static_cast<T>(Delta);
+      return z < delta ? T(0.5) * z * z : delta * (z - T(0.5) * delta);
+    }
+  };
+  struct grad {
+    double k;
+    template <class T>
+    CTNN_HD T operator()(T p, T t) const {
+      const T d = p - t, delta = static_cast<T>(Delta);
+      return (d < -delta ? -delta : (d > delta ? delta : d)) * static_cast<T>(k);
+    }
+  };
+  static void diagnose(std::string_view, const std::string&, double, double) {}  // the generic message
+};
+// PyTorch's smooth_l1_loss: HuberLoss divided by Beta (0.5 d^2 / Beta within Beta, |d| - Beta / 2
+// beyond); Beta = 0 is L1Loss, whose gradient at d = 0 is 0.
+template <real_parameter Beta>
+struct smooth_l1_functions {
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T p, T t) const {
+      const T z = p > t ? p - t : t - p;
+      const T beta = static_cast<T>(Beta);
+      return z < beta ? T(0.5) * z * z / beta : z - T(0.5) * beta;
+    }
+  };
+  struct grad {
+    double k;
+    template <class T>
+    CTNN_HD T operator()(T p, T t) const {
+      const T d = p - t, beta = static_cast<T>(Beta);
+      const T g = d < -beta ? T(-1) : (d > beta ? T(1) : (beta > T(0) ? d / beta : T(0)));
+      return g * static_cast<T>(k);
+    }
+  };
+  static void diagnose(std::string_view, const std::string&, double, double) {}  // the generic message
+};
+// PyTorch's kl_div: the input is log-probabilities; the target probabilities, with t log t = 0 at t = 0
+// (xlogy), or with LogTarget log-probabilities: exp(t) (t - x). d/dx is -t, or -exp(t).
+template <bool LogTarget>
+struct kl_div_functions {
+  static constexpr bool batchmean = true;
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T x, T t) const {
+      if constexpr (LogTarget) return std::exp(t) * (t - x);
+      else {
+        if (t < T(0) || t != t) return std::sqrt(T(-1));  // NaN: log of a negative target, see diagnose
+        return (t > T(0) ? t * std::log(t) : T(0)) - t * x;
+      }
+    }
+  };
+  struct grad {
+    double k;
+    template <class T>
+    CTNN_HD T operator()(T, T t) const {
+      if constexpr (LogTarget) return -std::exp(t) * static_cast<T>(k);
+      else return -t * static_cast<T>(k);
+    }
+  };
+  static void diagnose(std::string_view name, const std::string& at, double, double t) {
+    if (!LogTarget && t < 0)
+      throw error(cat(name, ": target", at, " is ", t,
+                      ": a probability target must be >= 0 (PyTorch's loss would be NaN); pass log-probabilities "
+                      "with log_target = true"));
+    diagnose_target(name, at, t);
+  }
+};
+
 // Losses over class indices: fused in one backend op with their gradient.
 template <Backend B, bool FromLogits, fixed_string Name>
 class class_index_loss : public loss_base<B> {
@@ -230,7 +326,7 @@ class class_index_loss : public loss_base<B> {
 
  public:
   using typename base::scalar;
-  explicit class_index_loss(Reduction reduction = Reduction::mean) : base(reduction) {}
+  explicit class_index_loss(Reduction reduction = Reduction::mean) : base(reduction, Name.view()) {}
 
   static constexpr std::string_view name = Name.view();
 
@@ -319,7 +415,9 @@ class deferred_loss {
  public:
   static constexpr std::string_view name = Kind::name;
 
-  explicit deferred_loss(Reduction reduction = Reduction::mean) : reduction_(reduction) {}
+  explicit deferred_loss(Reduction reduction = Reduction::mean) : reduction_(reduction) {
+    check_reduction(name, reduction, allows_batchmean<Kind>);
+  }
   // A copy has the reduction and no last gradient (like a fresh loss: a loss's value is its function).
   deferred_loss(const deferred_loss& other) : reduction_(other.reduction_) {}
   deferred_loss& operator=(const deferred_loss& other) {
@@ -405,6 +503,26 @@ struct l1_kind {
   static constexpr std::string_view name = "L1Loss";
 };
 
+template <real_parameter Delta>
+struct huber_kind {
+  template <Backend B>
+  using loss = elementwise_loss<B, huber_functions<Delta>, "HuberLoss">;
+  static constexpr std::string_view name = "HuberLoss";
+};
+template <real_parameter Beta>
+struct smooth_l1_kind {
+  template <Backend B>
+  using loss = elementwise_loss<B, smooth_l1_functions<Beta>, "SmoothL1Loss">;
+  static constexpr std::string_view name = "SmoothL1Loss";
+};
+template <bool LogTarget>
+struct kl_div_kind {
+  static constexpr bool batchmean = true;
+  template <Backend B>
+  using loss = elementwise_loss<B, kl_div_functions<LogTarget>, "KLDivLoss">;
+  static constexpr std::string_view name = "KLDivLoss";
+};
+
 template <class B, class Kind>
 struct loss_select {
   using type = typename Kind::template loss<B>;
@@ -456,6 +574,29 @@ struct L1Loss : detail::loss_for<B, detail::l1_kind> {
   using base::base;
 };
 
+// HuberLoss<Delta = 1>: PyTorch's nn.HuberLoss(delta=Delta), on predictions and targets of one shape.
+template <real_parameter Delta = 1.0, class B = deduced_backend>
+struct HuberLoss : detail::loss_for<B, detail::huber_kind<Delta>> {
+  static_assert(real_value(Delta) > 0.0, "ctnn: HuberLoss<Delta> needs Delta > 0 (as PyTorch)");
+  using base = detail::loss_for<B, detail::huber_kind<Delta>>;
+  using base::base;
+};
+// SmoothL1Loss<Beta = 1>: PyTorch's nn.SmoothL1Loss(beta=Beta); Beta = 0 is L1Loss.
+template <real_parameter Beta = 1.0, class B = deduced_backend>
+struct SmoothL1Loss : detail::loss_for<B, detail::smooth_l1_kind<Beta>> {
+  static_assert(real_value(Beta) >= 0.0, "ctnn: SmoothL1Loss<Beta> needs Beta >= 0 (as PyTorch)");
+  using base = detail::loss_for<B, detail::smooth_l1_kind<Beta>>;
+  using base::base;
+};
+// KLDivLoss<LogTarget = false>: PyTorch's nn.KLDivLoss(reduction, log_target); the input is
+// log-probabilities (LogSoftmax's output). PyTorch's default reduction is 'mean' (over every element),
+// kept here; Reduction::batchmean is the KL divergence per sample.
+template <bool LogTarget = false, class B = deduced_backend>
+struct KLDivLoss : detail::loss_for<B, detail::kl_div_kind<LogTarget>> {
+  using base = detail::loss_for<B, detail::kl_div_kind<LogTarget>>;
+  using base::base;
+};
+
 // CrossEntropyLoss loss_fn{Reduction::sum}; (inherited constructors give no deduction guides in C++20)
 CrossEntropyLoss(Reduction) -> CrossEntropyLoss<deduced_backend>;
 NLLLoss(Reduction) -> NLLLoss<deduced_backend>;
@@ -463,5 +604,8 @@ BCELoss(Reduction) -> BCELoss<deduced_backend>;
 BCEWithLogitsLoss(Reduction) -> BCEWithLogitsLoss<deduced_backend>;
 MSELoss(Reduction) -> MSELoss<deduced_backend>;
 L1Loss(Reduction) -> L1Loss<deduced_backend>;
+HuberLoss(Reduction) -> HuberLoss<>;
+SmoothL1Loss(Reduction) -> SmoothL1Loss<>;
+KLDivLoss(Reduction) -> KLDivLoss<>;
 
 }  // namespace ctnn
