@@ -6,6 +6,7 @@
 //
 // Include <ctnn/ctnn.hpp> (or, in an nvcc translation unit, <ctnn/nn.hpp>) and any backend header first.
 #include <cstddef>
+#include <type_traits>
 
 #if __has_include(<ctnn/nn.hpp>)  // not in single_include/: there ctnn.hpp has it all
 #include <ctnn/nn.hpp>
@@ -62,5 +63,25 @@ using Discriminator =
     ctnn::Sequential<B, ctnn::Input<784>, ctnn::Linear<784, 1024>, ctnn::ReLU, ctnn::Dropout<0.3>,
                      ctnn::Linear<1024, 512>, ctnn::ReLU, ctnn::Dropout<0.3>, ctnn::Linear<512, 256>, ctnn::ReLU,
                      ctnn::Dropout<0.3>, ctnn::Linear<256, 1>, ctnn::Sigmoid>;
+
+// torchvision's BasicBlock (conv1, bn1, relu, conv2, bn2, relu after the sum), with a 1x1 stride-2
+// convolution + BatchNorm2d as its `downsample` when Stride > 1 or the width changes.
+template <std::size_t In, std::size_t Out, std::size_t Stride = 1>
+using BasicBlock = ctnn::Residual<
+    ctnn::Block<ctnn::Named<"conv1", ctnn::Conv2d<In, Out, 3, Stride, 1>>, ctnn::Named<"bn1", ctnn::BatchNorm2d<Out>>,
+                ctnn::Named<"relu", ctnn::ReLU>, ctnn::Named<"conv2", ctnn::Conv2d<Out, Out, 3, 1, 1>>,
+                ctnn::Named<"bn2", ctnn::BatchNorm2d<Out>>>,
+    std::conditional_t<Stride == 1 && In == Out, ctnn::Identity,
+                       ctnn::Named<"downsample", ctnn::Block<ctnn::Conv2d<In, Out, 1, Stride>, ctnn::BatchNorm2d<Out>>>>,
+    ctnn::Named<"relu", ctnn::ReLU>>;
+
+// The small torchvision-style ResNet of tests/fixtures/make_resnet_fixtures.py (resnet_small): conv1,
+// bn1, relu, layer1 (4 -> 4), layer2 (4 -> 8, stride 2, projection shortcut), global average pooling, fc.
+template <class B>
+using SmallResNet = ctnn::Sequential<
+    B, ctnn::Input<1, 8, 8>, ctnn::Named<"conv1", ctnn::Conv2d<1, 4, 3, 1, 1>>, ctnn::Named<"bn1", ctnn::BatchNorm2d<4>>,
+    ctnn::Named<"relu", ctnn::ReLU>, ctnn::Named<"layer1", ctnn::Block<BasicBlock<4, 4>>>,
+    ctnn::Named<"layer2", ctnn::Block<BasicBlock<4, 8, 2>>>, ctnn::Named<"avgpool", ctnn::AvgPool2d<4>>, ctnn::Flatten,
+    ctnn::Named<"fc", ctnn::Linear<8, 3>>>;
 
 }  // namespace ctnn_test
