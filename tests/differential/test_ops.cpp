@@ -53,6 +53,7 @@ TEST_CASE("eigen vs reference: nll", "[differential][loss]") { check_op("nll"); 
 TEST_CASE("eigen vs reference: maxpool", "[differential][pool]") { check_op("maxpool"); }
 TEST_CASE("eigen vs reference: avgpool", "[differential][pool]") { check_op("avgpool"); }
 TEST_CASE("eigen vs reference: conv2d", "[differential][conv]") { check_op("conv2d"); }
+TEST_CASE("eigen vs reference: batchnorm", "[differential][reduction]") { check_op("batchnorm"); }
 
 TEST_CASE("every op of the differential harness has a test case", "[differential]") {
   CHECK(op_names().size() == 20);
