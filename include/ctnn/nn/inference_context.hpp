@@ -8,7 +8,8 @@
 // A layer keeps its activations and workspaces beside its parameters, so a model cannot run two
 // forwards at once. A context is a copy of the model's layers whose parameters (and their gradients)
 // refer to the model's memory instead of duplicating it (parameter_storage); only activations,
-// workspaces and buffers (running statistics: small) are its own. Contexts of one model may run on as
+// workspaces and buffers (running statistics: small, copied when the context is made, so make
+// contexts after training or loading a checkpoint) are its own. Contexts of one model may run on as
 // many threads as there are contexts, each context on one thread at a time; the model itself must not
 // be trained or loaded into while they run (as torch.no_grad inference on a module that nobody changes).
 // The result is the model's own eval-mode forward, bit for bit (tests/parallel/test_inference_context.cpp).
