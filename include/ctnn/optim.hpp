@@ -4,6 +4,7 @@
 #include "optim/adam.hpp"
 #include "optim/adagrad.hpp"
 #include "optim/adamw.hpp"
+#include "optim/checkpoint.hpp"
 #include "optim/clip_grad.hpp"
 #include "optim/one_cycle_lr.hpp"
 #include "optim/param_groups.hpp"

@@ -19,6 +19,16 @@ struct AdadeltaOptions {
   double eps = 1e-6;
   double weight_decay = 0;
   bool maximize = false;
+
+  // Every field by its torch name (checkpoints, checkpoint.hpp).
+  template <class F>
+  void visit_fields(F&& f) {
+    f("lr", lr);
+    f("rho", rho);
+    f("eps", eps);
+    f("weight_decay", weight_decay);
+    f("maximize", maximize);
+  }
 };
 
 struct AdadeltaGroupOptions {

@@ -25,6 +25,17 @@ struct AdamOptions {
   double weight_decay = 0;
   bool amsgrad = false;
   bool maximize = false;
+
+  // Every field by its torch name (checkpoints, checkpoint.hpp).
+  template <class F>
+  void visit_fields(F&& f) {
+    f("lr", lr);
+    f("betas", betas);
+    f("eps", eps);
+    f("weight_decay", weight_decay);
+    f("amsgrad", amsgrad);
+    f("maximize", maximize);
+  }
 };
 
 struct AdamGroupOptions {

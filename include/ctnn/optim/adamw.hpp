@@ -18,6 +18,17 @@ struct AdamWOptions {
   double weight_decay = 1e-2;
   bool amsgrad = false;
   bool maximize = false;
+
+  // Every field by its torch name (checkpoints, checkpoint.hpp).
+  template <class F>
+  void visit_fields(F&& f) {
+    f("lr", lr);
+    f("betas", betas);
+    f("eps", eps);
+    f("weight_decay", weight_decay);
+    f("amsgrad", amsgrad);
+    f("maximize", maximize);
+  }
 };
 
 // The fields AdamW's groups may override are Adam's.

@@ -20,6 +20,18 @@ struct RMSpropOptions {
   double momentum = 0;
   bool centered = false;
   bool maximize = false;
+
+  // Every field by its torch name (checkpoints, checkpoint.hpp).
+  template <class F>
+  void visit_fields(F&& f) {
+    f("lr", lr);
+    f("alpha", alpha);
+    f("eps", eps);
+    f("weight_decay", weight_decay);
+    f("momentum", momentum);
+    f("centered", centered);
+    f("maximize", maximize);
+  }
 };
 
 struct RMSpropGroupOptions {

@@ -27,6 +27,17 @@ struct SGDOptions {
   double weight_decay = 0;
   bool nesterov = false;
   bool maximize = false;
+
+  // Every field by its torch name (checkpoints, checkpoint.hpp).
+  template <class F>
+  void visit_fields(F&& f) {
+    f("lr", lr);
+    f("momentum", momentum);
+    f("dampening", dampening);
+    f("weight_decay", weight_decay);
+    f("nesterov", nesterov);
+    f("maximize", maximize);
+  }
 };
 
 struct SGDGroupOptions {
@@ -93,11 +104,12 @@ class SGD : public Optimizer<B, SGDOptions, SGDGroupOptions> {
 
   // Steps taken by parameter 0 (every parameter, unless some were frozen for a while).
   std::size_t steps() const { return step_.front(); }
-  // Per-parameter state, in parameters() order (torch's state[p]): momentum_buffer when momentum != 0.
+  // Per-parameter state, in parameters() order (torch's state[p]): momentum_buffer when momentum != 0
+  // (holding a value once momentum_started()[i]).
   template <class F>
   void visit_state(F&& f) {
     for (std::size_t i = 0; i < this->flat_.size(); ++i)
-      if (buffer_started_[i]) f(i, "momentum_buffer", momentum_buffers_[i]);
+      if (momentum_buffers_[i].size() != 0) f(i, "momentum_buffer", momentum_buffers_[i]);
   }
   std::vector<std::size_t>& step_counts() { return step_; }
   // Whether parameter i's momentum buffer holds a value (torch: state[p]['momentum_buffer'] is not None).
