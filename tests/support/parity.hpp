@@ -152,6 +152,42 @@ void check_layer(const Report& report, const std::string& case_name) {
   check_parameter_grads(report, model, f, tol);
 }
 
+// A model with BatchNorm against a fixture of make_resnet_fixtures.py, in training mode: forward (batch
+// statistics), backward of sum(output * grad_output) (grad_input when the fixture has it, every
+// parameter gradient), then the running statistics after that step ("step1.<buffer>", when present).
+template <class Model>
+void check_layer_training(const Report& report, const std::string& case_name) {
+  using B = typename Model::backend_type;
+  using T = ctnn::scalar_t<B>;
+  constexpr double tol = tolerance<B>;
+  const Fixture f = load_fixture(case_name);
+  ctnn::StateDict<T> state;
+  for (const auto& p : f.parameters()) {
+    if (p.name.ends_with("num_batches_tracked"))
+      state.push_back(ctnn::StateTensor<T>::int64(p.name, p.shape, std::vector<std::int64_t>(p.values.begin(), p.values.end())));
+    else
+      state.push_back({p.name, p.shape, std::vector<T>(p.values.begin(), p.values.end())});
+  }
+  Model model;
+  model.load_state_dict(state);
+  model.train();
+  const auto x = to_batch<typename Model::input_batch>(f, "input");
+  const auto& y = model.forward(x);
+  check_close(report, f, "output", y.to_host(), tol, batch_shape(y));
+  model.zero_grad();
+  const auto& dx = model.backward(to_batch<typename Model::output_batch>(f, "grad_output"));
+  if (f.contains("grad_input")) check_close(report, f, "grad_input", dx.to_host(), tol, batch_shape(dx));
+  std::size_t checked = 0;
+  model.visit_parameters([&](ctnn::Parameter<B>& p) {
+    check_close(report, f, p.name + ".grad", p.grad_to_host(), tol, p.shape);
+    ++checked;
+  });
+  report(checked > 0 || Model::parameter_count == 0,
+         "fixture " + f.path() + ": " + std::to_string(checked) + " parameter gradients compared");
+  for (const auto& t : model.state_dict())
+    if (!t.is_int64 && f.contains("step1." + t.name)) check_close(report, f, "step1." + t.name, t.values, tol, t.shape);
+}
+
 // A seed model in training mode: logits, CrossEntropyLoss (mean) against the fixture's labels, and
 // loss.backward().
 template <class Model>
@@ -334,6 +370,13 @@ std::vector<Case> layer_cases() {
       {"Softplus(beta=2, threshold=10)",
        [](const Report& r) { check_layer<Sequential<B, Input<41>, Softplus<2.0, 10.0>>>(r, "act_softplus_2_10"); }},
       {"Hardswish", [](const Report& r) { check_layer<Sequential<B, Input<41>, Hardswish>>(r, "act_hardswish"); }},
+      {"BatchNorm1d (training)",
+       [](const Report& r) {
+         check_layer_training<Sequential<B, Input<5>, BatchNorm1d<5>>>(r, "batchnorm1d_5");
+         check_layer_training<Sequential<B, Input<3, 5>, BatchNorm1d<3>>>(r, "batchnorm1d_3_l5");
+       }},
+      {"BatchNorm2d (training)",
+       [](const Report& r) { check_layer_training<Sequential<B, Input<3, 5, 7>, BatchNorm2d<3>>>(r, "batchnorm2d_3"); }},
   };
 }
 
@@ -378,6 +421,8 @@ std::vector<Case> model_cases() {
       {"FashionMNISTModelV0", [](const Report& r) { check_seed_model<FashionMNISTModelV0<B>>(r, "fashion_mnist_v0"); }},
       {"FashionMNISTModelV1", [](const Report& r) { check_seed_model<FashionMNISTModelV1<B>>(r, "fashion_mnist_v1"); }},
       {"FashionMNISTModelV2 (TinyVGG)", [](const Report& r) { check_seed_model<TinyVGG<B>>(r, "fashion_mnist_v2"); }},
+      {"SmallResNet (BasicBlocks, BatchNorm, projection shortcut; training)",
+       [](const Report& r) { check_layer_training<SmallResNet<B>>(r, "resnet_small"); }},
   };
 }
 
