@@ -322,12 +322,19 @@ TEST_CASE("DataLoader workers: bounded prefetch, errors as ctnn::error, early ex
   SECTION("at most prefetch_factor * num_workers batches ahead") {
     Counting<std::runtime_error> ds;
     DataLoader loader(ds, {.batch_size = 2, .num_workers = 2, .prefetch_factor = 2});
+    // Waits (up to 10 s, for loaded or sanitized runs) until the workers reach `n` loads, then gives
+    // them time to overshoot.
+    auto settle = [&](std::size_t n) {
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (ds.loads->load() < n && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      return ds.loads->load();
+    };
     auto it = loader.begin();
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    CHECK(ds.loads->load() == 2 * (1 + 4));  // the current batch and 4 ahead
+    CHECK(settle(2 * (1 + 4)) == 2 * (1 + 4));  // the current batch and 4 ahead
     ++it;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    CHECK(ds.loads->load() == 2 * (2 + 4));
+    CHECK(settle(2 * (2 + 4)) == 2 * (2 + 4));
   }
   SECTION("a worker's std::exception reaches the loop as ctnn::error, at its batch") {
     Counting<std::runtime_error> ds;
