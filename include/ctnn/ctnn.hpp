@@ -6,9 +6,10 @@
 //   nn/       layers, Block/Named/Sequential, losses
 //   optim/    optimizers (SGD, Adam) and learning-rate schedulers (StepLR)
 //   io/       checkpoints in the safetensors format (save, load)
+// error.hpp first: a compile-time diagnostic is then two "In file included from" lines deep, not four.
+#include "core/error.hpp"
 #include "backend/eigen.hpp"
 #include "backend/reference.hpp"
-#include "core/error.hpp"
 #include "core/random.hpp"
 #include "core/shape.hpp"
 #include "data.hpp"

@@ -42,6 +42,11 @@ struct ctnn::backend::ops<toy_backend> : private host_ops<float> {
 #ifndef CTNN_KO
   using host_ops<float>::avgpool_backward;
 #endif
+  using host_ops<float>::adaptive_avgpool_forward;
+  using host_ops<float>::adaptive_avgpool_backward;
+  using host_ops<float>::batchnorm_stats;
+  using host_ops<float>::batchnorm_forward;
+  using host_ops<float>::batchnorm_backward;
   using host_ops<float>::sgd_update;
   using host_ops<float>::adam_update;
   using host_ops<float>::amsgrad_update;

@@ -1,4 +1,5 @@
 // A batch whose per-sample shape is not the model's input: Fashion-MNIST images fed to a CIFAR model.
+// expect-lines: <= 40
 // expect-error: MODEL_INPUT_SHAPE_MISMATCH<ctnn::diagnostic::expects<ctnn::Shape<3, 32, 32> ?>, ctnn::diagnostic::got<ctnn::Shape<1, 28, 28> ?> ?>
 #include <ctnn/ctnn.hpp>
 using namespace ctnn;

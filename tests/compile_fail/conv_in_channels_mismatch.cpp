@@ -1,5 +1,5 @@
 // A Conv2d whose in-channels differ from the channels the previous layer produces.
-// expect-error: LAYER_INPUT_SHAPE_MISMATCH<.*("conv_block_2\.0"|layer<\{\{99, 111, 110, 118, 95, 98, 108, 111, 99, 107, \.\.\.\}\}>).*Conv2d<3, 10, 3, 1, 1>.*expects<ctnn::Shape<3, 14, 14> ?>.*got<ctnn::Shape<10, 14, 14> ?>
+// expect-error: LAYER_INPUT_SHAPE_MISMATCH<.*("conv_block_2\.0"|layer_path<'c', 'o', 'n', 'v', '_', 'b', 'l', 'o', 'c', 'k', '_', '2', '\.', '0'>).*Conv2d<3, 10, 3, 1, 1>.*expects<ctnn::Shape<3, 14, 14> ?>.*got<ctnn::Shape<10, 14, 14> ?>
 #include <ctnn/ctnn.hpp>
 using namespace ctnn;
 

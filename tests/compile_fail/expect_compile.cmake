@@ -1,7 +1,8 @@
-# cmake -DCXX=... -DSOURCE=... -DMODE=ok|ko [-DERROR=regex] -DINCLUDE_DIRS=a;b -P expect_compile.cmake
+# cmake -DCXX=... -DSOURCE=... -DMODE=ok|ko [-DERROR=regex] [-DMAX_LINES=n] -DINCLUDE_DIRS=a;b -P expect_compile.cmake
 # Compiles SOURCE (syntax and instantiation only). In ok mode it must compile. In ko mode (CTNN_KO
 # defined) it must fail AND the compiler's first `error:` line must match ERROR, so a test cannot pass
-# because of some unrelated error.
+# because of some unrelated error; with MAX_LINES, the whole diagnostic must also fit in that many
+# lines (a user reads one error, not a cascade).
 set(args -std=c++20 -fsyntax-only)
 foreach(dir IN LISTS INCLUDE_DIRS)
   list(APPEND args -isystem ${dir})
@@ -25,5 +26,8 @@ endif()
 string(REGEX MATCH "[^\n]*error:[^\n]*" first_error "${err}")
 if(NOT first_error MATCHES "${ERROR}")
   message(FATAL_ERROR "the first error does not match '${ERROR}':\n${first_error}\nfull output:\n${err}")
+endif()
+if(MAX_LINES AND line_count GREATER MAX_LINES)
+  message(FATAL_ERROR "the diagnostic is ${line_count} lines long, more than ${MAX_LINES}:\n${err}")
 endif()
 message(STATUS "fails as expected (${line_count} lines of diagnostics); first error:\n${first_error}")

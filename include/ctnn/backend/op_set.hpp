@@ -154,8 +154,7 @@ struct probe_binary {
 #define CTNN_DETAIL_HAS_OP(name, ...) requires { static_cast<std::add_pointer_t<__VA_ARGS__>>(&O::name); }
 #define CTNN_DETAIL_OP_PRESENT(name, ...) &&(CTNN_DETAIL_HAS_OP(name, __VA_ARGS__))
 #define CTNN_DETAIL_OP_REQUIRED(name, ...)                                                                \
-  &&diagnostic::require<(CTNN_DETAIL_HAS_OP(name, __VA_ARGS__)),                                           \
-                        diagnostic::BACKEND_MISSING_OP<B, diagnostic::op<#name>>>::value
+  , diagnostic::check<(CTNN_DETAIL_HAS_OP(name, __VA_ARGS__)), diagnostic::BACKEND_MISSING_OP<B, diagnostic::op<#name>>>
 
 }  // namespace ctnn::backend
 
@@ -173,9 +172,10 @@ namespace ctnn::backend {
 template <class O, class S>
 concept OpSet = true CTNN_BACKEND_OP_SET(CTNN_DETAIL_OP_PRESENT, S);
 
-// The same check with one named diagnostic per op, for backend tag B (what `Backend` requires).
+// The same check for backend tag B (what `Backend` requires), naming the first missing op in its error.
 template <class B, class O, class S = typename B::scalar>
-inline constexpr bool implements_op_set = true CTNN_BACKEND_OP_SET(CTNN_DETAIL_OP_REQUIRED, S);
+inline constexpr bool implements_op_set =
+    std::conjunction_v<std::true_type CTNN_BACKEND_OP_SET(CTNN_DETAIL_OP_REQUIRED, S)>;
 
 #undef CTNN_DETAIL_OP_REQUIRED
 #undef CTNN_DETAIL_OP_PRESENT

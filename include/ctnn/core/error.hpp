@@ -3,15 +3,16 @@
 //  * Runtime: ctnn::error, thrown for what only the running program can know (a batch of the wrong
 //    size, a label out of range, a bad file). Its message says what was expected and what came.
 //  * Compile time: every named diagnostic lives here, in one place (as Eigen's YOU_MIXED_... do).
-//    A diagnostic is a class template that is declared and never defined; naming it in sizeof makes
-//    the compiler's first `error:` line print its full type, so the numbers travel in the type:
-//      error: invalid application of 'sizeof' to incomplete type
-//      'ctnn::diagnostic::LAYER_INPUT_SHAPE_MISMATCH<ctnn::diagnostic::layer<"classifier.1">,
+//    A diagnostic is a class template that is declared and never defined; deriving from it (report<D>
+//    below) makes the compiler's first `error:` line print its full type, so the numbers travel in it:
+//      error: invalid use of incomplete type
+//      'struct ctnn::diagnostic::LAYER_INPUT_SHAPE_MISMATCH<ctnn::diagnostic::layer<"classifier.1">,
 //       ctnn::Linear<500, 10>, ctnn::diagnostic::expects<ctnn::Shape<500> >,
 //       ctnn::diagnostic::got<ctnn::Shape<490> > >'
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "fixed_string.hpp"
@@ -36,8 +37,18 @@ inline constexpr bool dependent_false = false;
 
 namespace diagnostic {
 
+// The dotted path of a layer ("conv_block_2.0"). g++ prints a fixed_string argument as its text; clang
+// 14 prints it as character codes cut after ten ({{99, 111, 110, ...}}), but a char argument as the
+// character: under clang the path is spelled as a pack of chars, layer_path<'c', 'o', 'n', 'v', ...>.
+#if defined(__clang__)
+template <char... Path>
+struct layer_path {};
+template <fixed_string Path>
+using layer = typename chars_of<Path, layer_path>::type;
+#else
 template <fixed_string Path>
 struct layer {};
+#endif
 template <class Shape>
 struct expects {};
 template <class Shape>
@@ -115,10 +126,24 @@ template <bool Ok, class Diagnostic>
 struct require {
   static constexpr bool value = true;
 };
+// The report of a failed requirement: an incomplete base, which both compilers name in their first error
+// line (g++: "invalid use of incomplete type 'struct ...'", clang: "implicit instantiation of undefined
+// template '...'").
+template <class Diagnostic>
+struct report : Diagnostic {};
 template <class Diagnostic>
 struct require<false, Diagnostic> {
-  static constexpr bool value = sizeof(Diagnostic) == 0;
+  // Instantiating report<Diagnostic> is the error; value stays a constant so that the static_assert
+  // around it adds no second error (clang: "static_assert expression is not an integral constant
+  // expression"), and what carries on after the check (a layer bound to the shape it expects) compiles
+  // as if it had passed: one mistake, one error.
+  static constexpr bool value = requires { sizeof(report<Diagnostic>); } || true;
 };
+// The same report as a type whose value is false when !Ok, for std::conjunction (a backend's op set):
+// conjunction instantiates its checks one by one up to the first false, so the first missing op is the
+// one error, and a concept built on it is not satisfied (nothing goes on to use what is missing).
+template <bool Ok, class Diagnostic>
+struct check : std::bool_constant<Ok || !require<Ok, Diagnostic>::value> {};
 
 }  // namespace diagnostic
 }  // namespace ctnn

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <string_view>
+#include <utility>
 
 namespace ctnn {
 
@@ -40,6 +41,14 @@ constexpr auto to_fixed_string() {
   for (std::size_t i = digits; i-- > 0; v /= 10) out.value[i] = static_cast<char>('0' + v % 10);
   return out;
 }
+
+// Pack<S's characters...>, e.g. Pack<'r', 'e', 'l', 'u'>: text a compiler prints character by character.
+template <fixed_string S, template <char...> class Pack, class = std::make_index_sequence<S.length>>
+struct chars_of;
+template <fixed_string S, template <char...> class Pack, std::size_t... I>
+struct chars_of<S, Pack, std::index_sequence<I...>> {
+  using type = Pack<S.value[I]...>;
+};
 
 // "prefix.child", or "child" when prefix is empty.
 template <fixed_string Prefix, fixed_string Child>

@@ -238,7 +238,11 @@ struct Block {
     }
     template <bool Check, class C, class X>
     static decltype(auto) forward_child(C& c, const X& x, bool training, std::size_t step) {
-      if constexpr (!Check) {
+      // A child bound to another input shape: the mismatch is reported where it was bound (bind_layer)
+      // and this code never runs; passing over it keeps that report the only error.
+      if constexpr (!requires { c.forward(x, training); }) {
+        return c.output();
+      } else if constexpr (!Check) {
         return c.forward(x, training);
       } else if constexpr (requires { c.forward_checked(x, training, step); }) {
         return c.forward_checked(x, training, step);  // a Block checks its own children
@@ -288,7 +292,8 @@ struct Block {
     template <class C, class X>
     static decltype(auto) backward_leaf(C& c, const X& x, const scalar* dy, bool input_grad) {
       if constexpr (requires { c.backward(x, dy, input_grad); }) return c.backward(x, dy, input_grad);
-      else return c.backward(x, dy);
+      else if constexpr (requires { c.backward(x, dy); }) return c.backward(x, dy);
+      else return (x);  // an input shape mismatch, reported where the child was bound (see forward_child)
     }
 
     template <std::size_t... I>
