@@ -1,6 +1,7 @@
 // Learning-rate schedulers against torch.optim.lr_scheduler (PyTorch 1.13) over two parameter groups,
 // gradient clipping against torch.nn.utils.clip_grad_*, and resumable training: optimizer and scheduler
-// state saved (optim/checkpoint.hpp) and loaded into fresh objects continue bit for bit on Eigen.
+// state saved (optim/checkpoint.hpp) and loaded into fresh objects, in a forked process and in this
+// one, continue bit for bit on Eigen.
 // Fixtures: tests/fixtures/make_optim_fixtures.py (sched_*.txt, clip_grad.txt).
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -12,6 +13,7 @@
 #include <span>
 #include <string>
 #include <type_traits>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
@@ -29,9 +31,9 @@ using R = backend::reference;
 // Two parameter groups (lr 0.1 and 0.05), as the fixtures' optimizers.
 struct TwoGroups {
   Parameter<R> a{"a", {3}}, b{"b", {2}};
-  template <template <class> class Optimizer, class Options>
-  Optimizer<R> make(Options defaults) {
-    return Optimizer<R>({{{&a}, {}}, {{&b}, {.lr = 0.05}}}, defaults);
+  template <class Optimizer>
+  Optimizer make(typename Optimizer::Options defaults) {
+    return Optimizer({{{&a}, {}}, {{&b}, {.lr = 0.05}}}, defaults);
   }
 };
 
@@ -73,35 +75,35 @@ void check_schedule(const std::string& name, O& opt, Scheduler& scheduler) {
 
 TEST_CASE("MultiStepLR matches torch over two groups, a repeated milestone included", "[optim][scheduler][parity]") {
   TwoGroups p;
-  auto opt = p.make<optim::SGD>(optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
+  auto opt = p.make<optim::SGD<R>>({.lr = 0.1, .momentum = 0.9});
   optim::MultiStepLR scheduler{opt, {3, 7, 7, 12}, 0.5};
   check_schedule("sched_multistep", opt, scheduler);
 }
 
 TEST_CASE("ExponentialLR matches torch", "[optim][scheduler][parity]") {
   TwoGroups p;
-  auto opt = p.make<optim::SGD>(optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
+  auto opt = p.make<optim::SGD<R>>({.lr = 0.1, .momentum = 0.9});
   optim::ExponentialLR scheduler{opt, 0.9};
   check_schedule("sched_exponential", opt, scheduler);
 }
 
 TEST_CASE("CosineAnnealingLR matches torch's recursive form, past T_max too", "[optim][scheduler][parity]") {
   TwoGroups p;
-  auto opt = p.make<optim::SGD>(optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
+  auto opt = p.make<optim::SGD<R>>({.lr = 0.1, .momentum = 0.9});
   optim::CosineAnnealingLR scheduler{opt, 6, 0.01};
   check_schedule("sched_cosine", opt, scheduler);
 }
 
 TEST_CASE("LinearLR matches torch", "[optim][scheduler][parity]") {
   TwoGroups p;
-  auto opt = p.make<optim::SGD>(optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
+  auto opt = p.make<optim::SGD<R>>({.lr = 0.1, .momentum = 0.9});
   optim::LinearLR scheduler{opt, 0.25, 0.9, 8};
   check_schedule("sched_linear", opt, scheduler);
 }
 
 TEST_CASE("OneCycleLR (cos, one max_lr per group) matches torch, SGD's momentum cycled", "[optim][scheduler][parity]") {
   TwoGroups p;
-  auto opt = p.make<optim::SGD>(optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
+  auto opt = p.make<optim::SGD<R>>({.lr = 0.1, .momentum = 0.9});
   optim::OneCycleLR scheduler{opt, std::vector<double>{1.0, 0.5}, {.total_steps = 16}};
   CHECK(scheduler.total_steps() == 16);
   check_schedule("sched_onecycle_cos", opt, scheduler);
@@ -111,7 +113,7 @@ TEST_CASE("OneCycleLR (cos, one max_lr per group) matches torch, SGD's momentum 
 TEST_CASE("OneCycleLR (linear, three phases, epochs x steps_per_epoch) matches torch, Adam's beta1 cycled",
           "[optim][scheduler][parity]") {
   TwoGroups p;
-  auto opt = p.make<optim::Adam>(optim::AdamOptions{.lr = 0.1});
+  auto opt = p.make<optim::Adam<R>>({.lr = 0.1});
   optim::OneCycleLR scheduler{opt, 0.3,
                               {.epochs = 4,
                                .steps_per_epoch = 5,
@@ -127,14 +129,14 @@ TEST_CASE("OneCycleLR (linear, three phases, epochs x steps_per_epoch) matches t
 
 TEST_CASE("ReduceLROnPlateau (min, rel, cooldown, per-group min_lr) matches torch", "[optim][scheduler][parity]") {
   TwoGroups p;
-  auto opt = p.make<optim::SGD>(optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
+  auto opt = p.make<optim::SGD<R>>({.lr = 0.1, .momentum = 0.9});
   optim::ReduceLROnPlateau scheduler{opt, {.factor = 0.5, .patience = 2, .cooldown = 1, .min_lrs = {0.02, 0.001}}};
   check_schedule("sched_plateau_min", opt, scheduler);
 }
 
 TEST_CASE("ReduceLROnPlateau (max, abs) matches torch", "[optim][scheduler][parity]") {
   TwoGroups p;
-  auto opt = p.make<optim::SGD>(optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
+  auto opt = p.make<optim::SGD<R>>({.lr = 0.1, .momentum = 0.9});
   optim::ReduceLROnPlateau scheduler{opt, {.mode = "max", .factor = 0.3, .patience = 1, .threshold = 0.01,
                                            .threshold_mode = "abs"}};
   check_schedule("sched_plateau_max_abs", opt, scheduler);
@@ -142,7 +144,7 @@ TEST_CASE("ReduceLROnPlateau (max, abs) matches torch", "[optim][scheduler][pari
 
 TEST_CASE("scheduler options are checked as torch checks them", "[optim][scheduler]") {
   TwoGroups p;
-  auto opt = p.make<optim::SGD>(optim::SGDOptions{.lr = 0.1});
+  auto opt = p.make<optim::SGD<R>>({.lr = 0.1});
   using O = decltype(opt);
   CHECK_THROWS_WITH(optim::OneCycleLR<O>(opt, 0.1), Contains("total_steps OR (epochs AND steps_per_epoch)"));
   CHECK_THROWS_WITH(optim::OneCycleLR<O>(opt, 0.1, {.total_steps = 10, .anneal_strategy = "cosine"}),
@@ -273,6 +275,43 @@ void check_resume(const std::string& name, MakeOptimizer make_optimizer, MakeSch
     save(first, dir / "model.safetensors");
     optim::save_checkpoint(dir / "optimizer.safetensors", opt1, scheduler1);
   }
+  // A fresh process: a forked child makes new objects, loads both files, trains the second epoch and
+  // writes its weights; nothing of the parent's objects reaches it but the files.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    int code = 1;
+    try {
+      set_num_threads(1);  // no OpenMP team in a forked child (the parent's may not survive the fork)
+      Net model{manual_seed(99)};
+      auto o = make_optimizer(model);
+      auto s = make_scheduler(o);
+      load(model, dir / "model.safetensors");
+      optim::load_checkpoint(dir / "optimizer.safetensors", o, s);
+      one_epoch(model, data, o, s, per_batch);
+      save(model, dir / "resumed.safetensors");
+      code = 0;
+    } catch (...) {
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  const auto from_child = load_state_dict_file<float>(dir / "resumed.safetensors");
+  const auto expected = straight.state_dict();
+  std::size_t compared = 0;
+  for (const auto& t : expected)
+    for (const auto& c : from_child)
+      if (c.name == t.name) {
+        INFO(name << " (forked process): " << t.name);
+        CHECK(c.values == t.values);  // bit for bit
+        ++compared;
+      }
+  CHECK(compared == expected.size());
+
+  // And in this process, into fresh objects.
   Net resumed{manual_seed(99)};  // other weights: everything must come from the files
   auto opt2 = make_optimizer(resumed);
   auto scheduler2 = make_scheduler(opt2);
