@@ -1,11 +1,14 @@
-// HuberLoss, SmoothL1Loss and KLDivLoss beyond their PyTorch parity (tests/support/parity.hpp, fixtures
-// of tests/fixtures/make_activation_fixtures.py, on every backend): central-difference gradient checks
-// of every reduction, the kinks, bad values and the reduction 'batchmean' that only KLDivLoss takes.
+// HuberLoss, SmoothL1Loss, KLDivLoss and CrossEntropyLoss's options (weight, ignore_index,
+// label_smoothing) beyond their PyTorch parity (tests/support/parity.hpp, fixtures of
+// tests/fixtures/make_activation_fixtures.py, on every backend): central-difference gradient checks of
+// every reduction, the kinks, bad values and the reduction 'batchmean' that only KLDivLoss takes.
 #include <catch2/catch.hpp>
 #include <ctnn/ctnn.hpp>
 #include <ctnn/testing/gradcheck.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <span>
@@ -132,4 +135,59 @@ TEST_CASE("New losses take the backend of their arguments when declared without 
   CHECK(kl(rows<ref, 2>({-0.5, -1.0, -0.2, -2.0}), rows<ref, 2>({0.5, 0.5, 1.0, 0.0})) ==
         Approx((0.5 * (std::log(0.5) + 0.5) + 0.5 * (std::log(0.5) + 1.0) + 0.2) / 2));
   CHECK(kl.reduction() == Reduction::batchmean);
+}
+
+TEST_CASE("CrossEntropyLoss with weights, smoothing and ignore_index: gradients against central differences",
+          "[loss][gradcheck][cross-entropy]") {
+  const std::vector<double> xv{0.3, -1.2, 2.0, 0.5, 0.1, -0.4, 1.5, 0.7, -2.0, 0.2, 0.0, 0.9};
+  const auto labels = Labels<ref>::from_host(std::span<const std::int64_t>(std::vector<std::int64_t>{2, -100, 0}));
+  for (const auto reduction : {Reduction::mean, Reduction::sum}) {
+    const CrossEntropyOptions options{
+        .weight = {0.5, 2.0, 1.0, 1.5}, .ignore_index = -100, .reduction = reduction, .label_smoothing = 0.15};
+    CrossEntropyLoss<ref> loss_fn{options};
+    const auto x = rows<ref, 4>(xv);
+    loss_fn(x, labels);
+    const auto analytic = grad_values(loss_fn.grad());
+    double worst = 0;
+    for (std::size_t i = 0; i < xv.size(); ++i) {
+      auto plus = xv, minus = xv;
+      plus[i] += 1e-6;
+      minus[i] -= 1e-6;
+      CrossEntropyLoss<ref> probe{options};
+      const double numeric = (probe(rows<ref, 4>(plus), labels) - probe(rows<ref, 4>(minus), labels)) / 2e-6;
+      worst = std::max(worst, std::abs(numeric - analytic[i]));
+    }
+    CHECK(worst < 1e-8);
+    for (std::size_t c = 4; c < 8; ++c) CHECK(analytic[c] == 0.0);  // the ignored sample
+  }
+}
+
+TEST_CASE("CrossEntropyLoss options: bad values are errors naming the option", "[loss][bad-values][cross-entropy]") {
+  const auto x = rows<ref, 3>({0.1, 0.2, 0.3, 1.0, -1.0, 0.0});
+  const auto labels = Labels<ref>::from_host(std::span<const std::int64_t>(std::vector<std::int64_t>{1, 7}));
+  const auto ignored = Labels<ref>::from_host(std::span<const std::int64_t>(std::vector<std::int64_t>{-1, -1}));
+  CHECK_THAT(message_of([&] { CrossEntropyLoss<ref> l{{.weight = {1.0, 2.0}}}; l(x, labels); }),
+             Catch::Contains("CrossEntropyLoss: 2 class weights for 3 classes"));
+  CHECK_THAT(message_of([] { CrossEntropyLoss l{{.label_smoothing = 1.5}}; }),
+             Catch::Contains("label_smoothing must be between 0.0 and 1.0, got 1.5"));
+  CHECK_THAT(message_of([] { CrossEntropyLoss<ref> l{{.weight = {1.0, std::nan(""), 1.0}}}; }),
+             Catch::Contains("weight[1] is nan"));
+  CHECK_THAT(message_of([&] { CrossEntropyLoss<ref> l{{.ignore_index = -1}}; l(x, labels); }),
+             Catch::Contains("label 7 of sample 1 is out of range") && Catch::Contains("ignore_index is -1"));
+  CHECK_THAT(message_of([&] { CrossEntropyLoss<ref> l{{.ignore_index = -1}}; l(x, ignored); }),
+             Catch::Contains("the mean is over no samples"));
+  CrossEntropyLoss<ref> summed{{.ignore_index = -1, .reduction = Reduction::sum}};
+  CHECK(summed(x, ignored) == 0.0);  // PyTorch: a sum over no samples is 0
+}
+
+TEST_CASE("CrossEntropyLoss options with the backend deduced: the weighted mean's denominator", "[loss][cross-entropy]") {
+  // Two samples, labels 0 and 1, weights 1 and 3: mean = (1 * l0 + 3 * l1) / (1 + 3), as PyTorch.
+  const std::vector<double> xv{2.0, 0.0, 0.0, 1.0};
+  CrossEntropyLoss weighted{{.weight = {1.0, 3.0}}};
+  const auto labels = Labels<backend::eigen>::from_host(std::span<const std::int64_t>(std::vector<std::int64_t>{0, 1}));
+  const double l0 = std::log1p(std::exp(-2.0)), l1 = std::log1p(std::exp(-1.0));
+  CHECK(weighted(rows<backend::eigen, 2>(xv), labels) == Approx((l0 + 3 * l1) / 4).epsilon(1e-6));
+  CHECK(weighted.reduction() == Reduction::mean);
+  const GradientView<backend::eigen> g = weighted.grad();
+  CHECK(g.per_sample == 2);
 }

@@ -272,6 +272,28 @@ void check_dropout_training(const Report& report) {
                               " input gradients not through the forward's mask");
 }
 
+// CrossEntropyLoss with the options a fixture names (weight, label_smoothing, ignore_index; -1: none),
+// for <stem>_mean and <stem>_sum.
+template <class B>
+void check_cross_entropy_options(const Report& report, const std::string& stem) {
+  using ctnn::Reduction;
+  constexpr double tol = tolerance<B>;
+  for (const auto reduction : {Reduction::mean, Reduction::sum}) {
+    const Fixture f = load_fixture(stem + (reduction == Reduction::mean ? "_mean" : "_sum"));
+    ctnn::CrossEntropyOptions options{.weight = f.at("weight").values, .reduction = reduction,
+                                      .label_smoothing = f.at("label_smoothing").values.at(0)};
+    const auto ignore_index = static_cast<std::int64_t>(f.at("ignore_index").values.at(0));
+    if (ignore_index != -1) options.ignore_index = ignore_index;
+    const auto prediction = to_batch<ctnn::Batch<ctnn::Shape<5>, B>>(f, "input");
+    const auto target = to_batch<ctnn::Labels<B>>(f, "target");
+    ctnn::CrossEntropyLoss<B> loss_fn{options};
+    const auto value = loss_fn(prediction, target);
+    check_close(report, f, "loss", std::vector<std::remove_cv_t<decltype(value)>>{value}, tol);
+    check_close(report, f, "grad_input", gradient_to_host(ctnn::GradientView<B>(loss_fn.grad())), tol,
+                batch_shape(prediction));
+  }
+}
+
 // Dropout2d<0.3> in training: each (sample, channel) plane all zero or all scaled by 1 / 0.7, about 0.3
 // of the planes zeroed, and backward through the same mask.
 template <class B>
@@ -406,6 +428,14 @@ std::vector<Case> loss_cases() {
          check_loss<SmoothL1Loss<1.0, B>, Batch<Shape<5>, B>, Batch<Shape<5>, B>>(r, "smooth_l1");
          check_loss<SmoothL1Loss<0.5, B>, Batch<Shape<5>, B>, Batch<Shape<5>, B>>(r, "smooth_l1_0.5");
        }},
+      {"CrossEntropyLoss: class weights",
+       [](const Report& r) { check_cross_entropy_options<B>(r, "cross_entropy_weighted"); }},
+      {"CrossEntropyLoss: label smoothing",
+       [](const Report& r) {
+         check_cross_entropy_options<B>(r, "cross_entropy_smoothing");
+         check_cross_entropy_options<B>(r, "cross_entropy_weighted_smoothing");
+       }},
+      {"CrossEntropyLoss: ignore_index", [](const Report& r) { check_cross_entropy_options<B>(r, "cross_entropy_ignore"); }},
       {"KLDivLoss",
        [](const Report& r) {
          check_loss<KLDivLoss<false, B>, Batch<Shape<6>, B>, Batch<Shape<6>, B>>(r, "kl_div", true);

@@ -34,6 +34,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -52,6 +53,19 @@ enum class Reduction { mean, sum, batchmean };
 
 // The backend argument of a loss that takes it from its arguments (the default, see below).
 struct deduced_backend {};
+
+// nn.CrossEntropyLoss's arguments, in PyTorch's order:
+//   CrossEntropyLoss loss_fn{{.weight = {1, 2, 1}, .label_smoothing = 0.1}};
+// weight: one per class (empty: all 1); the mean divides by the sum of the targets' weights, as PyTorch.
+// ignore_index: samples whose label is this value add nothing and do not count in the mean. Unset by
+// default (PyTorch's default is -100): a label outside [0, C) is then an error rather than ignored.
+// label_smoothing: the target is (1 - e) onehot + e / C, PyTorch's formula with weights included.
+struct CrossEntropyOptions {
+  std::vector<double> weight{};
+  std::optional<std::int64_t> ignore_index{};
+  Reduction reduction = Reduction::mean;
+  double label_smoothing = 0.0;
+};
 
 namespace detail {
 
@@ -113,6 +127,14 @@ class loss_base {
   buffer_t<B> work_;
   std::size_t batch_ = 0, per_sample_ = 0;
 };
+
+inline void check_options(std::string_view name, const CrossEntropyOptions& o) {
+  check_reduction(name, o.reduction, false);
+  if (!(o.label_smoothing >= 0.0 && o.label_smoothing <= 1.0))
+    throw error(cat(name, ": label_smoothing must be between 0.0 and 1.0, got ", o.label_smoothing));
+  for (std::size_t c = 0; c < o.weight.size(); ++c)
+    if (!std::isfinite(o.weight[c])) throw error(cat(name, ": weight[", c, "] is ", o.weight[c], ": class weights must be finite"));
+}
 
 template <class Functions>
 inline constexpr bool allows_batchmean = requires { requires Functions::batchmean; };
@@ -327,14 +349,23 @@ class class_index_loss : public loss_base<B> {
  public:
   using typename base::scalar;
   explicit class_index_loss(Reduction reduction = Reduction::mean) : base(reduction, Name.view()) {}
+  explicit class_index_loss(CrossEntropyOptions options)
+    requires FromLogits
+      : base(options.reduction, Name.view()), options_(std::move(options)) {
+    check_options(Name.view(), options_);
+  }
 
   static constexpr std::string_view name = Name.view();
+  const CrossEntropyOptions& options() const { return options_; }
 
   template <std::size_t Classes>
   scalar operator()(const Batch<Shape<Classes>, B>& prediction, const Labels<B>& target) {
     base::check_batches(prediction, target, Name.view());
     const std::size_t n = prediction.batch_size();
     this->prepare(n, Classes);
+    if constexpr (FromLogits)
+      if (!options_.weight.empty() || options_.ignore_index || options_.label_smoothing > 0.0)
+        return with_options<Classes>(prediction, target);
     const scalar k = this->scale(n);
     double total;
     if constexpr (FromLogits)
@@ -345,6 +376,69 @@ class class_index_loss : public loss_base<B> {
   }
 
  private:
+  // Class weights, ignore_index and label smoothing, in double on the host: one copy of the logits and
+  // labels there and of the gradient back (a batch of C logits per sample: small next to the model's
+  // work; the fused op covers the plain loss). PyTorch's formula: with p = softmax(x), w the weights
+  // and e the smoothing, each kept sample adds (1 - e) w_y (-log p_y) + (e / C) sum_c w_c (-log p_c);
+  // mean divides both by sum w_y over the kept samples. d/dx = (1 - e) w_y (p - onehot_y) + (e / C)
+  // (sum_c w_c p - w).
+  template <std::size_t Classes>
+  scalar with_options(const Batch<Shape<Classes>, B>& prediction, const Labels<B>& target) {
+    const std::size_t n = prediction.batch_size();
+    if (!options_.weight.empty() && options_.weight.size() != Classes)
+      throw error(cat(Name.view(), ": ", options_.weight.size(), " class weights for ", Classes,
+                      " classes (weight must have one value per class)"));
+    const auto x = host_copy<B>(prediction.data(), n * Classes);
+    const auto labels = host_copy<B>(target.data(), n);
+    const auto w = [&](std::size_t c) { return options_.weight.empty() ? 1.0 : options_.weight[c]; };
+    double weight_total = 0;
+    for (std::size_t c = 0; c < Classes; ++c) weight_total += w(c);
+    const double e = options_.label_smoothing, share = e / static_cast<double>(Classes);
+    std::vector<scalar> grad(n * Classes, scalar(0));
+    std::vector<double> p(Classes);
+    double total = 0, denominator = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+      if (options_.ignore_index && labels[r] == *options_.ignore_index) continue;
+      if (labels[r] < 0 || static_cast<std::size_t>(labels[r]) >= Classes)
+        throw error(cat(Name.view(), ": label ", labels[r], " of sample ", r, " is out of range: the model has ",
+                        Classes, " classes (0 to ", Classes - 1, ")",
+                        options_.ignore_index ? cat(" and ignore_index is ", *options_.ignore_index) : std::string()));
+      const auto y = static_cast<std::size_t>(labels[r]);
+      const scalar* xr = x.data() + r * Classes;
+      double top = xr[0];
+      for (std::size_t c = 1; c < Classes; ++c) top = std::max(top, static_cast<double>(xr[c]));
+      double z = 0;
+      for (std::size_t c = 0; c < Classes; ++c) z += std::exp(static_cast<double>(xr[c]) - top);
+      const double lse = top + std::log(z);
+      double smooth = 0;
+      for (std::size_t c = 0; c < Classes; ++c) {
+        p[c] = std::exp(static_cast<double>(xr[c]) - lse);
+        if (share > 0) smooth += w(c) * (lse - static_cast<double>(xr[c]));
+      }
+      total += (1 - e) * w(y) * (lse - static_cast<double>(xr[y])) + share * smooth;
+      denominator += w(y);
+      for (std::size_t c = 0; c < Classes; ++c) {
+        const double g = (1 - e) * w(y) * (p[c] - (c == y ? 1.0 : 0.0)) + share * (weight_total * p[c] - w(c));
+        grad[r * Classes + c] = static_cast<scalar>(g);
+      }
+    }
+    if (this->reduction_ == Reduction::mean && denominator == 0)
+      throw error(cat(Name.view(), ": the mean is over no samples (every label is ignore_index, or the targets' ",
+                      "weights sum to 0): PyTorch's loss would be NaN"));
+    const double k = this->reduction_ == Reduction::mean ? 1.0 / denominator : 1.0;
+    for (auto& g : grad) g = static_cast<scalar>(static_cast<double>(g) * k);
+    ops::from_host(grad.size(), grad.data(), this->grad_.data());
+    const double value = total * k;
+    if (!std::isfinite(value)) {
+      diagnose(prediction, target);
+      if (std::isnan(value)) throw error(cat(Name.view(), ": the loss is NaN"));
+      if (is_anomaly_enabled()) throw error(cat("detect_anomaly: ", Name.view(), ": the loss is ", value));
+    }
+    return static_cast<scalar>(value);
+  }
+
+  CrossEntropyOptions options_{};
+
   // Where a non-finite total came from (off the training path: host copies are fine here).
   template <std::size_t Classes>
   static void diagnose(const Batch<Shape<Classes>, B>& prediction, const Labels<B>& target) {
@@ -381,10 +475,32 @@ class class_index_loss : public loss_base<B> {
 // backend, and made anew if a later call comes on another backend. grad() hands back a view that
 // converts to the GradientView<B> a model's backward takes, and throws a ctnn::error if B is not the
 // backend of the last call (the gradient would be another device's memory).
+// What a kind's typed loss is constructed from: its Reduction, or an options struct (CrossEntropyOptions).
+template <class Kind>
+struct kind_options {
+  using type = Reduction;
+};
+template <class Kind>
+  requires requires { typename Kind::options; }
+struct kind_options<Kind> {
+  using type = typename Kind::options;
+};
+
 template <class Kind>
 class deferred_loss {
   template <Backend B>
   using typed = typename Kind::template loss<B>;
+  using options_type = typename kind_options<Kind>::type;
+  static constexpr bool has_options = !std::is_same_v<options_type, Reduction>;
+  static options_type from_reduction(Reduction reduction) {
+    if constexpr (has_options) {
+      options_type o{};
+      o.reduction = reduction;
+      return o;
+    } else {
+      return reduction;
+    }
+  }
 
   // Whether the typed loss takes these arguments (so concepts can ask, train/concepts.hpp); batches
   // of two backends pass here and are reported by name in operator().
@@ -407,7 +523,7 @@ class deferred_loss {
   };
   template <Backend B>
   struct state final : state_base {
-    explicit state(Reduction reduction) : loss(reduction) {}
+    explicit state(const options_type& options) : loss(options) {}
     std::string_view backend_name() const override { return B::name; }
     typed<B> loss;
   };
@@ -415,20 +531,29 @@ class deferred_loss {
  public:
   static constexpr std::string_view name = Kind::name;
 
-  explicit deferred_loss(Reduction reduction = Reduction::mean) : reduction_(reduction) {
+  explicit deferred_loss(Reduction reduction = Reduction::mean) : options_(from_reduction(reduction)) {
     check_reduction(name, reduction, allows_batchmean<Kind>);
   }
-  // A copy has the reduction and no last gradient (like a fresh loss: a loss's value is its function).
-  deferred_loss(const deferred_loss& other) : reduction_(other.reduction_) {}
+  // The options are checked here too, so that bad ones fail at construction rather than at the first call.
+  explicit deferred_loss(options_type options)
+    requires has_options
+      : options_(std::move(options)) {
+    check_options(name, options_);
+  }
+  // A copy has the options and no last gradient (like a fresh loss: a loss's value is its function).
+  deferred_loss(const deferred_loss& other) : options_(other.options_) {}
   deferred_loss& operator=(const deferred_loss& other) {
-    reduction_ = other.reduction_;
+    options_ = other.options_;
     state_.reset();
     return *this;
   }
   deferred_loss(deferred_loss&&) noexcept = default;
   deferred_loss& operator=(deferred_loss&&) noexcept = default;
 
-  Reduction reduction() const { return reduction_; }
+  Reduction reduction() const {
+    if constexpr (has_options) return options_.reduction;
+    else return options_;
+  }
 
   template <class Prediction, class Target>
     requires(callable<Prediction, Target>())
@@ -439,7 +564,7 @@ class deferred_loss {
                                                                 diagnostic::lhs<B>, diagnostic::rhs<BT>>>::value);
     auto* s = dynamic_cast<state<B>*>(state_.get());
     if (!s) {
-      auto fresh = std::make_unique<state<B>>(reduction_);
+      auto fresh = std::make_unique<state<B>>(options_);
       s = fresh.get();
       state_ = std::move(fresh);
     }
@@ -466,13 +591,14 @@ class deferred_loss {
   gradient grad() const { return gradient{this}; }
 
  private:
-  Reduction reduction_;
+  options_type options_;
   std::unique_ptr<state_base> state_;
 };
 
 // Which typed loss each public name is (a kind type rather than a template template argument: clang
 // 14 crashes matching constrained template template parameters).
 struct cross_entropy_kind {
+  using options = CrossEntropyOptions;
   template <Backend B>
   using loss = class_index_loss<B, true, "CrossEntropyLoss">;
   static constexpr std::string_view name = "CrossEntropyLoss";
@@ -539,7 +665,8 @@ using loss_for = typename loss_select<B, Kind>::type;
 // The public losses. Without a backend argument (CrossEntropyLoss loss_fn;) the backend is the one
 // of the batches each call gets; CrossEntropyLoss<backend::thrust<>> fixes it (and a call on another
 // backend does not compile).
-// Logits [batch, C] and class indices; log-softmax and NLL in one stable step.
+// Logits [batch, C] and class indices; log-softmax and NLL in one stable step. Class weights,
+// ignore_index and label_smoothing: CrossEntropyLoss{CrossEntropyOptions{...}}.
 template <class B = deduced_backend>
 struct CrossEntropyLoss : detail::loss_for<B, detail::cross_entropy_kind> {
   using base = detail::loss_for<B, detail::cross_entropy_kind>;
@@ -599,6 +726,7 @@ struct KLDivLoss : detail::loss_for<B, detail::kl_div_kind<LogTarget>> {
 
 // CrossEntropyLoss loss_fn{Reduction::sum}; (inherited constructors give no deduction guides in C++20)
 CrossEntropyLoss(Reduction) -> CrossEntropyLoss<deduced_backend>;
+CrossEntropyLoss(CrossEntropyOptions) -> CrossEntropyLoss<deduced_backend>;
 NLLLoss(Reduction) -> NLLLoss<deduced_backend>;
 BCELoss(Reduction) -> BCELoss<deduced_backend>;
 BCEWithLogitsLoss(Reduction) -> BCEWithLogitsLoss<deduced_backend>;
