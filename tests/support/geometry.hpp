@@ -416,6 +416,16 @@ inline std::vector<conv_case> conv_cases(std::uint64_t seed, std::size_t random)
   add_shape("3x3 depthwise (not direct)", 3, {5, 7, 8, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5});
   add_shape("3x5 kernel, stride 1x2, padding 1x2", 2, {3, 9, 11, 4, 3, 5, 1, 2, 1, 2});
   add_shape("depthwise multiplier 3, 5x3, dilation 1x3", 2, {4, 12, 13, 12, 5, 3, 2, 1, 2, 1, 1, 3, 4});
+  // The Eigen backend's batched im2col (eigen/gemm_conv.hpp): the batch's columns cut into units of a
+  // multiple of 16 columns, at least 4 when there are columns for it; the weight gradient summed in up
+  // to 4 lanes of units; the input gradient by sample, or with the GEMM split when n < threads.
+  add("batched im2col: units ending inside samples and rows (81 columns a sample, 64 a unit)", 3, 2, 9, 9, 3, 5, 1, 2);
+  add("batched im2col: batch 1 in 4 units", 1, 3, 20, 20, 4, 3, 2, 1);
+  add("batched im2col: a patch of 8500 rows, 16-column units, 5 over 4 lanes", 5, 340, 8, 8, 2, 5, 1, 0);
+  add("batched im2col: stride 3 > kernel 2", 3, 3, 11, 10, 4, 2, 3, 0);
+  add("batched im2col: 1x1 stride 2", 5, 8, 9, 9, 4, 1, 2, 0);
+  add_shape("batched im2col: 7x7 dilation 2, the largest kernel", 2, {2, 15, 17, 3, 7, 7, 1, 1, 3, 3, 2, 2});
+  add_shape("batched im2col: 3 groups of 5x5 over 6 units", 5, {6, 11, 11, 9, 5, 5, 1, 1, 2, 2, 1, 1, 3});
   rng r = stream(seed, "conv", 0);
   for (std::size_t i = 0; i < random; ++i) {
     conv_shape s{r.between(1, 17), map_side(r), map_side(r), r.between(1, 17), 3, 3, 1, 1, 0, 0};

@@ -1,10 +1,10 @@
 #pragma once
 // The Eigen backend: float on the CPU. ops<eigen> is host_ops<float>'s loops with the hot operations
 // replaced by the kernels in backend/eigen/: GEMM through Eigen's blocked kernels except products with a
-// small side (skinny.hpp), direct register-blocked 3x3 stride-1 convolutions (conv3x3.hpp; others are
-// im2col through this GEMM), and elementwise work, reductions, pooling and optimizer updates vectorised
-// and split over threads when large. `eigen_overrides` below lists every replaced op and is checked at
-// compile time; any op not listed is host_ops<float>'s loop.
+// small side (skinny.hpp), direct register-blocked 3x3 stride-1 convolutions (conv3x3.hpp; every other
+// convolution is batched im2col through this GEMM, gemm_conv.hpp), and elementwise work, reductions,
+// pooling and optimizer updates vectorised and split over threads when large. `eigen_overrides` below
+// lists every replaced op and is checked at compile time; any op not listed is host_ops<float>'s loop.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -17,7 +17,7 @@
 #include "eigen/conv3x3.hpp"
 #include "eigen/elementwise.hpp"
 #include "eigen/gemm.hpp"
-#include "eigen/im2col_conv.hpp"
+#include "eigen/gemm_conv.hpp"
 #include "eigen/optimizers.hpp"
 #include "eigen/pooling.hpp"
 #include "eigen/reductions.hpp"
@@ -53,20 +53,20 @@ struct ops<eigen> : host_ops<float> {
     return eigen_kernels::cross_entropy(logits, labels, rows, cols, grad, grad_scale, &checked_label);
   }
 
-  // ---- convolution: direct 3x3 stride 1 (eigen/conv3x3.hpp), else im2col (eigen/im2col_conv.hpp) --
+  // ---- convolution: direct 3x3 stride 1 (eigen/conv3x3.hpp), else batched im2col + GEMM (eigen/gemm_conv.hpp,
+  // no workspace: its scratch is per thread and one unit's size) --------------------------------
   static std::size_t conv2d_workspace(const conv_geometry& g, std::size_t n) {
-    if (!eigen_kernels::direct_conv3(g)) return host_ops<float>::conv2d_workspace(g, n);
-    return eigen_kernels::conv3x3_workspace(g, n);
+    return eigen_kernels::direct_conv3(g) ? eigen_kernels::conv3x3_workspace(g, n) : 0;
   }
   static void conv2d_forward(const conv_geometry& g, std::size_t n, const float* x, const float* weight,
                              const float* bias, float* y, float* workspace) {
-    if (!eigen_kernels::direct_conv3(g)) return eigen_kernels::im2col_conv2d_forward(g, n, x, weight, bias, y, workspace);
+    if (!eigen_kernels::direct_conv3(g)) return eigen_kernels::gemm_conv2d_forward(g, n, x, weight, bias, y);
     eigen_kernels::conv3x3_forward(g, n, x, weight, bias, y, workspace);
   }
   static void conv2d_backward(const conv_geometry& g, std::size_t n, const float* x, const float* dy,
                               const float* weight, float* dx, float* grad_weight, float* grad_bias, float* workspace) {
     if (!eigen_kernels::direct_conv3(g))
-      return eigen_kernels::im2col_conv2d_backward(g, n, x, dy, weight, dx, grad_weight, grad_bias, workspace);
+      return eigen_kernels::gemm_conv2d_backward(g, n, x, dy, weight, dx, grad_weight, grad_bias);
     eigen_kernels::conv3x3_backward(g, n, dy, weight, dx, grad_weight, grad_bias, workspace);
   }
 
