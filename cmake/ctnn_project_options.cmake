@@ -18,10 +18,10 @@ if(CTNN_SANITIZE)
     target_compile_definitions(ctnn_project_options INTERFACE CTNN_UBSAN_SUPPRESSIONS="${ctnn_ubsan_suppressions}")
   endif()
 endif()
-# Eigen's kernels are 2-3x faster with AVX2/FMA than with the baseline SSE2 (85 vs 33 GFLOP/s for a
-# large sgemm on one core here; -march=native is no faster on these Zen 4 cores and trips g++ 12
-# warnings inside Eigen's AVX-512 code). Set CTNN_ARCH_FLAGS to "" for portable binaries.
-set(CTNN_ARCH_FLAGS "-mavx2 -mfma" CACHE STRING "Architecture flags for ctnn's own targets")
+# The instruction set comes with ctnn::core (CTNN_ARCH in the top-level CMakeLists.txt: -mavx2 -mfma by
+# default, 2-3x the baseline SSE2 for Eigen's kernels: 85 vs 33 GFLOP/s for a large sgemm on one core
+# here). CTNN_ARCH_FLAGS: further flags for ctnn's own targets only.
+set(CTNN_ARCH_FLAGS "" CACHE STRING "Extra architecture flags for ctnn's own targets (CTNN_ARCH sets the instruction set)")
 if(CTNN_ARCH_FLAGS)
   separate_arguments(ctnn_arch_flags UNIX_COMMAND "${CTNN_ARCH_FLAGS}")
   target_compile_options(ctnn_project_options INTERFACE ${ctnn_arch_flags})
