@@ -44,6 +44,10 @@ TEST_CASE("eigen vs reference: bce_loss", "[differential][loss]") { check_op("bc
 TEST_CASE("eigen vs reference: bce_with_logits_loss", "[differential][loss]") { check_op("bce_with_logits_loss"); }
 TEST_CASE("eigen vs reference: sgd_update", "[differential][optim]") { check_op("sgd_update"); }
 TEST_CASE("eigen vs reference: adam_update", "[differential][optim]") { check_op("adam_update"); }
+TEST_CASE("eigen vs reference: amsgrad_update", "[differential][optim]") { check_op("amsgrad_update"); }
+TEST_CASE("eigen vs reference: adadelta_update", "[differential][optim]") { check_op("adadelta_update"); }
+TEST_CASE("eigen vs reference: adagrad_update", "[differential][optim]") { check_op("adagrad_update"); }
+TEST_CASE("eigen vs reference: rmsprop_update", "[differential][optim]") { check_op("rmsprop_update"); }
 TEST_CASE("eigen vs reference: fill/dropout", "[differential][rng]") { check_op("fill/dropout"); }
 TEST_CASE("eigen vs reference: bias", "[differential][reduction]") { check_op("bias"); }
 TEST_CASE("eigen vs reference: softmax", "[differential][rows]") { check_op("softmax"); }
@@ -53,8 +57,9 @@ TEST_CASE("eigen vs reference: nll", "[differential][loss]") { check_op("nll"); 
 TEST_CASE("eigen vs reference: maxpool", "[differential][pool]") { check_op("maxpool"); }
 TEST_CASE("eigen vs reference: avgpool", "[differential][pool]") { check_op("avgpool"); }
 TEST_CASE("eigen vs reference: conv2d", "[differential][conv]") { check_op("conv2d"); }
+TEST_CASE("eigen vs reference: adaptive_avgpool", "[differential][pool]") { check_op("adaptive_avgpool"); }
 TEST_CASE("eigen vs reference: batchnorm", "[differential][reduction]") { check_op("batchnorm"); }
 
 TEST_CASE("every op of the differential harness has a test case", "[differential]") {
-  CHECK(op_names().size() == 20);
+  CHECK(op_names().size() == 21);
 }

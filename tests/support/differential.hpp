@@ -626,8 +626,23 @@ inline constexpr auto avgpool_op = [](auto tag, const pool_case& c, rng r) {
                  {"dx", download<B>(DX, in), reduction_tolerance(terms)}};
 };
 
+// Adaptive average pooling: a window's sum of up to ceil(H / Ho) ceil(W / Wo) terms; dx starts as NaN.
+inline constexpr auto adaptive_avgpool_op = [](auto tag, const pool_case& c, rng r) {
+  using B = typename decltype(tag)::type;
+  const auto g = adaptive_geometry(c);
+  const std::size_t in = c.planes * c.H * c.W, out = c.planes * g.Ho * g.Wo;
+  const host_values x = uniform_values(r, in, -1, 1), dy = uniform_values(r, out, -1, 1);
+  auto X = upload<B>(x), Y = upload<B>(constant_values(out, nan)), DY = upload<B>(dy), DX = upload<B>(constant_values(in, nan));
+  ops_of<B>::adaptive_avgpool_forward(g, c.n(), X.data(), Y.data());
+  ops_of<B>::adaptive_avgpool_backward(g, c.n(), DY.data(), DX.data());
+  const double terms = static_cast<double>((c.H / g.Ho + 2) * (c.W / g.Wo + 2));
+  return results{{"y", download<B>(Y, out), reduction_tolerance(terms)},
+                 {"dx", download<B>(DX, in), reduction_tolerance(terms)}};
+};
+
 // Forward, backward with the input gradient, and backward without it (InputGrad::skip), as Conv2d calls
-// them; the parameter gradients accumulate into non-zero buffers, y and dx start as NaN (overwritten).
+// them, and the input gradient alone (no x, no weight or bias gradient), as ConvTranspose2d's forward
+// calls it; the parameter gradients accumulate into non-zero buffers, y and dx start as NaN (overwritten).
 inline constexpr auto conv_op = [](auto tag, const conv_case& c, rng r) {
   using B = typename decltype(tag)::type;
   using ops = ops_of<B>;
@@ -645,11 +660,14 @@ inline constexpr auto conv_op = [](auto tag, const conv_case& c, rng r) {
   ops::conv2d_backward(g, c.n, X.data(), DY.data(), Wt.data(), DX.data(), GW.data(), GB.data(), ws.data());
   ops::conv2d_forward(g, c.n, X.data(), Wt.data(), Bi.data(), Y.data(), ws.data());
   ops::conv2d_backward(g, c.n, X.data(), DY.data(), Wt.data(), nullptr, GW2.data(), GB2.data(), ws.data());
+  auto DX2 = upload<B>(constant_values(in, nan));
+  ops::conv2d_backward(g, c.n, nullptr, DY.data(), Wt.data(), DX2.data(), nullptr, nullptr, ws.data());
   const double patch = static_cast<double>(g.C / g.groups * g.KH * g.KW),
                positions = static_cast<double>(c.n * g.Ho * g.Wo);
   const double dx_terms = static_cast<double>(g.OC / g.groups * g.KH * g.KW);
   return results{{"y", download<B>(Y, out), reduction_tolerance(patch + 1)},
                  {"dx", download<B>(DX, in), reduction_tolerance(dx_terms)},
+                 {"dx (alone, as ConvTranspose2d's forward)", download<B>(DX2, in), reduction_tolerance(dx_terms)},
                  {"grad_weight", download<B>(GW, wn), reduction_tolerance(positions + 1)},
                  {"grad_bias", download<B>(GB, g.OC), reduction_tolerance(positions + 1)},
                  {"grad_weight (no dx)", download<B>(GW2, wn), reduction_tolerance(positions + 1)},
@@ -662,6 +680,7 @@ inline const std::vector<std::string>& op_names() {
       "gemm",       "relu",      "sigmoid",    "tanh",          "sum",          "mse_loss",     "l1_loss",
       "bce_loss",   "bce_with_logits_loss",    "sgd_update",    "adam_update",  "fill/dropout", "bias",
       "softmax",    "log_softmax", "cross_entropy", "nll",       "maxpool",      "avgpool",      "conv2d",
+      "adaptive_avgpool",
       "batchnorm",  "amsgrad_update", "adadelta_update", "adagrad_update", "rmsprop_update"};
   return names;
 }
@@ -698,6 +717,7 @@ op_stats run_op(const std::string& name, std::uint64_t seed, std::size_t random,
   if (name == "maxpool") return run(pool_cases(seed, name, random), maxpool_op);
   if (name == "avgpool") return run(pool_cases(seed, name, random), avgpool_op);
   if (name == "conv2d") return run(conv_cases(seed, random), conv_op);
+  if (name == "adaptive_avgpool") return run(adaptive_pool_cases(seed, random), adaptive_avgpool_op);
   if (name == "batchnorm") return run(bias_cases(seed, random), batchnorm_op);
   fail("no op named " + name);
   return {};
