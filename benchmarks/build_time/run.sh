@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Build-time benchmark: how long one program that uses ctnn takes to compile and link at -O2, with g++
 # and clang++-14, each compile on one core (the two programs of one compiler run side by side, one per
-# core). Targets (issue 13): examples/tinyvgg_step.cpp <= 10 s, resnet20_plain.cpp (ResNet-20's 19
-# convolutions) <= 20 s. Prints the times; fails only if a program does not build. CI runs it (.ci/run).
+# core). Targets (issue 13): examples/tinyvgg_step.cpp <= 10 s, resnet20.cpp (ResNet-20: Residual,
+# BatchNorm2d) <= 20 s. Prints the times; fails only if a program does not build. CI runs it (.ci/run).
 #   benchmarks/build_time/run.sh [compiler...]   (default: g++ clang++-14, those that exist)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 compilers=("$@")
 ((${#compilers[@]})) || compilers=(g++ clang++-14)
-programs=("$root/examples/tinyvgg_step.cpp:10" "$root/benchmarks/build_time/resnet20_plain.cpp:20")
+programs=("$root/examples/tinyvgg_step.cpp:10" "$root/benchmarks/build_time/resnet20.cpp:20")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The flags of ctnn's own targets (cmake/ctnn_project_options.cmake) in a Release build, at -O2.
