@@ -1,11 +1,13 @@
 #pragma once
 // Layers, composition and losses.
 #include "nn/activation.hpp"
+#include "nn/adaptive_pool.hpp"
 #include "nn/anomaly.hpp"
 #include "nn/batchnorm.hpp"
 #include "nn/block.hpp"
 #include "nn/concat.hpp"
 #include "nn/conv.hpp"
+#include "nn/conv_transpose.hpp"
 #include "nn/dropout.hpp"
 #include "nn/flatten.hpp"
 #include "nn/identity.hpp"

@@ -348,6 +348,35 @@ inline std::vector<pool_case> pool_cases(std::uint64_t seed, const std::string& 
   return v;
 }
 
+// Adaptive average pooling: output sizes below, at and above the input's, multiples (fixed windows) and
+// not (windows of two sizes that overlap), global pooling.
+inline std::vector<pool_case> adaptive_pool_cases(std::uint64_t seed, std::size_t random) {
+  auto adaptive = [](std::string name, std::size_t planes, std::size_t H, std::size_t W, std::size_t Ho,
+                     std::size_t Wo) {
+    // The window fields carry the output size (Ho() and Wo() read them as K = 1, stride 1 windows of a
+    // Ho x Wo input): geometry() below puts the real sizes in.
+    return pool_case{std::move(name), planes, H, W, Ho, Wo, 1, 1, 0, 0};
+  };
+  std::vector<pool_case> v;
+  v.push_back(adaptive("global (1x1)", 6, 7, 5, 1, 1));
+  v.push_back(adaptive("multiples: 6x9 to 2x3", 4, 6, 9, 2, 3));
+  v.push_back(adaptive("not multiples: 5x7 to 3x4 (overlapping windows)", 6, 5, 7, 3, 4));
+  v.push_back(adaptive("output larger than input: 3x2 to 5x7", 2, 3, 2, 5, 7));
+  v.push_back(adaptive("same size", 3, 4, 6, 4, 6));
+  rng r = stream(seed, "adaptive_avgpool", 0);
+  for (std::size_t i = 0; i < random; ++i) {
+    pool_case c = adaptive("random", r.between(1, 70) * r.between(1, 5), map_side(r), map_side(r),
+                           r.between(1, 9), r.between(1, 9));
+    while (c.planes * c.H * c.W > 200000 && c.planes > 1) c.planes = (c.planes + 1) / 2;
+    v.push_back(c);
+  }
+  return v;
+}
+// The adaptive ops' geometry of a case of adaptive_pool_cases: the output size is in KH and KW.
+inline ctnn::backend::pool_geometry adaptive_geometry(const pool_case& c) {
+  return {c.planes / c.n(), c.H, c.W, 1, 1, 1, 1, 0, 0, 1, 1, c.KH, c.KW};
+}
+
 // ---- convolution: a batch of n samples ------------------------------------------------------------------
 struct conv_case {
   std::string name;

@@ -27,6 +27,8 @@
 
 #if __has_include(<ctnn/nn.hpp>)  // not in single_include/: there ctnn.hpp has it all
 #include <ctnn/nn.hpp>
+#include <ctnn/nn/adaptive_pool.hpp>
+#include <ctnn/nn/conv_transpose.hpp>
 #endif
 
 #include "fixture.hpp"
@@ -343,6 +345,20 @@ struct Case {
   void (*run)(const Report&);
 };
 
+// The options of the convolution and pooling vocabulary cases (namespace-scope constants: nvcc takes
+// no template argument from a local constant).
+namespace vocabulary {
+inline constexpr ctnn::Conv2dOptions conv_rect{.kernel_size = {3, 5}, .stride = {1, 2}, .padding = {1, 2}};
+inline constexpr ctnn::Conv2dOptions conv_dilated{.kernel_size = 3, .padding = 2, .dilation = 2};
+inline constexpr ctnn::Conv2dOptions conv_grouped{.kernel_size = 3, .padding = 1, .groups = 2};
+inline constexpr ctnn::Conv2dOptions conv_depthwise{.kernel_size = 3, .stride = 2, .padding = 1, .groups = 3, .bias = false};
+inline constexpr ctnn::ConvTranspose2dOptions up_rect{.kernel_size = {3, 2}, .stride = {2, 3}, .padding = {1, 0},
+                                            .output_padding = {1, 2}, .groups = 2, .bias = false};
+inline constexpr ctnn::ConvTranspose2dOptions up_dilated{.kernel_size = 3, .stride = 2, .output_padding = 1, .dilation = 2};
+inline constexpr ctnn::MaxPool2dOptions max_rect{.kernel_size = {3, 2}, .stride = {2, 1}, .padding = 1, .dilation = {2, 1}};
+inline constexpr ctnn::AvgPool2dOptions avg_rect{.kernel_size = {3, 2}, .stride = {2, 1}, .padding = {1, 0}};
+}  // namespace vocabulary
+
 template <class B>
 std::vector<Case> layer_cases() {
   using namespace ctnn;
@@ -356,6 +372,52 @@ std::vector<Case> layer_cases() {
        [](const Report& r) { check_layer<Sequential<B, Input<2, 7, 7>, Conv2d<2, 3, 3, 2, 0>>>(r, "conv2d_k3_s2_p0"); }},
       {"Conv2d: kernel 5, stride 1, padding 2",
        [](const Report& r) { check_layer<Sequential<B, Input<1, 6, 6>, Conv2d<1, 2, 5, 1, 2>>>(r, "conv2d_k5_s1_p2"); }},
+      {"Conv2d: kernel 3x5, stride 1x2, padding 1x2 (make_conv_fixtures.py)",
+       [](const Report& r) {
+         check_layer<Sequential<B, Input<3, 7, 9>, Conv2d<3, 4, vocabulary::conv_rect>>>(r, "conv2d_rect");
+       }},
+      {"Conv2d: dilation 2",
+       [](const Report& r) {
+         check_layer<Sequential<B, Input<2, 8, 7>, Conv2d<2, 3, vocabulary::conv_dilated>>>(r, "conv2d_dilation");
+       }},
+      {"Conv2d: groups 2",
+       [](const Report& r) {
+         check_layer<Sequential<B, Input<4, 6, 5>, Conv2d<4, 6, vocabulary::conv_grouped>>>(r, "conv2d_groups");
+       }},
+      {"Conv2d: depthwise (groups = in_channels), stride 2, no bias",
+       [](const Report& r) {
+         check_layer<Sequential<B, Input<3, 7, 8>, Conv2d<3, 6, vocabulary::conv_depthwise>>>(r, "conv2d_depthwise_no_bias");
+       }},
+      {"ConvTranspose2d: kernel 4, stride 2, padding 1 (DCGAN's)",
+       [](const Report& r) {
+         check_layer<Sequential<B, Input<4, 4, 5>, ConvTranspose2d<4, 3, 4, 2, 1>>>(r, "convtranspose2d_k4_s2_p1");
+       }},
+      {"ConvTranspose2d: kernel 3, stride 1, padding 1",
+       [](const Report& r) {
+         check_layer<Sequential<B, Input<3, 5, 6>, ConvTranspose2d<3, 2, 3, 1, 1>>>(r, "convtranspose2d_k3_s1_p1");
+       }},
+      {"ConvTranspose2d: rectangular, output_padding, groups 2, no bias",
+       [](const Report& r) {
+         check_layer<Sequential<B, Input<2, 4, 3>, ConvTranspose2d<2, 4, vocabulary::up_rect>>>(r, "convtranspose2d_rect_groups");
+       }},
+      {"ConvTranspose2d: dilation 2, output_padding 1",
+       [](const Report& r) {
+         check_layer<Sequential<B, Input<2, 3, 4>, ConvTranspose2d<2, 3, vocabulary::up_dilated>>>(r, "convtranspose2d_dilation");
+       }},
+      {"MaxPool2d: kernel 3x2, stride 2x1, padding 1, dilation 2x1",
+       [](const Report& r) {
+         check_layer<Sequential<B, Input<2, 9, 7>, MaxPool2d<vocabulary::max_rect>>>(r, "maxpool2d_rect_dilation");
+       }},
+      {"AvgPool2d: kernel 3x2, stride 2x1, padding 1x0",
+       [](const Report& r) {
+         check_layer<Sequential<B, Input<2, 7, 6>, AvgPool2d<vocabulary::avg_rect>>>(r, "avgpool2d_rect");
+       }},
+      {"AdaptiveAvgPool2d: global (1)",
+       [](const Report& r) { check_layer<Sequential<B, Input<3, 5, 7>, AdaptiveAvgPool2d<1>>>(r, "adaptive_avgpool2d_1"); }},
+      {"AdaptiveAvgPool2d: (2, 3)",
+       [](const Report& r) {
+         check_layer<Sequential<B, Input<2, 6, 9>, AdaptiveAvgPool2d<2, 3>>>(r, "adaptive_avgpool2d_2x3");
+       }},
       {"MaxPool2d: kernel 2",
        [](const Report& r) { check_layer<Sequential<B, Input<3, 6, 6>, MaxPool2d<2>>>(r, "maxpool2d_k2"); }},
       {"MaxPool2d: kernel 3, stride 2",

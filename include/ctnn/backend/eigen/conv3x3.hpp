@@ -207,7 +207,8 @@ inline void conv3x3_forward(const conv_geometry& g, std::size_t n, const float* 
   }
 }
 
-// The input is not read: the forward left it padded in the workspace.
+// The input is not read: the forward left it padded in the workspace (and without grad_weight it is not
+// needed: the input gradient alone, as ConvTranspose2d's forward asks, needs no forward before it).
 inline void conv3x3_backward(const conv_geometry& g, std::size_t n, const float* dy, const float* weight, float* dx,
                              float* grad_weight, float* grad_bias, float* workspace) {
   const conv3_layout l = layout3(g, n);
@@ -234,7 +235,7 @@ inline void conv3x3_backward(const conv_geometry& g, std::size_t n, const float*
   // Weight gradient: one task per (block of up to 4 output channels, input channel, kernel row). Tasks
   // differ in size (the last block may be smaller), so they are handed out dynamically; each sums over
   // the whole batch in order, so the result does not depend on which thread ran it.
-  const std::size_t blocks = (g.OC + 3) / 4, tasks = blocks * g.C * 3;
+  const std::size_t blocks = (g.OC + 3) / 4, tasks = grad_weight ? blocks * g.C * 3 : 0;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic) if (n > 1)
 #endif
