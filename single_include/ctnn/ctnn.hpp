@@ -11,25 +11,32 @@
 //   nn/       layers, Block/Named/Sequential, losses
 //   optim/    optimizers (SGD, Adam) and learning-rate schedulers (StepLR)
 //   io/       checkpoints in the safetensors format (save, load)
+// error.hpp first: a compile-time diagnostic is then two "In file included from" lines deep, not four.
 
-// ---- ctnn/backend/eigen.hpp ----
-// The Eigen backend: float on the CPU. ops<eigen> is host_ops<float>'s loops with the hot operations
-// replaced by the kernels in backend/eigen/: GEMM through Eigen's blocked kernels except products with a
-// small side (skinny.hpp), direct register-blocked 3x3 stride-1 convolutions (conv3x3.hpp; others are
-// im2col through this GEMM), and elementwise work, reductions, pooling and optimizer updates vectorised
-// and split over threads when large. `eigen_overrides` below lists every replaced op and is checked at
-// compile time; any op not listed is host_ops<float>'s loop.
-#include <cstddef>
-#include <cstdint>
-#include <string_view>
-#include <tuple>
+// ---- ctnn/core/error.hpp ----
+// Errors, in two kinds.
+//  * Runtime: ctnn::error, thrown for what only the running program can know (a batch of the wrong
+//    size, a label out of range, a bad file). Its message says what was expected and what came.
+//  * Compile time: every named diagnostic lives here, in one place (as Eigen's YOU_MIXED_... do).
+//    A diagnostic is a class template that is declared and never defined; deriving from it (report<D>
+//    below) makes the compiler's first `error:` line print its full type, so the numbers travel in it:
+//      error: invalid use of incomplete type
+//      'struct ctnn::diagnostic::LAYER_INPUT_SHAPE_MISMATCH<ctnn::diagnostic::layer<"classifier.1">,
+//       ctnn::Linear<500, 10>, ctnn::diagnostic::expects<ctnn::Shape<500> >,
+//       ctnn::diagnostic::got<ctnn::Shape<490> > >'
+#include <sstream>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
+#include <utility>
 
 
 // ---- ctnn/core/fixed_string.hpp ----
 // A string usable as a template argument: names of blocks (Named<"conv_block_1", ...>) and the
 // dotted layer paths that compile-time diagnostics print.
 #include <algorithm>
+#include <cstddef>
+#include <string_view>
 
 namespace ctnn {
 
@@ -67,6 +74,14 @@ constexpr auto to_fixed_string() {
   return out;
 }
 
+// Pack<S's characters...>, e.g. Pack<'r', 'e', 'l', 'u'>: text a compiler prints character by character.
+template <fixed_string S, template <char...> class Pack, class = std::make_index_sequence<S.length>>
+struct chars_of;
+template <fixed_string S, template <char...> class Pack, std::size_t... I>
+struct chars_of<S, Pack, std::index_sequence<I...>> {
+  using type = Pack<S.value[I]...>;
+};
+
 // "prefix.child", or "child" when prefix is empty.
 template <fixed_string Prefix, fixed_string Child>
 constexpr auto join_path() {
@@ -76,13 +91,154 @@ constexpr auto join_path() {
 
 }  // namespace ctnn
 
+namespace ctnn {
+
+class error : public std::runtime_error {
+ public:
+  explicit error(const std::string& what) : std::runtime_error("ctnn: " + what) {}
+};
+
+// Builds a message from pieces: throw error(cat("expected ", a, " but got ", b)).
+template <class... Parts>
+std::string cat(const Parts&... parts) {
+  std::ostringstream os;
+  (os << ... << parts);
+  return os.str();
+}
+
+template <class...>
+inline constexpr bool dependent_false = false;
+
+namespace diagnostic {
+
+// The dotted path of a layer ("conv_block_2.0"). g++ prints a fixed_string argument as its text; clang
+// 14 prints it as character codes cut after ten ({{99, 111, 110, ...}}), but a char argument as the
+// character: under clang the path is spelled as a pack of chars, layer_path<'c', 'o', 'n', 'v', ...>.
+#if defined(__clang__)
+template <char... Path>
+struct layer_path {};
+template <fixed_string Path>
+using layer = typename chars_of<Path, layer_path>::type;
+#else
+template <fixed_string Path>
+struct layer {};
+#endif
+template <class Shape>
+struct expects {};
+template <class Shape>
+struct got {};
+template <class Lhs>
+struct lhs {};
+template <class Rhs>
+struct rhs {};
+
+// A layer of a Sequential cannot take the shape the previous layer produces.
+template <class Layer, class Spec, class Expects, class Got>
+struct LAYER_INPUT_SHAPE_MISMATCH;
+// A batch whose per-sample shape is not the model's input shape.
+template <class Expects, class Got>
+struct MODEL_INPUT_SHAPE_MISMATCH;
+// matmul/@ of matrices whose inner dimensions differ, e.g. (3, 2) @ (3, 2).
+template <class Lhs, class Rhs>
+struct MATMUL_INNER_DIMENSIONS_DIFFER;
+// reshape/view to a shape with another number of elements.
+template <class From, class To>
+struct RESHAPE_CHANGES_THE_NUMBER_OF_ELEMENTS;
+// Elementwise arithmetic on tensors whose shapes differ.
+template <class Lhs, class Rhs>
+struct ELEMENTWISE_SHAPES_DIFFER;
+// Mixing tensors (or a tensor and a model) that live on different backends.
+template <class Lhs, class Rhs>
+struct TENSORS_ON_DIFFERENT_BACKENDS;
+// A Residual whose body and shortcut produce different shapes (their sum is undefined), e.g. a stride-2
+// body beside an identity shortcut: the shortcut needs a projection (nn/residual.hpp).
+template <class Shape>
+struct body {};
+template <class Shape>
+struct shortcut {};
+template <class Layer, class Body, class Shortcut>
+struct RESIDUAL_SHAPES_DIFFER;
+// Concat branches whose outputs differ in a dimension other than the channels (nn/concat.hpp).
+template <class Layer, class First, class Other>
+struct CONCAT_SHAPES_DIFFER;
+
+// A type that does not meet the layer contract (nn/layer_concepts.hpp) where a Sequential or Block binds
+// it. One requirement per member, so the name says which is missing or malformed:
+//   NOT_A_LAYER<MyLayer, missing::output>             the spec has no `template <class S> using output`
+//   NOT_A_LAYER<MyLayer, missing::bound_backward>     its bound layer has no backward(x, dy) returning a
+//                                                     reference to a Batch of the input shape
+// (The member is a tag type rather than a string: clang prints string template arguments as character
+// codes, a tag's name reads the same under both compilers.)
+template <class Spec, class Missing>
+struct NOT_A_LAYER;
+namespace missing {
+// Members of the spec (the type named in Sequential<...>).
+struct type_name {};       // static constexpr std::string_view type_name
+struct repr {};            // static std::string repr()
+struct accepts {};         // template <class S> static constexpr bool accepts
+struct expected_input {};  // template <class S> using expected_input = <a Shape>
+struct output {};          // template <class S> using output = <a Shape>
+struct bound {};           // template <class S, Backend B, fixed_string Path> class bound
+// Members of the bound layer, spec::bound<In, B, Path>.
+struct bound_spec {};                 // using spec
+struct bound_path {};                 // static constexpr path
+struct bound_input_shape {};          // using input_shape = In
+struct bound_output_shape {};         // using output_shape = spec::output<In>
+struct bound_backend_type {};         // using backend_type = B
+struct bound_constructor {};          // explicit bound(Generator&)
+struct bound_forward {};              // const Batch<Out, B>& forward(const Batch<In, B>&, bool training)
+struct bound_backward {};             // const Batch<In, B>& backward(const Batch<In, B>&, const scalar* dy)
+struct bound_output {};               // const Batch<Out, B>& output() const
+struct bound_parameter_count {};      // static constexpr std::size_t parameter_count
+struct bound_visit_parameters {};     // void visit_parameters(F f), f(Parameter<B>&)
+struct bound_copy {};                 // copyable (models are copied, gradcheck copies them)
+}  // namespace missing
+
+// require<Ok, Diagnostic>::value is true when Ok; otherwise instantiating it makes the compiler print
+// Diagnostic's full name as the error and the program is ill-formed.
+template <bool Ok, class Diagnostic>
+struct require {
+  static constexpr bool value = true;
+};
+// The report of a failed requirement: an incomplete base, which both compilers name in their first error
+// line (g++: "invalid use of incomplete type 'struct ...'", clang: "implicit instantiation of undefined
+// template '...'").
+template <class Diagnostic>
+struct report : Diagnostic {};
+template <class Diagnostic>
+struct require<false, Diagnostic> {
+  // Instantiating report<Diagnostic> is the error; value stays a constant so that the static_assert
+  // around it adds no second error (clang: "static_assert expression is not an integral constant
+  // expression"), and what carries on after the check (a layer bound to the shape it expects) compiles
+  // as if it had passed: one mistake, one error.
+  static constexpr bool value = requires { sizeof(report<Diagnostic>); } || true;
+};
+// The same report as a type whose value is false when !Ok, for std::conjunction (a backend's op set):
+// conjunction instantiates its checks one by one up to the first false, so the first missing op is the
+// one error, and a concept built on it is not satisfied (nothing goes on to use what is missing).
+template <bool Ok, class Diagnostic>
+struct check : std::bool_constant<Ok || !require<Ok, Diagnostic>::value> {};
+
+}  // namespace diagnostic
+}  // namespace ctnn
+
+// ---- ctnn/backend/eigen.hpp ----
+// The Eigen backend: float on the CPU. ops<eigen> is host_ops<float>'s loops with the hot operations
+// replaced by the kernels in backend/eigen/: GEMM through Eigen's blocked kernels except products with a
+// small side (skinny.hpp), direct register-blocked 3x3 stride-1 convolutions (conv3x3.hpp; every other
+// convolution is batched im2col through this GEMM, gemm_conv.hpp), and elementwise work, reductions,
+// pooling and optimizer updates vectorised and split over threads when large. `eigen_overrides` below
+// lists every replaced op and is checked at compile time; any op not listed is host_ops<float>'s loop.
+#include <cstdint>
+#include <tuple>
+
+
 // ---- ctnn/core/random.hpp ----
 // Seeded random numbers. The generator is counter-based: number i of a stream is a pure function of
 // (seed, i), so a backend can fill a buffer in parallel (OpenMP, Thrust, CUDA) and still produce
 // exactly the numbers the sequential reference produces. Same seed, same numbers, on every backend.
 #include <cmath>
 #include <random>
-#include <utility>
 #include <vector>
 
 
@@ -224,118 +380,6 @@ inline Generator& manual_seed(std::uint64_t seed) {
 #include <concepts>
 
 
-// ---- ctnn/core/error.hpp ----
-// Errors, in two kinds.
-//  * Runtime: ctnn::error, thrown for what only the running program can know (a batch of the wrong
-//    size, a label out of range, a bad file). Its message says what was expected and what came.
-//  * Compile time: every named diagnostic lives here, in one place (as Eigen's YOU_MIXED_... do).
-//    A diagnostic is a class template that is declared and never defined; naming it in sizeof makes
-//    the compiler's first `error:` line print its full type, so the numbers travel in the type:
-//      error: invalid application of 'sizeof' to incomplete type
-//      'ctnn::diagnostic::LAYER_INPUT_SHAPE_MISMATCH<ctnn::diagnostic::layer<"classifier.1">,
-//       ctnn::Linear<500, 10>, ctnn::diagnostic::expects<ctnn::Shape<500> >,
-//       ctnn::diagnostic::got<ctnn::Shape<490> > >'
-#include <sstream>
-#include <stdexcept>
-#include <string>
-
-
-namespace ctnn {
-
-class error : public std::runtime_error {
- public:
-  explicit error(const std::string& what) : std::runtime_error("ctnn: " + what) {}
-};
-
-// Builds a message from pieces: throw error(cat("expected ", a, " but got ", b)).
-template <class... Parts>
-std::string cat(const Parts&... parts) {
-  std::ostringstream os;
-  (os << ... << parts);
-  return os.str();
-}
-
-template <class...>
-inline constexpr bool dependent_false = false;
-
-namespace diagnostic {
-
-template <fixed_string Path>
-struct layer {};
-template <class Shape>
-struct expects {};
-template <class Shape>
-struct got {};
-template <class Lhs>
-struct lhs {};
-template <class Rhs>
-struct rhs {};
-
-// A layer of a Sequential cannot take the shape the previous layer produces.
-template <class Layer, class Spec, class Expects, class Got>
-struct LAYER_INPUT_SHAPE_MISMATCH;
-// A batch whose per-sample shape is not the model's input shape.
-template <class Expects, class Got>
-struct MODEL_INPUT_SHAPE_MISMATCH;
-// matmul/@ of matrices whose inner dimensions differ, e.g. (3, 2) @ (3, 2).
-template <class Lhs, class Rhs>
-struct MATMUL_INNER_DIMENSIONS_DIFFER;
-// reshape/view to a shape with another number of elements.
-template <class From, class To>
-struct RESHAPE_CHANGES_THE_NUMBER_OF_ELEMENTS;
-// Elementwise arithmetic on tensors whose shapes differ.
-template <class Lhs, class Rhs>
-struct ELEMENTWISE_SHAPES_DIFFER;
-// Mixing tensors (or a tensor and a model) that live on different backends.
-template <class Lhs, class Rhs>
-struct TENSORS_ON_DIFFERENT_BACKENDS;
-
-// A type that does not meet the layer contract (nn/layer_concepts.hpp) where a Sequential or Block binds
-// it. One requirement per member, so the name says which is missing or malformed:
-//   NOT_A_LAYER<MyLayer, missing::output>             the spec has no `template <class S> using output`
-//   NOT_A_LAYER<MyLayer, missing::bound_backward>     its bound layer has no backward(x, dy) returning a
-//                                                     reference to a Batch of the input shape
-// (The member is a tag type rather than a string: clang prints string template arguments as character
-// codes, a tag's name reads the same under both compilers.)
-template <class Spec, class Missing>
-struct NOT_A_LAYER;
-namespace missing {
-// Members of the spec (the type named in Sequential<...>).
-struct type_name {};       // static constexpr std::string_view type_name
-struct repr {};            // static std::string repr()
-struct accepts {};         // template <class S> static constexpr bool accepts
-struct expected_input {};  // template <class S> using expected_input = <a Shape>
-struct output {};          // template <class S> using output = <a Shape>
-struct bound {};           // template <class S, Backend B, fixed_string Path> class bound
-// Members of the bound layer, spec::bound<In, B, Path>.
-struct bound_spec {};                 // using spec
-struct bound_path {};                 // static constexpr path
-struct bound_input_shape {};          // using input_shape = In
-struct bound_output_shape {};         // using output_shape = spec::output<In>
-struct bound_backend_type {};         // using backend_type = B
-struct bound_constructor {};          // explicit bound(Generator&)
-struct bound_forward {};              // const Batch<Out, B>& forward(const Batch<In, B>&, bool training)
-struct bound_backward {};             // const Batch<In, B>& backward(const Batch<In, B>&, const scalar* dy)
-struct bound_output {};               // const Batch<Out, B>& output() const
-struct bound_parameter_count {};      // static constexpr std::size_t parameter_count
-struct bound_visit_parameters {};     // void visit_parameters(F f), f(Parameter<B>&)
-struct bound_copy {};                 // copyable (models are copied, gradcheck copies them)
-}  // namespace missing
-
-// require<Ok, Diagnostic>::value is true when Ok; otherwise instantiating it makes the compiler print
-// Diagnostic's full name as the error and the program is ill-formed.
-template <bool Ok, class Diagnostic>
-struct require {
-  static constexpr bool value = true;
-};
-template <class Diagnostic>
-struct require<false, Diagnostic> {
-  static constexpr bool value = sizeof(Diagnostic) == 0;
-};
-
-}  // namespace diagnostic
-}  // namespace ctnn
-
 // ---- ctnn/backend/op_set.hpp ----
 // The op set every backend implements, each op with its exact signature: the one list layers, losses
 // and optimizers may call (no layer branches on the backend), checked where a backend tag is used
@@ -358,16 +402,34 @@ struct require<false, Diagnostic> {
 
 namespace ctnn::backend {
 
-// The shape of a 2-d convolution: input [C, H, W], OC output channels, K x K kernel, output [OC, Ho, Wo].
+// The shape of a 2-d convolution, PyTorch's Conv2d arguments spelt out per axis: input [C, H, W], OC
+// output channels, a KH x KW kernel whose taps lie DH / DW apart (dilation), moved SH / SW at a time
+// over the input padded with PH rows and PW columns of zeros on each side; `groups` splits the input and
+// output channels into that many independent convolutions (weights [OC, C / groups, KH, KW]); output
+// [OC, Ho, Wo] with Ho = (H + 2 PH - DH (KH - 1) - 1) / SH + 1 (conv_output_size).
 struct conv_geometry {
-  std::size_t C, H, W, OC, K, stride, pad, Ho, Wo;
+  std::size_t C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, Ho, Wo;
 };
 
-// The shape of a 2-d pooling: C planes of H x W, a K x K window moved by `stride`, `pad` rows and
-// columns of padding on each side, output planes of Ho x Wo.
+// The shape of a 2-d pooling: C planes of H x W, a KH x KW window of taps DH / DW apart moved SH / SW at
+// a time, PH rows and PW columns of padding on each side, output planes of Ho x Wo.
 struct pool_geometry {
-  std::size_t C, H, W, K, stride, pad, Ho, Wo;
+  std::size_t C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, Ho, Wo;
 };
+
+// PyTorch's output size of a window sliding over one axis (floor mode): 0 when the dilated window does
+// not fit in the padded input.
+// AdaptiveAvgPool2d's window over one axis for output o of `out` from `in` positions: [first, last).
+constexpr std::size_t adaptive_first(std::size_t o, std::size_t in, std::size_t out) { return o * in / out; }
+constexpr std::size_t adaptive_last(std::size_t o, std::size_t in, std::size_t out) {
+  return ((o + 1) * in + out - 1) / out;
+}
+
+constexpr std::size_t conv_output_size(std::size_t in, std::size_t k, std::size_t stride, std::size_t pad,
+                                       std::size_t dilation = 1) {
+  const std::size_t span = dilation * (k - 1) + 1;
+  return in + 2 * pad >= span ? (in + 2 * pad - span) / stride + 1 : 0;
+}
 
 // Functor types the map/zip lines are checked with (any functor of floats or doubles will do).
 struct probe_unary {
@@ -414,7 +476,8 @@ struct probe_binary {
   X(nll,                  double(std::size_t rows, std::size_t cols, const S* log_probs,                      \
                                  const std::int64_t* labels, S* grad, S grad_scale))                           \
   /* a batch of n samples; the workspace (conv2d_workspace values) lives from forward to backward; */      \
-  /* backward overwrites dx (skipped when null) and adds into grad_weight and grad_bias */                  \
+  /* backward overwrites dx and adds into grad_weight and grad_bias, each skipped when null (without */    \
+  /* grad_weight x is not read); forward adds no bias when it is null */                                    \
   X(conv2d_workspace,     std::size_t(const conv_geometry& g, std::size_t n))                                  \
   X(conv2d_forward,       void(const conv_geometry& g, std::size_t n, const S* x, const S* weight,            \
                                const S* bias, S* y, S* workspace))                                             \
@@ -426,11 +489,37 @@ struct probe_binary {
                                S* dx))                                                                         \
   X(avgpool_forward,      void(const pool_geometry& g, std::size_t n, const S* x, S* y))                       \
   X(avgpool_backward,     void(const pool_geometry& g, std::size_t n, const S* dy, S* dx))                     \
+  /* adaptive: output (oh, ow) averages rows [floor(oh H / Ho), ceil((oh + 1) H / Ho)) and the columns */  \
+  /* alike, PyTorch's windows; only g's C, H, W, Ho and Wo are read */                                     \
+  X(adaptive_avgpool_forward,  void(const pool_geometry& g, std::size_t n, const S* x, S* y))                  \
+  X(adaptive_avgpool_backward, void(const pool_geometry& g, std::size_t n, const S* dy, S* dx))                \
+  /* batch norm over [outer, channels, inner]: each channel's mean and biased variance (in double); */     \
+  /* forward normalises with (mean, var) then scales and shifts (weight, bias null: affine=False);   */     \
+  /* backward overwrites dx (skipped when null; batch_stats: mean and var are x's own, so their      */     \
+  /* gradient is part of dx) and adds into grad_weight and grad_bias (skipped when null)             */     \
+  X(batchnorm_stats,      void(std::size_t outer, std::size_t channels, std::size_t inner, const S* x, S* mean, \
+                               S* var))                                                                        \
+  X(batchnorm_forward,    void(std::size_t outer, std::size_t channels, std::size_t inner, const S* x,         \
+                               const S* mean, const S* var, const S* weight, const S* bias, S* y, S eps))      \
+  X(batchnorm_backward,   void(std::size_t outer, std::size_t channels, std::size_t inner, const S* x,         \
+                               const S* dy, const S* mean, const S* var, const S* weight, S* dx,               \
+                               S* grad_weight, S* grad_bias, S eps, bool batch_stats))                         \
   /* one parameter tensor in place, torch.optim's rules (host_ops.hpp) */                                  \
   X(sgd_update,           void(std::size_t n, const S* grad, S* param, S* momentum_buffer, S lr, S momentum,   \
                                S dampening, S weight_decay, bool nesterov, bool first_step))                   \
   X(adam_update,          void(std::size_t n, const S* grad, S* param, S* m, S* v, S beta1, S beta2, S eps,    \
                                S weight_decay, S step_size, S bias_correction2_sqrt))                          \
+  /* adam_update keeping max_v = max(max_v, v) and dividing by its root (amsgrad) */                         \
+  X(amsgrad_update,       void(std::size_t n, const S* grad, S* param, S* m, S* v, S* max_v, S beta1, S beta2, \
+                               S eps, S weight_decay, S step_size, S bias_correction2_sqrt))                   \
+  X(adadelta_update,      void(std::size_t n, const S* grad, S* param, S* square_avg, S* acc_delta, S lr,     \
+                               S rho, S eps, S weight_decay))                                                  \
+  /* clr: lr / (1 + (step - 1) lr_decay) */                                                                 \
+  X(adagrad_update,       void(std::size_t n, const S* grad, S* param, S* state_sum, S clr, S eps,            \
+                               S weight_decay))                                                                \
+  /* grad_avg null: not centered; momentum_buffer null: momentum 0 */                                       \
+  X(rmsprop_update,       void(std::size_t n, const S* grad, S* param, S* square_avg, S* grad_avg,            \
+                               S* momentum_buffer, S lr, S alpha, S eps, S weight_decay, S momentum))          \
   /* counter-based random numbers: the same values on every backend */                                    \
   X(fill_uniform,         void(std::size_t n, S* x, double lo, double hi, Generator& g))                       \
   X(fill_normal,          void(std::size_t n, S* x, double mean, double stddev, Generator& g))                 \
@@ -441,8 +530,7 @@ struct probe_binary {
 #define CTNN_DETAIL_HAS_OP(name, ...) requires { static_cast<std::add_pointer_t<__VA_ARGS__>>(&O::name); }
 #define CTNN_DETAIL_OP_PRESENT(name, ...) &&(CTNN_DETAIL_HAS_OP(name, __VA_ARGS__))
 #define CTNN_DETAIL_OP_REQUIRED(name, ...)                                                                \
-  &&diagnostic::require<(CTNN_DETAIL_HAS_OP(name, __VA_ARGS__)),                                           \
-                        diagnostic::BACKEND_MISSING_OP<B, diagnostic::op<#name>>>::value
+  , diagnostic::check<(CTNN_DETAIL_HAS_OP(name, __VA_ARGS__)), diagnostic::BACKEND_MISSING_OP<B, diagnostic::op<#name>>>
 
 }  // namespace ctnn::backend
 
@@ -460,9 +548,10 @@ namespace ctnn::backend {
 template <class O, class S>
 concept OpSet = true CTNN_BACKEND_OP_SET(CTNN_DETAIL_OP_PRESENT, S);
 
-// The same check with one named diagnostic per op, for backend tag B (what `Backend` requires).
+// The same check for backend tag B (what `Backend` requires), naming the first missing op in its error.
 template <class B, class O, class S = typename B::scalar>
-inline constexpr bool implements_op_set = true CTNN_BACKEND_OP_SET(CTNN_DETAIL_OP_REQUIRED, S);
+inline constexpr bool implements_op_set =
+    std::conjunction_v<std::true_type CTNN_BACKEND_OP_SET(CTNN_DETAIL_OP_REQUIRED, S)>;
 
 #undef CTNN_DETAIL_OP_REQUIRED
 #undef CTNN_DETAIL_OP_PRESENT
@@ -710,18 +799,18 @@ struct host_ops {
     return loss;
   }
 
-  // ---- one sample [C, H, W] <-> columns [C*K*K, Ho*Wo] ------------------------------------------
+  // ---- one group of one sample [channels, H, W] <-> columns [channels*KH*KW, Ho*Wo] ----------------
   // Not ops (no layer calls them): the im2col + GEMM convolutions' steps, here and in the Eigen backend.
-  static void im2col(const S* x, std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t stride,
-                     std::size_t pad, std::size_t Ho, std::size_t Wo, S* col) {
-    for (std::size_t c = 0; c < C; ++c)
-      for (std::size_t ki = 0; ki < K; ++ki)
-        for (std::size_t kj = 0; kj < K; ++kj) {
-          S* row = col + ((c * K + ki) * K + kj) * Ho * Wo;
+  static void im2col(const S* x, std::size_t channels, const conv_geometry& g, S* col) {
+    const std::size_t H = g.H, W = g.W, Ho = g.Ho, Wo = g.Wo;
+    for (std::size_t c = 0; c < channels; ++c)
+      for (std::size_t ki = 0; ki < g.KH; ++ki)
+        for (std::size_t kj = 0; kj < g.KW; ++kj) {
+          S* row = col + ((c * g.KH + ki) * g.KW + kj) * Ho * Wo;
           for (std::size_t oh = 0; oh < Ho; ++oh) {
-            const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * stride + ki) - static_cast<std::ptrdiff_t>(pad);
+            const std::ptrdiff_t ih = tap(oh, ki * g.DH, g.SH, g.PH);
             for (std::size_t ow = 0; ow < Wo; ++ow) {
-              const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * stride + kj) - static_cast<std::ptrdiff_t>(pad);
+              const std::ptrdiff_t iw = tap(ow, kj * g.DW, g.SW, g.PW);
               const bool inside = ih >= 0 && ih < static_cast<std::ptrdiff_t>(H) && iw >= 0 &&
                                   iw < static_cast<std::ptrdiff_t>(W);
               row[oh * Wo + ow] = inside ? x[(c * H + static_cast<std::size_t>(ih)) * W + static_cast<std::size_t>(iw)] : S(0);
@@ -729,18 +818,18 @@ struct host_ops {
           }
         }
   }
-  // dx[C, H, W] += col2im(col); the caller zeroes dx first.
-  static void col2im(const S* col, std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t stride,
-                     std::size_t pad, std::size_t Ho, std::size_t Wo, S* dx) {
-    for (std::size_t c = 0; c < C; ++c)
-      for (std::size_t ki = 0; ki < K; ++ki)
-        for (std::size_t kj = 0; kj < K; ++kj) {
-          const S* row = col + ((c * K + ki) * K + kj) * Ho * Wo;
+  // dx[channels, H, W] += col2im(col); the caller zeroes dx first.
+  static void col2im(const S* col, std::size_t channels, const conv_geometry& g, S* dx) {
+    const std::size_t H = g.H, W = g.W, Ho = g.Ho, Wo = g.Wo;
+    for (std::size_t c = 0; c < channels; ++c)
+      for (std::size_t ki = 0; ki < g.KH; ++ki)
+        for (std::size_t kj = 0; kj < g.KW; ++kj) {
+          const S* row = col + ((c * g.KH + ki) * g.KW + kj) * Ho * Wo;
           for (std::size_t oh = 0; oh < Ho; ++oh) {
-            const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * stride + ki) - static_cast<std::ptrdiff_t>(pad);
+            const std::ptrdiff_t ih = tap(oh, ki * g.DH, g.SH, g.PH);
             if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(H)) continue;
             for (std::size_t ow = 0; ow < Wo; ++ow) {
-              const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * stride + kj) - static_cast<std::ptrdiff_t>(pad);
+              const std::ptrdiff_t iw = tap(ow, kj * g.DW, g.SW, g.PW);
               if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(W)) continue;
               dx[(c * H + static_cast<std::size_t>(ih)) * W + static_cast<std::size_t>(iw)] += row[oh * Wo + ow];
             }
@@ -749,36 +838,47 @@ struct host_ops {
   }
 
   // ---- whole-batch convolution (what Conv2d calls) ----------------------------------------------
-  // x [n, C, H, W] -> y [n, OC, Ho, Wo] with weights [OC, C, K, K] and a bias per output channel. The
-  // layer keeps a workspace of conv2d_workspace(g, n) values between forward and backward (a backend
-  // may leave state there: the backward of a batch must follow the forward of the same batch).
-  // Here: im2col + GEMM one sample at a time, the workspace holding one sample's columns.
+  // x [n, C, H, W] -> y [n, OC, Ho, Wo] with weights [OC, C / groups, KH, KW] and a bias per output
+  // channel (null: none). The layer keeps a workspace of conv2d_workspace(g, n) values between forward
+  // and backward (a backend may leave state there: the backward of a batch must follow the forward of
+  // the same batch). Here: im2col + GEMM one group of one sample at a time, the workspace holding one
+  // group's columns.
   static std::size_t conv2d_workspace(const conv_geometry& g, std::size_t /*n*/) {
-    return g.C * g.K * g.K * g.Ho * g.Wo;
+    return g.C / g.groups * g.KH * g.KW * g.Ho * g.Wo;
   }
   static void conv2d_forward(const conv_geometry& g, std::size_t n, const S* x, const S* weight, const S* bias, S* y,
                              S* workspace) {
-    const std::size_t patch = g.C * g.K * g.K, positions = g.Ho * g.Wo;
-    for (std::size_t i = 0; i < n; ++i) {
-      im2col(x + i * g.C * g.H * g.W, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, workspace);
-      gemm(false, false, g.OC, positions, patch, S(1), weight, workspace, S(0), y + i * g.OC * positions);
-    }
-    add_bias(n, g.OC, positions, bias, y);
+    const std::size_t cg = g.C / g.groups, ocg = g.OC / g.groups;
+    const std::size_t patch = cg * g.KH * g.KW, positions = g.Ho * g.Wo;
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t grp = 0; grp < g.groups; ++grp) {
+        im2col(x + (i * g.C + grp * cg) * g.H * g.W, cg, g, workspace);
+        gemm(false, false, ocg, positions, patch, S(1), weight + grp * ocg * patch, workspace, S(0),
+             y + (i * g.OC + grp * ocg) * positions);
+      }
+    if (bias) add_bias(n, g.OC, positions, bias, y);
   }
-  // dx = dL/dx (overwritten; skipped when dx is null), grad_weight += dL/dW, grad_bias += dL/db.
+  // dx = dL/dx (overwritten; skipped when dx is null), grad_weight += dL/dW, grad_bias += dL/db (each
+  // skipped when null). Without grad_weight, x is not read and no forward need precede: dx alone is
+  // ConvTranspose2d's forward.
   static void conv2d_backward(const conv_geometry& g, std::size_t n, const S* x, const S* dy, const S* weight, S* dx,
                               S* grad_weight, S* grad_bias, S* workspace) {
-    const std::size_t patch = g.C * g.K * g.K, positions = g.Ho * g.Wo, in_size = g.C * g.H * g.W;
-    for (std::size_t i = 0; i < n; ++i) {
-      const S* dy_i = dy + i * g.OC * positions;
-      im2col(x + i * in_size, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, workspace);
-      gemm(false, true, g.OC, patch, positions, S(1), dy_i, workspace, S(1), grad_weight);
-      if (!dx) continue;
-      gemm(true, false, patch, positions, g.OC, S(1), weight, dy_i, S(0), workspace);
-      std::fill_n(dx + i * in_size, in_size, S(0));
-      col2im(workspace, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, dx + i * in_size);
-    }
-    bias_grad(n, g.OC, positions, dy, grad_bias);
+    const std::size_t cg = g.C / g.groups, ocg = g.OC / g.groups;
+    const std::size_t patch = cg * g.KH * g.KW, positions = g.Ho * g.Wo, in_size = g.C * g.H * g.W;
+    if (dx) std::fill_n(dx, n * in_size, S(0));
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t grp = 0; grp < g.groups; ++grp) {
+        const S* dy_i = dy + (i * g.OC + grp * ocg) * positions;
+        const std::size_t x_at = i * in_size + grp * cg * g.H * g.W;
+        if (grad_weight) {
+          im2col(x + x_at, cg, g, workspace);
+          gemm(false, true, ocg, patch, positions, S(1), dy_i, workspace, S(1), grad_weight + grp * ocg * patch);
+        }
+        if (!dx) continue;
+        gemm(true, false, patch, positions, ocg, S(1), weight + grp * ocg * patch, dy_i, S(0), workspace);
+        col2im(workspace, cg, g, dx + x_at);
+      }
+    if (grad_bias) bias_grad(n, g.OC, positions, dy, grad_bias);
   }
 
   // ---- pooling: n samples of g.C planes of H x W ------------------------------------------------
@@ -791,11 +891,11 @@ struct host_ops {
         for (std::size_t ow = 0; ow < Wo; ++ow) {
           S best = -std::numeric_limits<S>::infinity();
           std::int32_t where = -1;
-          for (std::size_t ki = 0; ki < g.K; ++ki) {
-            const std::ptrdiff_t ih = tap(oh, ki, g.stride, g.pad);
+          for (std::size_t ki = 0; ki < g.KH; ++ki) {
+            const std::ptrdiff_t ih = tap(oh, ki * g.DH, g.SH, g.PH);
             if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(H)) continue;
-            for (std::size_t kj = 0; kj < g.K; ++kj) {
-              const std::ptrdiff_t iw = tap(ow, kj, g.stride, g.pad);
+            for (std::size_t kj = 0; kj < g.KW; ++kj) {
+              const std::ptrdiff_t iw = tap(ow, kj * g.DW, g.SW, g.PW);
               if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(W)) continue;
               const auto at = static_cast<std::int32_t>(ih * static_cast<std::ptrdiff_t>(W) + iw);
               // NaN propagates as in PyTorch: a NaN wins over every number.
@@ -818,20 +918,21 @@ struct host_ops {
     for (std::size_t p = 0; p < n * g.C; ++p)
       for (std::size_t o = 0; o < out_plane; ++o) dx[p * in_plane + argmax[p * out_plane + o]] += dy[p * out_plane + o];
   }
-  // Average pooling as torch's count_include_pad=True: every window divides by K * K, padding counting
-  // as zeros (a window always has K * K taps: padding is at most K / 2).
+  // Average pooling as torch's count_include_pad=True: every window divides by KH * KW, padding counting
+  // as zeros (a window always has KH * KW taps: padding is at most half the kernel). Dilation is honoured
+  // here for the op set's sake; AvgPool2d, as PyTorch's, has none.
   static void avgpool_forward(const pool_geometry& g, std::size_t n, const S* x, S* y) {
-    const S divisor = static_cast<S>(g.K * g.K);
+    const S divisor = static_cast<S>(g.KH * g.KW);
     for (std::size_t p = 0; p < n * g.C; ++p) {
       const S* xp = x + p * g.H * g.W;
       for (std::size_t oh = 0; oh < g.Ho; ++oh)
         for (std::size_t ow = 0; ow < g.Wo; ++ow) {
           S total = 0;
-          for (std::size_t ki = 0; ki < g.K; ++ki) {
-            const std::ptrdiff_t ih = tap(oh, ki, g.stride, g.pad);
+          for (std::size_t ki = 0; ki < g.KH; ++ki) {
+            const std::ptrdiff_t ih = tap(oh, ki * g.DH, g.SH, g.PH);
             if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(g.H)) continue;
-            for (std::size_t kj = 0; kj < g.K; ++kj) {
-              const std::ptrdiff_t iw = tap(ow, kj, g.stride, g.pad);
+            for (std::size_t kj = 0; kj < g.KW; ++kj) {
+              const std::ptrdiff_t iw = tap(ow, kj * g.DW, g.SW, g.PW);
               if (iw >= 0 && iw < static_cast<std::ptrdiff_t>(g.W))
                 total += xp[ih * static_cast<std::ptrdiff_t>(g.W) + iw];
             }
@@ -842,22 +943,118 @@ struct host_ops {
   }
   // dx[ih, iw] = sum over the windows that cover it of dy / (K * K), windows in row-major order.
   static void avgpool_backward(const pool_geometry& g, std::size_t n, const S* dy, S* dx) {
-    const S divisor = static_cast<S>(g.K * g.K);
+    const S divisor = static_cast<S>(g.KH * g.KW);
     std::fill_n(dx, n * g.C * g.H * g.W, S(0));
     for (std::size_t p = 0; p < n * g.C; ++p) {
       S* dxp = dx + p * g.H * g.W;
       for (std::size_t oh = 0; oh < g.Ho; ++oh)
         for (std::size_t ow = 0; ow < g.Wo; ++ow) {
           const S share = dy[(p * g.Ho + oh) * g.Wo + ow] / divisor;
-          for (std::size_t ki = 0; ki < g.K; ++ki) {
-            const std::ptrdiff_t ih = tap(oh, ki, g.stride, g.pad);
+          for (std::size_t ki = 0; ki < g.KH; ++ki) {
+            const std::ptrdiff_t ih = tap(oh, ki * g.DH, g.SH, g.PH);
             if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(g.H)) continue;
-            for (std::size_t kj = 0; kj < g.K; ++kj) {
-              const std::ptrdiff_t iw = tap(ow, kj, g.stride, g.pad);
+            for (std::size_t kj = 0; kj < g.KW; ++kj) {
+              const std::ptrdiff_t iw = tap(ow, kj * g.DW, g.SW, g.PW);
               if (iw >= 0 && iw < static_cast<std::ptrdiff_t>(g.W))
                 dxp[ih * static_cast<std::ptrdiff_t>(g.W) + iw] += share;
             }
           }
+        }
+    }
+  }
+  // Adaptive average pooling: each window's mean; the backward scatters each output's share (windows
+  // overlap when H is not a multiple of Ho).
+  static void adaptive_avgpool_forward(const pool_geometry& g, std::size_t n, const S* x, S* y) {
+    for (std::size_t p = 0; p < n * g.C; ++p) {
+      const S* xp = x + p * g.H * g.W;
+      for (std::size_t oh = 0; oh < g.Ho; ++oh) {
+        const std::size_t h0 = adaptive_first(oh, g.H, g.Ho), h1 = adaptive_last(oh, g.H, g.Ho);
+        for (std::size_t ow = 0; ow < g.Wo; ++ow) {
+          const std::size_t w0 = adaptive_first(ow, g.W, g.Wo), w1 = adaptive_last(ow, g.W, g.Wo);
+          S total = 0;
+          for (std::size_t ih = h0; ih < h1; ++ih)
+            for (std::size_t iw = w0; iw < w1; ++iw) total += xp[ih * g.W + iw];
+          y[(p * g.Ho + oh) * g.Wo + ow] = total / static_cast<S>((h1 - h0) * (w1 - w0));
+        }
+      }
+    }
+  }
+  static void adaptive_avgpool_backward(const pool_geometry& g, std::size_t n, const S* dy, S* dx) {
+    std::fill_n(dx, n * g.C * g.H * g.W, S(0));
+    for (std::size_t p = 0; p < n * g.C; ++p) {
+      S* dxp = dx + p * g.H * g.W;
+      for (std::size_t oh = 0; oh < g.Ho; ++oh) {
+        const std::size_t h0 = adaptive_first(oh, g.H, g.Ho), h1 = adaptive_last(oh, g.H, g.Ho);
+        for (std::size_t ow = 0; ow < g.Wo; ++ow) {
+          const std::size_t w0 = adaptive_first(ow, g.W, g.Wo), w1 = adaptive_last(ow, g.W, g.Wo);
+          const S share = dy[(p * g.Ho + oh) * g.Wo + ow] / static_cast<S>((h1 - h0) * (w1 - w0));
+          for (std::size_t ih = h0; ih < h1; ++ih)
+            for (std::size_t iw = w0; iw < w1; ++iw) dxp[ih * g.W + iw] += share;
+        }
+      }
+    }
+  }
+
+  // ---- batch norm over [outer, channels, inner] (PyTorch's BatchNorm1d/2d) ------------------------
+  // Two passes in double (the mean, then the squared deviations): one pass (E[x^2] - E[x]^2) cancels
+  // badly when the mean is large against the spread.
+  static void batchnorm_stats(std::size_t outer, std::size_t channels, std::size_t inner, const S* x, S* mean,
+                              S* var) {
+    const double count = static_cast<double>(outer * inner);
+    for (std::size_t c = 0; c < channels; ++c) {
+      double total = 0;
+      for (std::size_t o = 0; o < outer; ++o)
+        for (std::size_t i = 0; i < inner; ++i) total += static_cast<double>(x[(o * channels + c) * inner + i]);
+      const double m = total / count;
+      double squares = 0;
+      for (std::size_t o = 0; o < outer; ++o)
+        for (std::size_t i = 0; i < inner; ++i) {
+          const double d = static_cast<double>(x[(o * channels + c) * inner + i]) - m;
+          squares += d * d;
+        }
+      mean[c] = static_cast<S>(m);
+      var[c] = static_cast<S>(squares / count);
+    }
+  }
+  static void batchnorm_forward(std::size_t outer, std::size_t channels, std::size_t inner, const S* x,
+                                const S* mean, const S* var, const S* weight, const S* bias, S* y, S eps) {
+    for (std::size_t o = 0; o < outer; ++o)
+      for (std::size_t c = 0; c < channels; ++c) {
+        const S invstd = S(1) / std::sqrt(var[c] + eps);
+        const S scale = weight ? weight[c] * invstd : invstd;
+        const S shift = (bias ? bias[c] : S(0)) - mean[c] * scale;
+        const S* xp = x + (o * channels + c) * inner;
+        S* yp = y + (o * channels + c) * inner;
+        for (std::size_t i = 0; i < inner; ++i) yp[i] = xp[i] * scale + shift;
+      }
+  }
+  // With x_hat = (x - mean) * invstd and M = outer * inner values per channel:
+  //   grad_bias += sum(dy), grad_weight += sum(dy * x_hat)
+  //   dx = weight * invstd * (dy - sum(dy) / M - x_hat * sum(dy * x_hat) / M)   (batch statistics)
+  //   dx = weight * invstd * dy                                                 (running statistics)
+  static void batchnorm_backward(std::size_t outer, std::size_t channels, std::size_t inner, const S* x, const S* dy,
+                                 const S* mean, const S* var, const S* weight, S* dx, S* grad_weight, S* grad_bias,
+                                 S eps, bool batch_stats) {
+    const double count = static_cast<double>(outer * inner);
+    for (std::size_t c = 0; c < channels; ++c) {
+      const double invstd = 1.0 / std::sqrt(static_cast<double>(var[c]) + static_cast<double>(eps));
+      double sum_dy = 0, sum_dy_xhat = 0;
+      for (std::size_t o = 0; o < outer; ++o)
+        for (std::size_t i = 0; i < inner; ++i) {
+          const std::size_t e = (o * channels + c) * inner + i;
+          sum_dy += static_cast<double>(dy[e]);
+          sum_dy_xhat += static_cast<double>(dy[e]) * (static_cast<double>(x[e]) - static_cast<double>(mean[c])) * invstd;
+        }
+      if (grad_bias) grad_bias[c] += static_cast<S>(sum_dy);
+      if (grad_weight) grad_weight[c] += static_cast<S>(sum_dy_xhat);
+      if (!dx) continue;
+      const double scale = (weight ? static_cast<double>(weight[c]) : 1.0) * invstd;
+      const double mean_dy = batch_stats ? sum_dy / count : 0.0, mean_dy_xhat = batch_stats ? sum_dy_xhat / count : 0.0;
+      for (std::size_t o = 0; o < outer; ++o)
+        for (std::size_t i = 0; i < inner; ++i) {
+          const std::size_t e = (o * channels + c) * inner + i;
+          const double xhat = (static_cast<double>(x[e]) - static_cast<double>(mean[c])) * invstd;
+          dx[e] = static_cast<S>(scale * (static_cast<double>(dy[e]) - mean_dy - xhat * mean_dy_xhat));
         }
     }
   }
@@ -894,6 +1091,70 @@ struct host_ops {
       v[i] = v[i] * beta2 + one_minus_beta2 * g * g;
       const S denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
       param[i] -= step_size * (m[i] / denom);
+    }
+  }
+  // Adam with amsgrad: the denominator uses the largest v seen, max_v = max(max_v, v).
+  static void amsgrad_update(std::size_t n, const S* grad, S* param, S* m, S* v, S* max_v, S beta1, S beta2, S eps,
+                             S weight_decay, S step_size, S bias_correction2_sqrt) {
+    const S one_minus_beta1 = S(1) - beta1, one_minus_beta2 = S(1) - beta2;
+    for (std::size_t i = 0; i < n; ++i) {
+      S g = grad[i];
+      if (weight_decay != S(0)) g += weight_decay * param[i];
+      m[i] = m[i] * beta1 + one_minus_beta1 * g;
+      v[i] = v[i] * beta2 + one_minus_beta2 * g * g;
+      if (v[i] > max_v[i]) max_v[i] = v[i];
+      const S denom = std::sqrt(max_v[i]) / bias_correction2_sqrt + eps;
+      param[i] -= step_size * (m[i] / denom);
+    }
+  }
+  // Adadelta: g = grad + weight_decay * param; square_avg = rho square_avg + (1 - rho) g^2;
+  // delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g; acc_delta = rho acc_delta + (1 - rho) delta^2;
+  // param -= lr * delta.
+  static void adadelta_update(std::size_t n, const S* grad, S* param, S* square_avg, S* acc_delta, S lr, S rho, S eps,
+                              S weight_decay) {
+    const S one_minus_rho = S(1) - rho;
+    for (std::size_t i = 0; i < n; ++i) {
+      S g = grad[i];
+      if (weight_decay != S(0)) g += weight_decay * param[i];
+      square_avg[i] = square_avg[i] * rho + one_minus_rho * g * g;
+      const S delta = std::sqrt(acc_delta[i] + eps) / std::sqrt(square_avg[i] + eps) * g;
+      acc_delta[i] = acc_delta[i] * rho + one_minus_rho * delta * delta;
+      param[i] -= lr * delta;
+    }
+  }
+  // Adagrad: g = grad + weight_decay * param; state_sum += g^2; param -= clr * g / (sqrt(state_sum) + eps).
+  static void adagrad_update(std::size_t n, const S* grad, S* param, S* state_sum, S clr, S eps, S weight_decay) {
+    for (std::size_t i = 0; i < n; ++i) {
+      S g = grad[i];
+      if (weight_decay != S(0)) g += weight_decay * param[i];
+      state_sum[i] += g * g;
+      param[i] -= clr * (g / (std::sqrt(state_sum[i]) + eps));
+    }
+  }
+  // RMSprop: g = grad + weight_decay * param; square_avg = alpha square_avg + (1 - alpha) g^2; centered
+  // (grad_avg given): grad_avg = alpha grad_avg + (1 - alpha) g, avg = sqrt(square_avg - grad_avg^2) + eps,
+  // else avg = sqrt(square_avg) + eps; with momentum buf = momentum buf + g / avg, param -= lr buf, else
+  // param -= lr g / avg.
+  static void rmsprop_update(std::size_t n, const S* grad, S* param, S* square_avg, S* grad_avg, S* momentum_buffer,
+                             S lr, S alpha, S eps, S weight_decay, S momentum) {
+    const S one_minus_alpha = S(1) - alpha;
+    for (std::size_t i = 0; i < n; ++i) {
+      S g = grad[i];
+      if (weight_decay != S(0)) g += weight_decay * param[i];
+      square_avg[i] = square_avg[i] * alpha + one_minus_alpha * g * g;
+      S avg;
+      if (grad_avg) {
+        grad_avg[i] = grad_avg[i] * alpha + one_minus_alpha * g;
+        avg = std::sqrt(square_avg[i] - grad_avg[i] * grad_avg[i]) + eps;
+      } else {
+        avg = std::sqrt(square_avg[i]) + eps;
+      }
+      if (momentum_buffer) {
+        momentum_buffer[i] = momentum_buffer[i] * momentum + g / avg;
+        param[i] -= lr * momentum_buffer[i];
+      } else {
+        param[i] -= lr * (g / avg);
+      }
     }
   }
 
@@ -1220,14 +1481,19 @@ struct conv3_layout {
   std::size_t hd;     // its rows: Ho + 2 (2 - pad)
   std::size_t input, dy_rows, dy_full, weights;  // sizes of the four workspace parts
 };
-inline bool direct_conv3(const conv_geometry& g) { return g.K == 3 && g.stride == 1 && g.pad <= 2; }
+// The geometries these kernels take: 3x3, stride 1, the same padding of at most 2 on both axes, no
+// dilation, one group (every other convolution goes through gemm_conv.hpp).
+inline bool direct_conv3(const conv_geometry& g) {
+  return g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.PH == g.PW && g.PH <= 2 && g.DH == 1 && g.DW == 1 &&
+         g.groups == 1;
+}
 inline conv3_layout layout3(const conv_geometry& g, std::size_t n) {
   conv3_layout l{};
   l.wpo = round_up(g.Wo);
   l.wx = l.wpo + 2;
-  l.hp = g.H + 2 * g.pad;
+  l.hp = g.H + 2 * g.PH;
   l.wxd = round_up(g.W) + 2;
-  l.hd = g.Ho + 2 * (2 - g.pad);
+  l.hd = g.Ho + 2 * (2 - g.PH);
   l.input = n * g.C * l.hp * l.wx;
   l.dy_rows = n * g.OC * g.Ho * l.wpo;
   l.dy_full = n * g.OC * l.hd * l.wxd;
@@ -1392,12 +1658,13 @@ inline void conv3x3_forward(const conv_geometry& g, std::size_t n, const float* 
   for (std::ptrdiff_t s = 0; s < count; ++s) {
     const auto i = static_cast<std::size_t>(s);
     float* xp = workspace + i * g.C * in_plane;
-    pad_planes(x + i * g.C * g.H * g.W, g.C, g.H, g.W, g.pad, xp, l.hp, l.wx);
+    pad_planes(x + i * g.C * g.H * g.W, g.C, g.H, g.W, g.PH, xp, l.hp, l.wx);
     conv3_sample(xp, g.C, in_plane, l.wx, weight, g.OC, g.Ho, g.Wo, l.wpo, bias, y + i * out_size);
   }
 }
 
-// The input is not read: the forward left it padded in the workspace.
+// The input is not read: the forward left it padded in the workspace (and without grad_weight it is not
+// needed: the input gradient alone, as ConvTranspose2d's forward asks, needs no forward before it).
 inline void conv3x3_backward(const conv_geometry& g, std::size_t n, const float* dy, const float* weight, float* dx,
                              float* grad_weight, float* grad_bias, float* workspace) {
   const conv3_layout l = layout3(g, n);
@@ -1406,7 +1673,7 @@ inline void conv3x3_backward(const conv_geometry& g, std::size_t n, const float*
   float* dyp = dyr + l.dy_rows;
   float* wt = dyp + l.dy_full;
   const std::size_t in_plane = l.hp * l.wx, out_plane = g.Ho * g.Wo, dyp_plane = l.hd * l.wxd;
-  const std::size_t edge = 2 - g.pad;
+  const std::size_t edge = 2 - g.PH;
   // Transposed, flipped weights: wt[c][o][a][b] = w[o][c][2 - a][2 - b].
   for (std::size_t o = 0; o < g.OC; ++o)
     for (std::size_t c = 0; c < g.C; ++c)
@@ -1424,7 +1691,7 @@ inline void conv3x3_backward(const conv_geometry& g, std::size_t n, const float*
   // Weight gradient: one task per (block of up to 4 output channels, input channel, kernel row). Tasks
   // differ in size (the last block may be smaller), so they are handed out dynamically; each sums over
   // the whole batch in order, so the result does not depend on which thread ran it.
-  const std::size_t blocks = (g.OC + 3) / 4, tasks = blocks * g.C * 3;
+  const std::size_t blocks = (g.OC + 3) / 4, tasks = grad_weight ? blocks * g.C * 3 : 0;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic) if (n > 1)
 #endif
@@ -1440,7 +1707,7 @@ inline void conv3x3_backward(const conv_geometry& g, std::size_t n, const float*
       conv3_wgrad<OB()>(xs, x_sample, l.wx, ds, d_sample, d_plane, l.wpo, n, g.Ho, dw, g.C * 9);
     });
   }
-  bias_grad(dy, n, g.OC, out_plane, grad_bias);
+  if (grad_bias) bias_grad(dy, n, g.OC, out_plane, grad_bias);
   if (!dx) return;
   // Input gradient: the forward kernel on the padded output gradient, C and OC swapped.
   const std::size_t wpo_dx = round_up(g.W);
@@ -1678,43 +1945,220 @@ inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::
 
 }  // namespace ctnn::backend::eigen_kernels
 
-// ---- ctnn/backend/eigen/im2col_conv.hpp ----
-// Convolutions the direct 3x3 kernels do not take, for the Eigen backend: host_ops' im2col + GEMM sample by
-// sample, but through this backend's GEMM (a static call inside host_ops would run host_ops' own triple
-// loop, which sums each dot product of a weight gradient, Ho * Wo products per sample, in one float
-// accumulator: its error grows like sqrt(k) u where Eigen's kernel, summing in slices of the depth, stays
-// near u; e.g. 5x5 kernels on 32 x 32 inputs: k = 784, 1.4e-7 against 8.4e-8 rms of the scale, 2.9e-6
-// against 3.8e-7 largest at k = 12544). Samples in order: the result does not depend on the thread count.
-// The workspace is host_ops' (one sample's columns).
+// ---- ctnn/backend/eigen/gemm_conv.hpp ----
+// Every convolution the direct 3x3 kernels do not take (any kernel, stride, padding, dilation, groups),
+// for the Eigen backend: im2col + GEMM over the whole batch, not sample by sample. Per group, the batch's
+// output positions are the columns of one product, W [OC/g, patch] x col [patch, n Ho Wo], cut into
+// `units` of consecutive columns (sample-major, so a unit may end inside a sample and the next begin
+// there): each unit's columns are built in a buffer of about 512 KB (it stays in the L2 cache between
+// im2col writing it and the GEMM packing it) and multiplied at once, so the GEMM has hundreds of columns
+// even for a 7 x 7 map, and a batch of 1 still has several units to share between threads.
+//
+// Threads take contiguous runs of units, each with its own buffers and Eigen's kernel single-threaded
+// inside (no fork/join per product, no thread idle while another multiplies). The units depend on the
+// geometry and the batch size only, so the result does not depend on the thread count:
+//   forward          each output value is computed by exactly one unit;
+//   weight gradient  sum over the units of dY_u col_u^T, gathered in a fixed number of `lanes` (runs of
+//                    consecutive units, one partial sum each, threads taking whole lanes) added in order;
+//   input gradient   per sample (col2im of one sample touches only its own dx), W^T dY_i then col2im,
+//                    samples split over threads; a batch smaller than the thread count runs its samples
+//                    in order with the GEMM itself split (gemm() is thread-count independent too).
+// Scratch buffers are per thread and grow to one unit's size, not the batch's: the layer's workspace
+// for this path is empty, so an evaluation batch of 1000 costs no backward-sized memory.
 
 
 namespace ctnn::backend::eigen_kernels {
 
-inline void im2col_conv2d_forward(const conv_geometry& g, std::size_t n, const float* x, const float* weight,
-                                  const float* bias, float* y, float* workspace) {
-  using host = host_ops<float>;
-  const std::size_t patch = g.C * g.K * g.K, positions = g.Ho * g.Wo;
-  for (std::size_t i = 0; i < n; ++i) {
-    host::im2col(x + i * g.C * g.H * g.W, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, workspace);
-    gemm(false, false, g.OC, positions, patch, 1.0f, weight, workspace, 0.0f, y + i * g.OC * positions);
-  }
-  host::add_bias(n, g.OC, positions, bias, y);
+struct gemm_conv_plan {
+  std::size_t cg, ocg, patch, positions, total;  // per-group channels, im2col rows, columns per sample, all
+  std::size_t width, units;                      // columns per unit, units per group
+};
+
+inline gemm_conv_plan plan_gemm_conv(const conv_geometry& g, std::size_t n) {
+  gemm_conv_plan p{};
+  p.cg = g.C / g.groups;
+  p.ocg = g.OC / g.groups;
+  p.patch = p.cg * g.KH * g.KW;
+  p.positions = g.Ho * g.Wo;
+  p.total = n * p.positions;
+  // About 128 Ki floats of columns per unit, and at least 4 units when the batch has the columns for it
+  // (so that 2 threads have work even at batch 1), in multiples of 16 columns (two AVX-512 packets).
+  constexpr std::size_t buffer = std::size_t{1} << 17, quantum = 16, min_units = 4;
+  std::size_t width = std::max<std::size_t>(quantum, buffer / std::max<std::size_t>(p.patch, 1));
+  width = std::min(width, std::max(quantum, (p.total + min_units - 1) / min_units));
+  p.width = (width + quantum - 1) / quantum * quantum;
+  p.units = p.total == 0 ? 0 : (p.total + p.width - 1) / p.width;
+  return p;
 }
-inline void im2col_conv2d_backward(const conv_geometry& g, std::size_t n, const float* x, const float* dy,
-                                   const float* weight, float* dx, float* grad_weight, float* grad_bias,
-                                   float* workspace) {
-  using host = host_ops<float>;
-  const std::size_t patch = g.C * g.K * g.K, positions = g.Ho * g.Wo, in_size = g.C * g.H * g.W;
-  for (std::size_t i = 0; i < n; ++i) {
-    const float* dy_i = dy + i * g.OC * positions;
-    host::im2col(x + i * in_size, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, workspace);
-    gemm(false, true, g.OC, patch, positions, 1.0f, dy_i, workspace, 1.0f, grad_weight);
-    if (!dx) continue;
-    gemm(true, false, patch, positions, g.OC, 1.0f, weight, dy_i, 0.0f, workspace);
-    std::fill_n(dx + i * in_size, in_size, 0.0f);
-    host::col2im(workspace, g.C, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo, dx + i * in_size);
+
+// Per-thread scratch that only grows: after the first batch of a shape, no step allocates.
+inline float* gemm_conv_scratch(std::size_t which, std::size_t size) {
+  thread_local std::vector<float> buffers[3];
+  auto& b = buffers[which];
+  if (b.size() < size) b.resize(size);
+  return b.data();
+}
+
+// col[r, j - j0] for the im2col rows r of channels [c0, c0 + cg) and batch columns j in [j0, j1).
+inline void im2col_columns(const conv_geometry& g, const gemm_conv_plan& p, const float* x, std::size_t c0,
+                           std::size_t j0, std::size_t j1, float* col) {
+  const std::size_t cols = j1 - j0;
+  const auto H = static_cast<std::ptrdiff_t>(g.H), W = static_cast<std::ptrdiff_t>(g.W);
+  for (std::size_t j = j0; j < j1;) {
+    // one run of columns: sample i, output row oh, output columns [ow0, ow1)
+    const std::size_t i = j / p.positions, at = j % p.positions, oh = at / g.Wo, ow0 = at % g.Wo;
+    const std::size_t ow1 = std::min(g.Wo, ow0 + (j1 - j)), run = ow1 - ow0, out = j - j0;
+    const float* xi = x + (i * g.C + c0) * g.H * g.W;
+    for (std::size_t c = 0; c < p.cg; ++c)
+      for (std::size_t ki = 0; ki < g.KH; ++ki) {
+        const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.SH + ki * g.DH) - static_cast<std::ptrdiff_t>(g.PH);
+        for (std::size_t kj = 0; kj < g.KW; ++kj) {
+          float* dst = col + ((c * g.KH + ki) * g.KW + kj) * cols + out;
+          if (ih < 0 || ih >= H) {
+            std::fill_n(dst, run, 0.0f);
+            continue;
+          }
+          const float* src = xi + (c * g.H + static_cast<std::size_t>(ih)) * g.W;
+          const std::ptrdiff_t first = static_cast<std::ptrdiff_t>(ow0 * g.SW + kj * g.DW) - static_cast<std::ptrdiff_t>(g.PW);
+          const auto sw = static_cast<std::ptrdiff_t>(g.SW);
+          if (sw == 1 && first >= 0 && first + static_cast<std::ptrdiff_t>(run) <= W) {
+            std::memcpy(dst, src + first, run * sizeof(float));
+            continue;
+          }
+          for (std::size_t q = 0; q < run; ++q) {
+            const std::ptrdiff_t iw = first + static_cast<std::ptrdiff_t>(q) * sw;
+            dst[q] = iw >= 0 && iw < W ? src[iw] : 0.0f;
+          }
+        }
+      }
+    j += run;
   }
-  bias_grad(dy, n, g.OC, positions, grad_bias);
+}
+
+// A unit's [ocg, cols] block to the [n, OC, positions] tensor at output channel o0, adding the bias when
+// given (store_block), and back (gather_block).
+template <class Copy>
+void for_unit_runs(const gemm_conv_plan& p, std::size_t OC, std::size_t o0, std::size_t j0, std::size_t j1, Copy copy) {
+  const std::size_t cols = j1 - j0;
+  for (std::size_t j = j0; j < j1;) {
+    const std::size_t i = j / p.positions, at = j % p.positions, run = std::min(p.positions - at, j1 - j);
+    for (std::size_t o = 0; o < p.ocg; ++o) copy(o, (i * OC + o0 + o) * p.positions + at, o * cols + (j - j0), run);
+    j += run;
+  }
+}
+inline void store_block(const gemm_conv_plan& p, std::size_t OC, std::size_t o0, std::size_t j0, std::size_t j1,
+                        const float* block, const float* bias, float* tensor) {
+  for_unit_runs(p, OC, o0, j0, j1, [&](std::size_t o, std::size_t t, std::size_t b, std::size_t run) {
+    if (!bias) return static_cast<void>(std::memcpy(tensor + t, block + b, run * sizeof(float)));
+    const float v = bias[o0 + o];
+    for (std::size_t q = 0; q < run; ++q) tensor[t + q] = block[b + q] + v;
+  });
+}
+inline void gather_block(const gemm_conv_plan& p, std::size_t OC, std::size_t o0, std::size_t j0, std::size_t j1,
+                         const float* tensor, float* block) {
+  for_unit_runs(p, OC, o0, j0, j1, [&](std::size_t, std::size_t t, std::size_t b, std::size_t run) {
+    std::memcpy(block + b, tensor + t, run * sizeof(float));
+  });
+}
+
+// Calls f(first, last) on contiguous parts of [0, items), one per thread, when the work is worth threads.
+template <class F>
+void split_items(std::size_t items, double flop, F&& f) {
+  const int threads = std::min<int>(static_cast<int>(items), detail::threads_for(flop, gemm_grain));
+  if (threads <= 1) {
+    detail::single_threaded_eigen serial;
+    if (items) f(std::size_t{0}, items);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+  {
+    detail::single_threaded_eigen serial;
+    const auto part = static_cast<std::size_t>(omp_get_thread_num()), parts = static_cast<std::size_t>(omp_get_num_threads());
+    const std::size_t first = items * part / parts, last = items * (part + 1) / parts;
+    if (first < last) f(first, last);
+  }
+#endif
+}
+
+inline void gemm_conv2d_forward(const conv_geometry& g, std::size_t n, const float* x, const float* weight,
+                                const float* bias, float* y) {
+  const gemm_conv_plan p = plan_gemm_conv(g, n);
+  if (p.units == 0) return;
+  const double flop = static_cast<double>(g.OC) * static_cast<double>(p.patch) * static_cast<double>(p.total);
+  split_items(p.units * g.groups, flop, [&](std::size_t first, std::size_t last) {
+    float* col = gemm_conv_scratch(0, p.patch * p.width);
+    float* out = gemm_conv_scratch(1, p.ocg * p.width);
+    for (std::size_t u = first; u < last; ++u) {
+      const std::size_t grp = u / p.units, j0 = u % p.units * p.width, j1 = std::min(p.total, j0 + p.width);
+      im2col_columns(g, p, x, grp * p.cg, j0, j1, col);
+      gemm(false, false, p.ocg, j1 - j0, p.patch, 1.0f, weight + grp * p.ocg * p.patch, col, 0.0f, out);
+      store_block(p, g.OC, grp * p.ocg, j0, j1, out, bias, y);
+    }
+  });
+}
+
+inline void gemm_conv2d_backward(const conv_geometry& g, std::size_t n, const float* x, const float* dy,
+                                 const float* weight, float* dx, float* grad_weight, float* grad_bias) {
+  const gemm_conv_plan p = plan_gemm_conv(g, n);
+  const std::size_t in_size = g.C * g.H * g.W, wsize = p.ocg * p.patch;
+  if (grad_bias) bias_grad(dy, n, g.OC, p.positions, grad_bias);
+  if (p.units == 0) {
+    if (dx) std::fill_n(dx, n * in_size, 0.0f);
+    return;
+  }
+  const double flop = static_cast<double>(g.OC) * static_cast<double>(p.patch) * static_cast<double>(p.total);
+  // Weight gradient (skipped without grad_weight: then x is not read, as ConvTranspose2d's forward asks):
+  // lanes x groups partial sums, each over a run of consecutive units.
+  constexpr std::size_t max_lanes = 4;
+  const std::size_t lanes_per_group = grad_weight ? std::min(max_lanes, p.units) : 0;
+  std::vector<float>& partial = [&]() -> std::vector<float>& {
+    thread_local std::vector<float> v;
+    if (v.size() < lanes_per_group * g.groups * wsize) v.resize(lanes_per_group * g.groups * wsize);
+    return v;
+  }();
+  split_items(lanes_per_group * g.groups, flop, [&](std::size_t first, std::size_t last) {
+    float* col = gemm_conv_scratch(0, p.patch * p.width);
+    float* d = gemm_conv_scratch(1, p.ocg * p.width);
+    for (std::size_t l = first; l < last; ++l) {
+      const std::size_t grp = l / lanes_per_group, lane = l % lanes_per_group;
+      float* acc = partial.data() + l * wsize;
+      const std::size_t u0 = p.units * lane / lanes_per_group, u1 = p.units * (lane + 1) / lanes_per_group;
+      for (std::size_t u = u0; u < u1; ++u) {
+        const std::size_t j0 = u * p.width, j1 = std::min(p.total, j0 + p.width);
+        im2col_columns(g, p, x, grp * p.cg, j0, j1, col);
+        gather_block(p, g.OC, grp * p.ocg, j0, j1, dy, d);
+        gemm(false, true, p.ocg, p.patch, j1 - j0, 1.0f, d, col, u == u0 ? 0.0f : 1.0f, acc);
+      }
+    }
+  });
+  for (std::size_t grp = 0; grp < g.groups && grad_weight; ++grp) {
+    float* gw = grad_weight + grp * wsize;
+    for (std::size_t lane = 0; lane < lanes_per_group; ++lane) {
+      const float* acc = partial.data() + (grp * lanes_per_group + lane) * wsize;
+      for (std::size_t e = 0; e < wsize; ++e) gw[e] += acc[e];
+    }
+  }
+  if (!dx) return;
+  // Input gradient, sample by sample: colgrad = W_g^T dY_ig, then col2im into dx_i.
+  auto input_grad = [&](std::size_t i, float* colgrad) {
+    float* dxi = dx + i * in_size;
+    std::fill_n(dxi, in_size, 0.0f);
+    for (std::size_t grp = 0; grp < g.groups; ++grp) {
+      gemm(true, false, p.patch, p.positions, p.ocg, 1.0f, weight + grp * wsize,
+           dy + (i * g.OC + grp * p.ocg) * p.positions, 0.0f, colgrad);
+      host_ops<float>::col2im(colgrad, p.cg, g, dxi + grp * p.cg * g.H * g.W);
+    }
+  };
+  if (n >= get_num_threads()) {
+    split_items(n, flop, [&](std::size_t first, std::size_t last) {
+      float* colgrad = gemm_conv_scratch(2, p.patch * p.positions);
+      for (std::size_t i = first; i < last; ++i) input_grad(i, colgrad);
+    });
+  } else {
+    float* colgrad = gemm_conv_scratch(2, p.patch * p.positions);
+    for (std::size_t i = 0; i < n; ++i) input_grad(i, colgrad);
+  }
 }
 
 }  // namespace ctnn::backend::eigen_kernels
@@ -1844,11 +2288,13 @@ inline void maxpool2x2(const float* x, std::size_t planes, std::size_t H, std::s
 // The op set's signatures; each thread's part is a run of whole planes (a geometry of one channel).
 inline void maxpool_forward(const pool_geometry& g, std::size_t n, const float* x, float* y, std::int32_t* argmax) {
   const std::size_t H = g.H, W = g.W, Ho = g.Ho, Wo = g.Wo;
-  const pool_geometry plane{1, H, W, g.K, g.stride, g.pad, Ho, Wo};
+  pool_geometry plane = g;
+  plane.C = 1;
   // 2x2 windows of stride 2 without padding: Ho = floor(H / 2), Wo = floor(W / 2), and for an odd H or W
   // the last input row or column is in no window, so planes lie H * W apart, not 2 Ho * 2 Wo
   // (issue 9: MaxPool2d<2> on a 3x3 map read the second plane from the first one's last row).
-  const bool two_by_two = g.K == 2 && g.stride == 2 && g.pad == 0 && Ho == H / 2 && Wo == W / 2;
+  const bool two_by_two = g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0 && g.DH == 1 &&
+                          g.DW == 1 && Ho == H / 2 && Wo == W / 2;
   detail::parallel_chunks(n * g.C, elementwise_grain / static_cast<double>(H * W), 1, [&](std::size_t lo, std::size_t hi) {
     if (two_by_two) return maxpool2x2(x + lo * H * W, hi - lo, H, W, Ho, Wo, y + lo * Ho * Wo, argmax + lo * Ho * Wo);
     host_ops<float>::maxpool_forward(plane, hi - lo, x + lo * H * W, y + lo * Ho * Wo, argmax + lo * Ho * Wo);
@@ -1857,7 +2303,8 @@ inline void maxpool_forward(const pool_geometry& g, std::size_t n, const float* 
 inline void maxpool_backward(const pool_geometry& g, std::size_t n, const float* dy, const std::int32_t* argmax,
                              float* dx) {
   const std::size_t in_plane = g.H * g.W, out_plane = g.Ho * g.Wo;
-  const pool_geometry plane{1, g.H, g.W, g.K, g.stride, g.pad, g.Ho, g.Wo};
+  pool_geometry plane = g;
+  plane.C = 1;
   detail::parallel_chunks(n * g.C, elementwise_grain / static_cast<double>(in_plane), 1, [&](std::size_t lo, std::size_t hi) {
     host_ops<float>::maxpool_backward(plane, hi - lo, dy + lo * out_plane, argmax + lo * out_plane, dx + lo * in_plane);
   });
@@ -1895,20 +2342,20 @@ struct ops<eigen> : host_ops<float> {
     return eigen_kernels::cross_entropy(logits, labels, rows, cols, grad, grad_scale, &checked_label);
   }
 
-  // ---- convolution: direct 3x3 stride 1 (eigen/conv3x3.hpp), else im2col (eigen/im2col_conv.hpp) --
+  // ---- convolution: direct 3x3 stride 1 (eigen/conv3x3.hpp), else batched im2col + GEMM (eigen/gemm_conv.hpp,
+  // no workspace: its scratch is per thread and one unit's size) --------------------------------
   static std::size_t conv2d_workspace(const conv_geometry& g, std::size_t n) {
-    if (!eigen_kernels::direct_conv3(g)) return host_ops<float>::conv2d_workspace(g, n);
-    return eigen_kernels::conv3x3_workspace(g, n);
+    return eigen_kernels::direct_conv3(g) ? eigen_kernels::conv3x3_workspace(g, n) : 0;
   }
   static void conv2d_forward(const conv_geometry& g, std::size_t n, const float* x, const float* weight,
                              const float* bias, float* y, float* workspace) {
-    if (!eigen_kernels::direct_conv3(g)) return eigen_kernels::im2col_conv2d_forward(g, n, x, weight, bias, y, workspace);
+    if (!eigen_kernels::direct_conv3(g)) return eigen_kernels::gemm_conv2d_forward(g, n, x, weight, bias, y);
     eigen_kernels::conv3x3_forward(g, n, x, weight, bias, y, workspace);
   }
   static void conv2d_backward(const conv_geometry& g, std::size_t n, const float* x, const float* dy,
                               const float* weight, float* dx, float* grad_weight, float* grad_bias, float* workspace) {
     if (!eigen_kernels::direct_conv3(g))
-      return eigen_kernels::im2col_conv2d_backward(g, n, x, dy, weight, dx, grad_weight, grad_bias, workspace);
+      return eigen_kernels::gemm_conv2d_backward(g, n, x, dy, weight, dx, grad_weight, grad_bias);
     eigen_kernels::conv3x3_backward(g, n, dy, weight, dx, grad_weight, grad_bias, workspace);
   }
 
@@ -3023,10 +3470,32 @@ inline std::vector<std::uint8_t> read_all(gz_reader& in) {
 //   Resize{H, W}          bilinear, antialiased when shrinking (as PIL); changes the size, so it
 //                         works buffer to buffer: ImageFolder<Shape<C, H, W>> resizes to its shape
 //   Compose{t1, t2, ...}  applies its stages in order; a lambda works just as well
+//   RandomCrop<Size, Padding>, RandomErasing, ColorJitter, TrivialAugmentWide: transforms/*.hpp
+// Random transforms draw per sample inside a DataLoader (transforms/sample_random.hpp).
 // Datasets keep a transform as a Transform (std::function), so any of these fits.
 #include <atomic>
 #include <functional>
 
+
+// ---- ctnn/data/transforms/color_jitter.hpp ----
+// ColorJitter as torchvision.transforms.ColorJitter(brightness, contrast, saturation, hue) on a float
+// image in [0, 1]: brightness b, contrast c and saturation s give factors uniform in
+// [max(0, 1 - x), 1 + x]; hue h (at most 0.5) a shift uniform in [-h, h]; 0 leaves that property
+// alone. Each call draws the order of the four operations (torch.randperm(4)), then the factors in
+// the order brightness, contrast, saturation, hue, and applies them (functional.hpp). Saturation and
+// hue leave 1-channel images unchanged, as torchvision does.
+
+
+// ---- ctnn/data/transforms/functional.hpp ----
+// The image operations behind ColorJitter and TrivialAugmentWide, as torchvision.transforms.functional
+// computes them on tensors (0.14): on float images in [0, 1] (ColorJitter's input) and on uint8 images
+// (TrivialAugmentWide's, as it is applied to PIL / uint8 images), with the same float32 arithmetic,
+// truncation of blends to uint8 (Tensor.to(torch.uint8)) and round-half-to-even where torchvision rounds.
+// Images are [channels, height, width]; channels is 1 or 3.
+
+
+// ---- ctnn/data/transforms/image_view.hpp ----
+// The image a transform changes in place, and the type data sets keep a transform as.
 
 namespace ctnn::data {
 
@@ -3041,6 +3510,703 @@ struct ImageView {
 
 // What a data set applies to each sample after decoding it. Empty: nothing.
 using Transform = std::function<void(ImageView)>;
+
+}  // namespace ctnn::data
+
+namespace ctnn::data::functional {
+
+// A uint8 image (TrivialAugmentWide works on these).
+struct ByteImage {
+  std::uint8_t* data;
+  std::size_t channels, height, width;
+  std::size_t plane() const { return height * width; }
+  std::size_t size() const { return channels * plane(); }
+};
+
+namespace detail {
+inline void check_channels(std::size_t c, const char* what) {
+  if (c != 1 && c != 3) throw error(cat(what, ": an image of ", c, " channels; expected 1 or 3"));
+}
+// A float32 product, rounded as torch rounds it: the compiler may not fuse it into the following
+// addition (g++ and clang contract a * b + c into one FMA with -mfma, which rounds once, and a blend
+// truncated to uint8 then differs in the last unit).
+inline float product(float a, float b) {
+  volatile float p = a * b;
+  return p;
+}
+
+// _blend: ratio * a + (1 - ratio) * b in float32, clamped, for uint8 truncated. Both weights are
+// rounded to float32 from double, as torch does with Python scalars: 1 - ratio is computed first.
+struct blend_weights {
+  float ratio, rest;
+  explicit blend_weights(double r) : ratio(static_cast<float>(r)), rest(static_cast<float>(1.0 - r)) {}
+};
+inline std::uint8_t blend_byte(blend_weights w, float a, float b) {
+  return static_cast<std::uint8_t>(std::clamp(product(w.ratio, a) + product(w.rest, b), 0.0f, 255.0f));
+}
+inline float blend_float(blend_weights w, float a, float b) {
+  return std::clamp(product(w.ratio, a) + product(w.rest, b), 0.0f, 1.0f);
+}
+}  // namespace detail
+
+// rgb_to_grayscale: 0.2989 r + 0.587 g + 0.114 b (float32; uint8 results truncated).
+inline float grayscale(float r, float g, float b) {
+  return detail::product(0.2989f, r) + detail::product(0.587f, g) + detail::product(0.114f, b);
+}
+
+// ---- float images in [0, 1] -------------------------------------------------------------------------
+
+inline void adjust_brightness(ImageView v, double factor) {
+  const detail::blend_weights w(factor);
+  detail::check_channels(v.channels, "adjust_brightness");
+  for (std::size_t i = 0; i < v.size(); ++i) v.data[i] = detail::blend_float(w, v.data[i], 0.0f);
+}
+
+inline void adjust_contrast(ImageView v, double factor) {
+  const detail::blend_weights w(factor);
+  detail::check_channels(v.channels, "adjust_contrast");
+  const std::size_t n = v.height * v.width;
+  double sum = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    sum += v.channels == 3 ? grayscale(v.data[i], v.data[n + i], v.data[2 * n + i]) : v.data[i];
+  const auto mean = static_cast<float>(sum / static_cast<double>(n));
+  for (std::size_t i = 0; i < v.size(); ++i) v.data[i] = detail::blend_float(w, v.data[i], mean);
+}
+
+// One channel: unchanged (torchvision matches PIL there).
+inline void adjust_saturation(ImageView v, double factor) {
+  const detail::blend_weights w(factor);
+  detail::check_channels(v.channels, "adjust_saturation");
+  if (v.channels == 1) return;
+  const std::size_t n = v.height * v.width;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float gray = grayscale(v.data[i], v.data[n + i], v.data[2 * n + i]);
+    for (std::size_t c = 0; c < 3; ++c) v.data[c * n + i] = detail::blend_float(w, v.data[c * n + i], gray);
+  }
+}
+
+// Shifts the hue by factor (in [-0.5, 0.5]) through torchvision's _rgb2hsv / _hsv2rgb. One channel: unchanged.
+inline void adjust_hue(ImageView v, float factor) {
+  detail::check_channels(v.channels, "adjust_hue");
+  if (!(factor >= -0.5f && factor <= 0.5f)) throw error(cat("adjust_hue: hue_factor ", factor, " is not in [-0.5, 0.5]"));
+  if (v.channels == 1) return;
+  const std::size_t n = v.height * v.width;
+  for (std::size_t k = 0; k < n; ++k) {
+    const float r = v.data[k], g = v.data[n + k], b = v.data[2 * n + k];
+    const float maxc = std::max({r, g, b}), minc = std::min({r, g, b});
+    const bool eqc = maxc == minc;
+    const float cr = maxc - minc;
+    const float s = cr / (eqc ? 1.0f : maxc);
+    const float cd = eqc ? 1.0f : cr;
+    const float rc = (maxc - r) / cd, gc = (maxc - g) / cd, bc = (maxc - b) / cd;
+    float h = 0;
+    if (maxc == r) h = bc - gc;
+    else if (maxc == g) h = 2.0f + rc - bc;
+    else h = 4.0f + gc - rc;
+    h = std::fmod(h / 6.0f + 1.0f, 1.0f);
+    // (h + factor) % 1.0 with Python's sign convention
+    h = h + factor;
+    h = h - std::floor(h);
+    if (h >= 1.0f) h = 0.0f;
+    const float val = maxc;
+    const float hi = std::floor(h * 6.0f);
+    const float f = h * 6.0f - hi;
+    const int i = static_cast<int>(hi) % 6;
+    const float p = std::clamp(val * (1.0f - s), 0.0f, 1.0f);
+    const float q = std::clamp(val * (1.0f - s * f), 0.0f, 1.0f);
+    const float t = std::clamp(val * (1.0f - s * (1.0f - f)), 0.0f, 1.0f);
+    const std::array<float, 6> a1{val, q, p, p, t, val}, a2{t, val, val, q, p, p}, a3{p, p, t, val, val, q};
+    v.data[k] = a1[static_cast<std::size_t>(i)];
+    v.data[n + k] = a2[static_cast<std::size_t>(i)];
+    v.data[2 * n + k] = a3[static_cast<std::size_t>(i)];
+  }
+}
+
+// ---- uint8 images ---------------------------------------------------------------------------------------
+
+inline void adjust_brightness(ByteImage m, double factor) {
+  const detail::blend_weights w(factor);
+  for (std::size_t i = 0; i < m.size(); ++i) m.data[i] = detail::blend_byte(w, m.data[i], 0.0f);
+}
+
+// Grayscale of a uint8 image, truncated to uint8 as torchvision's rgb_to_grayscale.
+inline std::uint8_t grayscale_byte(const ByteImage& m, std::size_t i) {
+  const std::size_t n = m.plane();
+  return static_cast<std::uint8_t>(grayscale(m.data[i], m.data[n + i], m.data[2 * n + i]));
+}
+
+inline void adjust_saturation(ByteImage m, double factor) {
+  const detail::blend_weights w(factor);
+  detail::check_channels(m.channels, "adjust_saturation");
+  if (m.channels == 1) return;
+  const std::size_t n = m.plane();
+  for (std::size_t i = 0; i < n; ++i) {
+    const float gray = grayscale_byte(m, i);
+    for (std::size_t c = 0; c < 3; ++c) m.data[c * n + i] = detail::blend_byte(w, m.data[c * n + i], gray);
+  }
+}
+
+inline void adjust_contrast(ByteImage m, double factor) {
+  const detail::blend_weights w(factor);
+  detail::check_channels(m.channels, "adjust_contrast");
+  const std::size_t n = m.plane();
+  std::uint64_t sum = 0;  // exact: the mean of integers
+  for (std::size_t i = 0; i < n; ++i) sum += m.channels == 3 ? grayscale_byte(m, i) : m.data[i];
+  const auto mean = static_cast<float>(static_cast<double>(sum) / static_cast<double>(n));
+  for (std::size_t i = 0; i < m.size(); ++i) m.data[i] = detail::blend_byte(w, m.data[i], mean);
+}
+
+// Blend with the image smoothed by [[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13 (rounded to uint8) inside a
+// one-pixel border, which keeps its values. Images of at most 2 rows or columns are unchanged.
+inline void adjust_sharpness(ByteImage m, double factor) {
+  const detail::blend_weights weights(factor);
+  if (m.height <= 2 || m.width <= 2) return;
+  const std::size_t w = m.width;
+  std::vector<std::uint8_t> blurred(m.data, m.data + m.size());
+  const float k = 1.0f / 13.0f, centre = 5.0f / 13.0f;
+  for (std::size_t c = 0; c < m.channels; ++c) {
+    const std::uint8_t* src = m.data + c * m.plane();
+    for (std::size_t y = 1; y + 1 < m.height; ++y)
+      for (std::size_t x = 1; x + 1 < w; ++x) {
+        float acc = 0;
+        for (std::size_t dy = 0; dy < 3; ++dy)
+          for (std::size_t dx = 0; dx < 3; ++dx)
+            acc += detail::product(dy == 1 && dx == 1 ? centre : k, static_cast<float>(src[(y + dy - 1) * w + x + dx - 1]));
+        blurred[c * m.plane() + y * w + x] = static_cast<std::uint8_t>(std::clamp(std::nearbyint(acc), 0.0f, 255.0f));
+      }
+  }
+  for (std::size_t i = 0; i < m.size(); ++i) m.data[i] = detail::blend_byte(weights, m.data[i], blurred[i]);
+}
+
+// Keeps the top `bits` bits of every value.
+inline void posterize(ByteImage m, int bits) {
+  if (bits < 0 || bits > 8) throw error(cat("posterize: bits ", bits, " is not in 0..8"));
+  const auto mask = static_cast<std::uint8_t>(0xffu << (8 - bits));
+  for (std::size_t i = 0; i < m.size(); ++i) m.data[i] = static_cast<std::uint8_t>(m.data[i] & mask);
+}
+
+// Inverts every value >= threshold.
+inline void solarize(ByteImage m, double threshold) {
+  for (std::size_t i = 0; i < m.size(); ++i)
+    if (static_cast<double>(m.data[i]) >= threshold) m.data[i] = static_cast<std::uint8_t>(255 - m.data[i]);
+}
+
+// Stretches each channel to [0, 255] (float32 scale, truncated); a constant channel is unchanged.
+inline void autocontrast(ByteImage m) {
+  for (std::size_t c = 0; c < m.channels; ++c) {
+    std::uint8_t* p = m.data + c * m.plane();
+    const auto [lo_it, hi_it] = std::minmax_element(p, p + m.plane());
+    float lo = *lo_it;
+    // bound / (max - min) in torch is (max - min).reciprocal() * bound
+    float scale = (1.0f / (static_cast<float>(*hi_it) - lo)) * 255.0f;
+    if (!std::isfinite(scale)) {
+      lo = 0;
+      scale = 1;
+    }
+    for (std::size_t i = 0; i < m.plane(); ++i)
+      p[i] = static_cast<std::uint8_t>(std::clamp((static_cast<float>(p[i]) - lo) * scale, 0.0f, 255.0f));
+  }
+}
+
+// Histogram equalisation per channel, torchvision's integer look-up table.
+inline void equalize(ByteImage m) {
+  for (std::size_t c = 0; c < m.channels; ++c) {
+    std::uint8_t* p = m.data + c * m.plane();
+    std::array<std::int64_t, 256> hist{};
+    for (std::size_t i = 0; i < m.plane(); ++i) ++hist[p[i]];
+    std::int64_t last_nonzero = 0, nonzero_sum = 0;
+    for (std::size_t v = 0; v < 256; ++v)
+      if (hist[v]) {
+        nonzero_sum += hist[v];
+        last_nonzero = hist[v];
+      }
+    const std::int64_t step = (nonzero_sum - last_nonzero) / 255;  // every nonzero bin but the last
+    if (step == 0) continue;
+    std::array<std::uint8_t, 256> lut{};
+    std::int64_t cumulative = 0;
+    for (std::size_t v = 0; v < 256; ++v) {
+      // lut[v] = (cumsum[v - 1] + step / 2) / step, lut[0] = 0
+      lut[v] = static_cast<std::uint8_t>(std::min<std::int64_t>((cumulative + step / 2) / step, 255));
+      cumulative += hist[v];
+    }
+    for (std::size_t i = 0; i < m.plane(); ++i) p[i] = lut[p[i]];
+  }
+}
+
+// torchvision's _get_inverse_affine_matrix (inverted = True): output pixel -> input pixel, about a
+// centre given relative to the image centre.
+inline std::array<double, 6> inverse_affine_matrix(double centre_x, double centre_y, double angle_degrees,
+                                                   double translate_x, double translate_y, double scale,
+                                                   double shear_x_degrees, double shear_y_degrees) {
+  const double to_rad = 3.141592653589793 / 180.0;
+  const double rot = angle_degrees * to_rad, sx = shear_x_degrees * to_rad, sy = shear_y_degrees * to_rad;
+  const double a = std::cos(rot - sy) / std::cos(sy);
+  const double b = -std::cos(rot - sy) * std::tan(sx) / std::cos(sy) - std::sin(rot);
+  const double c = std::sin(rot - sy) / std::cos(sy);
+  const double d = -std::sin(rot - sy) * std::tan(sx) / std::cos(sy) + std::cos(rot);
+  std::array<double, 6> m{d / scale, -b / scale, 0.0, -c / scale, a / scale, 0.0};
+  m[2] += m[0] * (-centre_x - translate_x) + m[1] * (-centre_y - translate_y);
+  m[5] += m[3] * (-centre_x - translate_x) + m[4] * (-centre_y - translate_y);
+  m[2] += centre_x;
+  m[5] += centre_y;
+  return m;
+}
+
+// F_t.affine with nearest interpolation and fill 0: each output pixel takes the input pixel nearest to
+// matrix * (its offset from the image centre), as affine_grid + grid_sample(align_corners=False) do in float32.
+inline void warp_affine_nearest(ByteImage m, const std::array<double, 6>& matrix) {
+  const std::size_t h = m.height, w = m.width;
+  std::vector<std::uint8_t> src(m.data, m.data + m.size());
+  std::array<float, 6> t{};
+  for (std::size_t k = 0; k < 6; ++k) t[k] = static_cast<float>(matrix[k]);
+  const float half_w = 0.5f * static_cast<float>(w), half_h = 0.5f * static_cast<float>(h);
+  for (std::size_t y = 0; y < h; ++y)
+    for (std::size_t x = 0; x < w; ++x) {
+      const float bx = static_cast<float>(x) - half_w + 0.5f, by = static_cast<float>(y) - half_h + 0.5f;
+      // The grid in [-1, 1] (what affine_grid produces), then grid_sample's unnormalisation.
+      const float gx = (t[0] * bx + t[1] * by + t[2]) / half_w, gy = (t[3] * bx + t[4] * by + t[5]) / half_h;
+      const float ix = std::nearbyint(((gx + 1.0f) * static_cast<float>(w) - 1.0f) / 2.0f);
+      const float iy = std::nearbyint(((gy + 1.0f) * static_cast<float>(h) - 1.0f) / 2.0f);
+      const bool inside = ix >= 0 && iy >= 0 && ix < static_cast<float>(w) && iy < static_cast<float>(h);
+      for (std::size_t c = 0; c < m.channels; ++c)
+        m.data[c * m.plane() + y * w + x] =
+            inside ? src[c * m.plane() + static_cast<std::size_t>(iy) * w + static_cast<std::size_t>(ix)] : 0;
+    }
+}
+
+}  // namespace ctnn::data::functional
+
+// ---- ctnn/data/transforms/sample_random.hpp ----
+// Where random transforms get their numbers. Inside a DataLoader every sample has its own seed, a pure
+// function of the epoch's seed and the sample's index in the data set (DataLoader sets it around each
+// load()), so an epoch's augmentations do not depend on which thread loads which sample, or in what
+// order: 0, 1, 2 or 4 workers give the same batches. Outside a loader (a transform called by hand, or
+// a data set read directly) a transform numbers its calls instead, from its own seed.
+//
+// A random transform holds a transform_random (seeded from a Generator at construction, as
+// RandomHorizontalFlip(p, generator)) and asks it for the draws of one call: a small counter-based
+// stream, distinct for every (transform, sample, call within the sample).
+
+
+namespace ctnn::data {
+
+namespace detail {
+struct sample_seed_state {
+  bool active = false;
+  std::uint64_t seed = 0;
+  std::uint64_t calls = 0;  // random transform calls so far for this sample
+};
+inline sample_seed_state& current_sample_seed() {
+  thread_local sample_seed_state state;
+  return state;
+}
+}  // namespace detail
+
+// While alive, random transforms on this thread draw from `seed` (the loader's seed of one sample).
+class sample_seed_scope {
+ public:
+  explicit sample_seed_scope(std::uint64_t seed) : saved_(detail::current_sample_seed()) {
+    detail::current_sample_seed() = {true, seed, 0};
+  }
+  ~sample_seed_scope() { detail::current_sample_seed() = saved_; }
+  sample_seed_scope(const sample_seed_scope&) = delete;
+  sample_seed_scope& operator=(const sample_seed_scope&) = delete;
+
+ private:
+  detail::sample_seed_state saved_;
+};
+
+// The numbers of one transform call.
+class draws {
+ public:
+  explicit draws(std::uint64_t seed) : seed_(seed) {}
+  // Uniform in [0, 1).
+  double uniform() { return rng::uniform(seed_, next_++); }
+  // Uniform in [lo, hi).
+  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+  // Integer in [0, n) (torch.randint(n)); n > 0.
+  std::uint64_t below(std::uint64_t n) { return rng::bits(seed_, next_++) % n; }
+  // Integer in [lo, hi] (inclusive, as random.randint).
+  std::int64_t between(std::int64_t lo, std::int64_t hi) {
+    return lo + static_cast<std::int64_t>(below(static_cast<std::uint64_t>(hi - lo + 1)));
+  }
+
+ private:
+  std::uint64_t seed_;
+  std::uint64_t next_ = 0;
+};
+
+class transform_random {
+ public:
+  explicit transform_random(Generator& generator)
+      : seed_(generator.fork().seed()), calls_(std::make_shared<std::atomic<std::uint64_t>>(0)) {}
+
+  // The draws of one call: per sample inside a loader, else per call of this transform (copies of a
+  // transform share the call counter, as copies of a data set share their transform).
+  draws next() const {
+    auto& sample = detail::current_sample_seed();
+    if (sample.active) return draws(rng::bits(rng::mix(seed_ ^ sample.seed), sample.calls++));
+    return draws(rng::bits(seed_, calls_->fetch_add(1, std::memory_order_relaxed)));
+  }
+
+ private:
+  std::uint64_t seed_;
+  std::shared_ptr<std::atomic<std::uint64_t>> calls_;
+};
+
+}  // namespace ctnn::data
+
+namespace ctnn::data {
+
+class ColorJitter {
+ public:
+  explicit ColorJitter(double brightness = 0, double contrast = 0, double saturation = 0, double hue = 0,
+                       Generator& generator = default_generator())
+      : brightness_(range("brightness", brightness)), contrast_(range("contrast", contrast)),
+        saturation_(range("saturation", saturation)), hue_{-hue, hue}, random_(generator) {
+    if (!(hue >= 0 && hue <= 0.5)) throw error(cat("ColorJitter: hue ", hue, " is not in [0, 0.5]"));
+  }
+
+  // What one call applies: the order (0 brightness, 1 contrast, 2 saturation, 3 hue) and the factors
+  // (nothing for a property left alone: its `use` is false).
+  struct Params {
+    std::array<std::size_t, 4> order{};
+    std::array<double, 4> factor{1, 1, 1, 0};
+    std::array<bool, 4> use{};
+  };
+
+  Params draw(draws& d) const {
+    Params p;
+    for (std::size_t i = 0; i < 4; ++i) p.order[i] = i;
+    for (std::size_t i = 4; i > 1; --i) std::swap(p.order[i - 1], p.order[d.below(i)]);
+    const std::array<std::pair<double, double>, 4> ranges{brightness_, contrast_, saturation_, hue_};
+    for (std::size_t k = 0; k < 4; ++k) {
+      p.use[k] = k < 3 ? ranges[k] != std::pair<double, double>{1.0, 1.0} : ranges[k].second > 0;
+      if (p.use[k]) p.factor[k] = d.uniform(ranges[k].first, ranges[k].second);
+    }
+    return p;
+  }
+
+  static void apply(ImageView v, const Params& p) {
+    for (const std::size_t k : p.order) {
+      if (!p.use[k]) continue;
+      const double f = p.factor[k];
+      if (k == 0) functional::adjust_brightness(v, f);
+      else if (k == 1) functional::adjust_contrast(v, f);
+      else if (k == 2) functional::adjust_saturation(v, f);
+      else functional::adjust_hue(v, static_cast<float>(f));
+    }
+  }
+
+  void operator()(ImageView v) const {
+    draws d = random_.next();
+    apply(v, draw(d));
+  }
+
+ private:
+  static std::pair<double, double> range(const char* what, double x) {
+    if (!(x >= 0)) throw error(cat("ColorJitter: ", what, " ", x, " is negative"));
+    return {x > 1 ? 0.0 : 1.0 - x, 1.0 + x};
+  }
+
+  std::pair<double, double> brightness_, contrast_, saturation_, hue_;
+  transform_random random_;
+};
+
+}  // namespace ctnn::data
+
+// ---- ctnn/data/transforms/random_crop.hpp ----
+// RandomCrop<Size, Padding> as torchvision.transforms.RandomCrop(Size, padding=Padding,
+// pad_if_needed, fill, padding_mode="constant"): pads every side by Padding with `fill`, then (with
+// pad_if_needed) pads an image narrower or shorter than Size by the difference on both sides of that
+// axis, then crops Size x Size at a uniformly random offset (top, then left, as torch.randint draws
+// them). In place when the image already is Size x Size (RandomCrop(32, padding=4) on CIFAR-10);
+// buffer to buffer otherwise, like Resize.
+
+
+namespace ctnn::data {
+
+template <std::size_t Size, std::size_t Padding = 0>
+class RandomCrop {
+  static_assert(Size > 0, "ctnn: RandomCrop<Size>: the size must be positive");
+
+ public:
+  explicit RandomCrop(bool pad_if_needed = false, float fill = 0.0f, Generator& generator = default_generator())
+      : pad_if_needed_(pad_if_needed), fill_(fill), random_(generator) {}
+
+  // src [channels, height, width] -> dst [channels, Size, Size].
+  void operator()(const float* src, std::size_t channels, std::size_t height, std::size_t width, float* dst) const {
+    std::size_t ph = height + 2 * Padding, pw = width + 2 * Padding;  // padded size
+    std::size_t top = Padding, left = Padding;                         // where the image starts in it
+    if (pad_if_needed_ && pw < Size) {
+      left += Size - pw;
+      pw += 2 * (Size - pw);
+    }
+    if (pad_if_needed_ && ph < Size) {
+      top += Size - ph;
+      ph += 2 * (Size - ph);
+    }
+    if (ph < Size || pw < Size)
+      throw error(cat("RandomCrop: required crop size (", Size, ", ", Size, ") is larger than the input image size (",
+                      ph, ", ", pw, ")"));
+    draws d = random_.next();
+    const std::size_t i = ph == Size ? 0 : static_cast<std::size_t>(d.below(ph - Size + 1));
+    const std::size_t j = pw == Size ? 0 : static_cast<std::size_t>(d.below(pw - Size + 1));
+    for (std::size_t c = 0; c < channels; ++c)
+      for (std::size_t y = 0; y < Size; ++y) {
+        float* out = dst + (c * Size + y) * Size;
+        const std::size_t py = i + y;  // row in the padded image
+        if (py < top || py >= top + height) {
+          std::fill(out, out + Size, fill_);
+          continue;
+        }
+        const float* row = src + (c * height + (py - top)) * width;
+        for (std::size_t x = 0; x < Size; ++x) {
+          const std::size_t px = j + x;
+          out[x] = px < left || px >= left + width ? fill_ : row[px - left];
+        }
+      }
+  }
+
+  void operator()(ImageView v) const {
+    if (v.height != Size || v.width != Size)
+      throw error(cat("RandomCrop<", Size, ">: an image of ", v.height, " x ", v.width, " cannot be cropped in place; ",
+                      "use the buffer-to-buffer call"));
+    thread_local std::vector<float> copy;
+    copy.assign(v.data, v.data + v.size());
+    (*this)(copy.data(), v.channels, v.height, v.width, v.data);
+  }
+
+ private:
+  bool pad_if_needed_;
+  float fill_;
+  transform_random random_;
+};
+
+}  // namespace ctnn::data
+
+// ---- ctnn/data/transforms/random_erasing.hpp ----
+// RandomErasing as torchvision.transforms.RandomErasing(p, scale, ratio, value) on a tensor image:
+// with probability p, up to 10 tries draw an area fraction in scale and a log-uniform aspect ratio in
+// ratio; the first rectangle (h, w rounded half to even, as Python's round) that fits strictly inside
+// the image is filled with `value` (one value, or one per channel; empty: standard normal noise,
+// torchvision's value="random"). When no try fits the image is left as it is.
+
+
+namespace ctnn::data {
+
+class RandomErasing {
+ public:
+  explicit RandomErasing(double p = 0.5, std::pair<double, double> scale = {0.02, 0.33},
+                         std::pair<double, double> ratio = {0.3, 3.3}, std::vector<double> value = {0.0},
+                         Generator& generator = default_generator())
+      : p_(p), scale_(scale), ratio_(ratio), value_(std::move(value)), random_(generator) {
+    if (!(p >= 0.0 && p <= 1.0)) throw error(cat("RandomErasing: probability ", p, " is not in [0, 1]"));
+    if (!(scale.first >= 0 && scale.first <= scale.second && scale.second <= 1))
+      throw error(cat("RandomErasing: scale (", scale.first, ", ", scale.second, ") is not an interval inside [0, 1]"));
+    if (!(ratio.first > 0 && ratio.first <= ratio.second))
+      throw error(cat("RandomErasing: ratio (", ratio.first, ", ", ratio.second, ") is not a positive interval"));
+  }
+
+  // The rectangle a draw picks, or none.
+  struct Box {
+    std::size_t top = 0, left = 0, height = 0, width = 0;
+    bool erase = false;
+  };
+
+  void operator()(ImageView v) const {
+    if (value_.size() > 1 && value_.size() != v.channels)
+      throw error(cat("RandomErasing: ", value_.size(), " values for an image of ", v.channels, " channels"));
+    draws d = random_.next();
+    const Box box = draw(d, v.height, v.width);
+    if (!box.erase) return;
+    for (std::size_t c = 0; c < v.channels; ++c)
+      for (std::size_t y = box.top; y < box.top + box.height; ++y)
+        for (std::size_t x = box.left; x < box.left + box.width; ++x)
+          v(c, y, x) = value_.empty() ? static_cast<float>(normal(d)) : static_cast<float>(value_[value_.size() == 1 ? 0 : c]);
+  }
+
+  // torchvision's get_params with these options (and p): the box for an image of height x width.
+  Box draw(draws& d, std::size_t height, std::size_t width) const {
+    if (!(d.uniform() < p_)) return {};
+    const double area = static_cast<double>(height * width);
+    const double log_lo = std::log(ratio_.first), log_hi = std::log(ratio_.second);
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      const double erase_area = area * d.uniform(scale_.first, scale_.second);
+      const double aspect = std::exp(d.uniform(log_lo, log_hi));
+      const double h = std::nearbyint(std::sqrt(erase_area * aspect)), w = std::nearbyint(std::sqrt(erase_area / aspect));
+      if (!(h < static_cast<double>(height) && w < static_cast<double>(width))) continue;
+      Box b;
+      b.height = static_cast<std::size_t>(h);
+      b.width = static_cast<std::size_t>(w);
+      b.top = static_cast<std::size_t>(d.below(height - b.height + 1));
+      b.left = static_cast<std::size_t>(d.below(width - b.width + 1));
+      b.erase = true;
+      return b;
+    }
+    return {};
+  }
+
+ private:
+  static double normal(draws& d) {
+    const double u1 = 1.0 - d.uniform(), u2 = d.uniform();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  }
+
+  double p_;
+  std::pair<double, double> scale_, ratio_;
+  std::vector<double> value_;
+  transform_random random_;
+};
+
+}  // namespace ctnn::data
+
+// ---- ctnn/data/transforms/trivial_augment.hpp ----
+// TrivialAugmentWide as torchvision.transforms.TrivialAugmentWide (0.14; num_magnitude_bins = 31,
+// nearest interpolation, fill 0) on a float image in [0, 1]: the image is rounded to uint8 (the PIL /
+// uint8 image torchvision augments), one operation is drawn uniformly from the 14 below, then a
+// magnitude bin uniformly from its bins and, for signed operations, a sign; the result is converted
+// back to [0, 1] (v / 255, ToTensor's values). Put it before Normalize.
+//   op            magnitudes (bins)            signed
+//   Identity      -                            no
+//   ShearX/Y      linspace(0, 0.99)            yes    affine shear atan(m) in degrees about the corner
+//   TranslateX/Y  linspace(0, 32)              yes    int(m) pixels
+//   Rotate        linspace(0, 135)             yes    degrees, about the centre
+//   Brightness    linspace(0, 0.99)            yes    adjust_brightness(1 + m)
+//   Color         linspace(0, 0.99)            yes    adjust_saturation(1 + m)
+//   Contrast      linspace(0, 0.99)            yes    adjust_contrast(1 + m)
+//   Sharpness     linspace(0, 0.99)            yes    adjust_sharpness(1 + m)
+//   Posterize     8 - round(i / ((bins-1)/6))  no     bits kept
+//   Solarize      linspace(255, 0)             no     threshold
+//   AutoContrast  -                            no
+//   Equalize      -                            no
+
+
+namespace ctnn::data {
+
+class TrivialAugmentWide {
+ public:
+  enum class Op { Identity, ShearX, ShearY, TranslateX, TranslateY, Rotate, Brightness, Color, Contrast, Sharpness,
+                  Posterize, Solarize, AutoContrast, Equalize };
+  static constexpr std::size_t op_count = 14;
+  static constexpr std::array<std::string_view, op_count> op_names{
+      "Identity", "ShearX",    "ShearY",    "TranslateX", "TranslateY",   "Rotate",  "Brightness",
+      "Color",    "Contrast",  "Sharpness", "Posterize",  "Solarize",     "AutoContrast", "Equalize"};
+
+  explicit TrivialAugmentWide(std::size_t num_magnitude_bins = 31, Generator& generator = default_generator())
+      : bins_(num_magnitude_bins), random_(generator) {
+    if (bins_ < 2) throw error(cat("TrivialAugmentWide: num_magnitude_bins ", bins_, " must be at least 2"));
+  }
+
+  // Whether op has a magnitude (a bin is drawn for it) and a sign.
+  static bool has_magnitude(Op op) { return op != Op::Identity && op != Op::AutoContrast && op != Op::Equalize; }
+  static bool is_signed(Op op) { return has_magnitude(op) && op != Op::Posterize && op != Op::Solarize; }
+
+  // Magnitude of bin b of op, as torchvision's _augmentation_space (float32 linspace).
+  double magnitude(Op op, std::size_t b) const {
+    auto linspace = [&](float lo, float hi) { return static_cast<double>(torch_linspace(lo, hi, bins_, b)); };
+    switch (op) {
+      case Op::ShearX: case Op::ShearY: case Op::Brightness: case Op::Color: case Op::Contrast: case Op::Sharpness:
+        return linspace(0.0f, 0.99f);
+      case Op::TranslateX: case Op::TranslateY: return linspace(0.0f, 32.0f);
+      case Op::Rotate: return linspace(0.0f, 135.0f);
+      case Op::Solarize: return linspace(255.0f, 0.0f);
+      case Op::Posterize:
+        return 8.0 - std::nearbyint(static_cast<double>(static_cast<float>(b) / (static_cast<float>(bins_ - 1) / 6.0f)));
+      default: return 0.0;
+    }
+  }
+
+  // Element i of torch.linspace(lo, hi, n) in float32, rounded as PyTorch 1.13's CPU kernel rounds it
+  // (the bins are compared for equality in tests/data/test_augment.cpp): from the start for the first
+  // half, from the end after; elements in whole 16-element chunks go through 8-lane vectors
+  // (base + lane * step, each product rounded), the rest through a fused multiply-add.
+  static float torch_linspace(float lo, float hi, std::size_t n, std::size_t i) {
+    const float step = (hi - lo) / static_cast<float>(n - 1);
+    const std::size_t halfway = n / 2;
+    auto from = [&](std::size_t k) { return k < halfway; };
+    if (i < n / 16 * 16) {
+      const std::size_t first = i / 8 * 8;
+      volatile float offset = step * static_cast<float>(from(first) ? first : n - first - 1);
+      const float base = from(first) ? lo + offset : hi - offset;
+      volatile float lane = static_cast<float>(i - first) * step;
+      return base + lane;
+    }
+    return from(i) ? std::fma(step, static_cast<float>(i), lo) : std::fma(-step, static_cast<float>(n - i - 1), hi);
+  }
+
+  // One call's choice: the op and its signed magnitude.
+  struct Params {
+    Op op = Op::Identity;
+    double magnitude = 0;
+  };
+  Params draw(draws& d) const {
+    Params p;
+    p.op = static_cast<Op>(d.below(op_count));
+    if (has_magnitude(p.op)) p.magnitude = magnitude(p.op, static_cast<std::size_t>(d.below(bins_)));
+    if (is_signed(p.op) && d.below(2)) p.magnitude = -p.magnitude;
+    return p;
+  }
+
+  // torchvision's _apply_op on a uint8 image.
+  static void apply(functional::ByteImage m, Op op, double mag) {
+    namespace F = functional;
+    const double degrees = 180.0 / 3.141592653589793;
+    const double w = static_cast<double>(m.width), h = static_cast<double>(m.height);
+    switch (op) {
+      case Op::Identity: break;
+      case Op::ShearX:  // center = [0, 0]: the top-left corner, relative to the image centre
+        F::warp_affine_nearest(m, F::inverse_affine_matrix(-0.5 * w, -0.5 * h, 0, 0, 0, 1, std::atan(mag) * degrees, 0));
+        break;
+      case Op::ShearY:
+        F::warp_affine_nearest(m, F::inverse_affine_matrix(-0.5 * w, -0.5 * h, 0, 0, 0, 1, 0, std::atan(mag) * degrees));
+        break;
+      case Op::TranslateX:
+        F::warp_affine_nearest(m, F::inverse_affine_matrix(0, 0, 0, std::trunc(mag), 0, 1, 0, 0));
+        break;
+      case Op::TranslateY:
+        F::warp_affine_nearest(m, F::inverse_affine_matrix(0, 0, 0, 0, std::trunc(mag), 1, 0, 0));
+        break;
+      case Op::Rotate: F::warp_affine_nearest(m, F::inverse_affine_matrix(0, 0, -mag, 0, 0, 1, 0, 0)); break;
+      case Op::Brightness: F::adjust_brightness(m, 1.0 + mag); break;
+      case Op::Color: F::adjust_saturation(m, 1.0 + mag); break;
+      case Op::Contrast: F::adjust_contrast(m, 1.0 + mag); break;
+      case Op::Sharpness: F::adjust_sharpness(m, 1.0 + mag); break;
+      case Op::Posterize: F::posterize(m, static_cast<int>(mag)); break;
+      case Op::Solarize: F::solarize(m, mag); break;
+      case Op::AutoContrast: F::autocontrast(m); break;
+      case Op::Equalize: F::equalize(m); break;
+    }
+  }
+
+  // On a float image: round to uint8, apply, back to [0, 1].
+  static void apply(ImageView v, Op op, double mag) {
+    thread_local std::vector<std::uint8_t> bytes;
+    bytes.resize(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i)
+      bytes[i] = static_cast<std::uint8_t>(std::nearbyint(std::clamp(v.data[i], 0.0f, 1.0f) * 255.0f));
+    apply(functional::ByteImage{bytes.data(), v.channels, v.height, v.width}, op, mag);
+    for (std::size_t i = 0; i < v.size(); ++i) v.data[i] = static_cast<float>(bytes[i]) * (1.0f / 255.0f);
+  }
+
+  void operator()(ImageView v) const {
+    if (v.channels != 1 && v.channels != 3)
+      throw error(cat("TrivialAugmentWide: an image of ", v.channels, " channels; expected 1 or 3"));
+    draws d = random_.next();
+    const Params p = draw(d);
+    apply(v, p.op, p.magnitude);
+  }
+
+  std::size_t num_magnitude_bins() const { return bins_; }
+
+ private:
+  std::size_t bins_;
+  transform_random random_;
+};
+
+}  // namespace ctnn::data
+
+namespace ctnn::data {
 
 struct ToTensor {
   // uint8 values to float in [0, 1], same layout.
@@ -3088,19 +4254,17 @@ class Normalize {
   std::vector<float> mean_, inv_std_;
 };
 
-// Mirrors the image left-right with probability p. The decisions come from a stream forked from the
-// given generator at construction, one number per call: the same seed gives the same flips, and a
-// DataLoader (with or without prefetch) calls load() in the same order, so training is repeatable.
-// Copies share the stream (as copies of a data set share its transform); the counter is atomic.
+// Mirrors the image left-right with probability p, one draw per call (transforms/sample_random.hpp:
+// per sample inside a DataLoader, so the flips do not depend on the worker count; per call otherwise).
+// The same seed gives the same flips.
 class RandomHorizontalFlip {
  public:
-  explicit RandomHorizontalFlip(double p = 0.5, Generator& generator = default_generator())
-      : p_(p), seed_(generator.fork().seed()), counter_(std::make_shared<std::atomic<std::uint64_t>>(0)) {
+  explicit RandomHorizontalFlip(double p = 0.5, Generator& generator = default_generator()) : p_(p), random_(generator) {
     if (!(p >= 0.0 && p <= 1.0)) throw error(cat("RandomHorizontalFlip: probability ", p, " is not in [0, 1]"));
   }
 
   void operator()(ImageView v) const {
-    if (rng::uniform(seed_, counter_->fetch_add(1, std::memory_order_relaxed)) < p_) flip(v);
+    if (random_.next().uniform() < p_) flip(v);
   }
 
   static void flip(ImageView v) {
@@ -3109,8 +4273,7 @@ class RandomHorizontalFlip {
 
  private:
   double p_;
-  std::uint64_t seed_;
-  std::shared_ptr<std::atomic<std::uint64_t>> counter_;
+  transform_random random_;
 };
 
 namespace detail {
@@ -3318,10 +4481,19 @@ class CIFAR10 : public dataset_ops<CIFAR10> {
 // no batch allocates; a batch stays valid until the loop advances. The last batch is smaller unless
 // drop_last. size() is the number of batches per epoch.
 //
-// prefetch: while the loop body runs on batch k, a background thread loads batch k + 1 into the
-// other buffer (double buffering). Samples are loaded in exactly the same order as without prefetch,
-// one batch after the other, so the batches are identical (random transforms included). Errors of a
-// background load are rethrown when the loop reaches that batch. One iteration at a time per loader.
+// Random transforms draw from a seed per sample: a function of the epoch's seed (from the loader's
+// generator) and the sample's index (transforms/sample_random.hpp), so the batches, augmentations
+// included, are the same however many threads load them.
+//
+// num_workers (torch's DataLoader(num_workers=...)): that many threads load whole batches, batch k on
+// whichever worker is free, at most prefetch_factor * num_workers batches ahead of the loop (one
+// buffer per batch in flight, reused). With num_workers = 0 and prefetch, one background thread loads
+// batch k + 1 while the loop body runs on batch k (double buffering); without prefetch the loop's own
+// thread loads each batch. The batches are identical in every case. An error of a worker is rethrown
+// when the loop reaches that batch, as ctnn::error (a std::exception that is not one is wrapped, its
+// message kept). Leaving a loop early, starting another epoch or destroying the loader stops the
+// workers within one sample. One iteration at a time per loader; the data set's load() must be
+// thread-safe against itself (every ctnn data set's is).
 #include <chrono>
 #include <condition_variable>
 #include <exception>
@@ -3437,6 +4609,10 @@ struct LoaderOptions {
   // batches for the same seed and the same sequence of loops (tests/data/test_torch_order.cpp).
   // The generator must then outlive the loader.
   bool torch_order = false;
+  // Threads loading batches (torch's num_workers); 0: see prefetch.
+  std::size_t num_workers = 0;
+  // Batches loaded ahead per worker (torch's prefetch_factor, default 2).
+  std::size_t prefetch_factor = 2;
 };
 
 // The batch type of targets T on backend B: Labels<B> for class indices, Batch<Shape, B> otherwise.
@@ -3512,6 +4688,12 @@ class DataLoader {
       : st_(std::make_unique<state>(std::move(dataset), options, generator.fork())) {
     if (options.torch_order) st_->shared = &generator;
     if (options.batch_size == 0) throw error("DataLoader: batch_size must be at least 1");
+    if (options.num_workers > 0 && options.prefetch_factor == 0)
+      throw error("DataLoader: prefetch_factor must be at least 1 with num_workers > 0");
+    state& s = *st_;
+    s.workers = options.num_workers > 0 ? options.num_workers : (options.prefetch ? 1 : 0);
+    s.ring = options.num_workers > 0 ? options.num_workers * options.prefetch_factor + 1 : 2;
+    s.slots = std::make_unique<slot[]>(s.ring);
   }
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
@@ -3538,11 +4720,18 @@ class DataLoader {
       s.order.resize(s.dataset.size());
       for (std::size_t i = 0; i < s.order.size(); ++i) s.order[i] = i;
     }
+    // From the generator's seed and the epoch number, not a draw: the shuffle stream stays as it was.
+    s.epoch_seed = rng::bits(rng::mix(s.generator.seed() ^ 0x5a3f1e6d2c4b7a91ULL), s.epoch);
     if (size() == 0) return iterator(this, 0);
     s.current = 0;
-    fill(s, s.slots[0], 0);
+    if (s.workers == 0) {
+      fill(s, s.slots[0], 0);
+    } else {
+      start_workers();
+      release(std::min(size(), s.ring));
+      take(0);
+    }
     publish(s.slots[0]);
-    if (s.options.prefetch && size() > 1) submit(1, 1);
     return iterator(this, 0);
   }
   sentinel end() const { return {}; }
@@ -3573,6 +4762,10 @@ class DataLoader {
     std::vector<scalar_t<B>> convert;       // device backend of another scalar: converted values
     std::vector<typename y_type::value_type> convert_y;
     std::size_t n = 0;
+    // The batch a worker last finished in this slot (none: npos) and its error; under the mutex,
+    // atomic so that the loop can spin on it before sleeping.
+    std::atomic<std::size_t> ready{npos};
+    std::exception_ptr failure;
   };
 
   struct state {
@@ -3582,25 +4775,33 @@ class DataLoader {
     Generator generator;
     Generator* shared = nullptr;  // torch_order: the generator to draw from each epoch
     std::vector<std::size_t> order;
-    slot slots[2];
+    std::uint64_t epoch_seed = 0;
+    std::unique_ptr<slot[]> slots;  // batch k fills slot k % ring
+    std::size_t ring = 2;
     std::size_t current = 0;
     std::size_t epoch = 0;
-    // The prefetch worker: one job (fill slot job_slot with batch job_batch) at a time.
-    std::thread worker;
+    std::size_t workers = 0;  // threads to start
+    std::vector<std::thread> threads;
     std::mutex mutex;
-    std::condition_variable cv;
-    // Changed under the mutex; atomic so that either side can spin on them before sleeping.
-    std::atomic<std::size_t> submitted{0}, finished{0};
-    std::size_t job_slot = 0, job_batch = 0;
+    std::condition_variable work_cv, done_cv;
+    // Batches [next, limit) may be claimed by a worker; in_flight are being loaded. Under the mutex;
+    // limit is atomic so that an idle worker can spin on it before sleeping.
+    std::size_t next = 0;
+    std::atomic<std::size_t> limit{0};
+    std::size_t in_flight = 0;
+    std::atomic<bool> cancel{false};  // stops a load between two samples (early exit, shutdown)
     bool stop = false;
-    std::exception_ptr failure;
   };
+
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
   batch current() const { return {st_->slots[st_->current].x, st_->slots[st_->current].y}; }
 
   static constexpr std::size_t prefetch_distance = 8;  // samples ahead (covers a few hundred ns of memory latency)
 
-  // Loads batch k of the current order into host memory of slot s (worker or main thread).
+  // Loads batch k of the current order into host memory of slot s (worker or loop thread). Each
+  // sample is loaded under its own seed (sample_seed_scope), so random transforms give the same
+  // result on any thread.
   static void fill(const state& st, slot& s, std::size_t k) {
     const std::size_t bs = st.options.batch_size;
     const std::size_t first = k * bs;
@@ -3613,6 +4814,7 @@ class DataLoader {
     else s.y_stage.resize(n * ys);
     for (std::size_t j = 0; j < std::min(n, prefetch_distance); ++j) data::prefetch(st.dataset, st.order[first + j]);
     for (std::size_t j = 0; j < n; ++j) {
+      if (st.cancel.load(std::memory_order_relaxed)) return;
       float* x;
       y_element* y;
       if constexpr (direct_x) x = s.x.data() + j * xs;
@@ -3620,11 +4822,13 @@ class DataLoader {
       if constexpr (direct_y) y = s.y.data() + j * ys;
       else y = s.y_stage.data() + j * ys;
       if (j + prefetch_distance < n) data::prefetch(st.dataset, st.order[first + j + prefetch_distance]);
-      st.dataset.load(st.order[first + j], x, y);
+      const std::size_t index = st.order[first + j];
+      sample_seed_scope seed(rng::bits(st.epoch_seed, index));
+      st.dataset.load(index, x, y);
     }
   }
 
-  // Moves a filled slot's staging into backend memory (main thread only).
+  // Moves a filled slot's staging into backend memory (loop thread only).
   static void publish(slot& s) {
     if constexpr (!direct_x) {
       s.x.resize(s.n);
@@ -3640,30 +4844,41 @@ class DataLoader {
   void advance(std::size_t k) {
     state& s = *st_;
     if (k >= size()) return;
-    if (s.options.prefetch) {
-      wait();  // batch k is in the other slot
-      s.current ^= 1;
-      publish(s.slots[s.current]);
-      if (k + 1 < size()) submit(s.current ^ 1, k + 1);
-    } else {
-      fill(s, s.slots[s.current], k);
-      publish(s.slots[s.current]);
+    if (s.workers == 0) {
+      fill(s, s.slots[0], k);
+      publish(s.slots[0]);
+      return;
     }
+    {
+      // Batch k - 1's slot is free again: it takes batch k - 1 + ring, the last of the ring batches
+      // (k .. k + ring - 1) that may now be loaded or loading.
+      std::lock_guard lock(s.mutex);
+      s.slots[(k - 1) % s.ring].ready.store(npos, std::memory_order_relaxed);
+    }
+    release(std::min(size(), k + s.ring));
+    take(k);
+    s.current = k % s.ring;
+    publish(s.slots[s.current]);
   }
 
-  void submit(std::size_t slot_index, std::size_t k) {
+  void start_workers() {
     state& s = *st_;
-    if (!s.worker.joinable()) s.worker = std::thread([p = st_.get()] { run(*p); });
+    if (!s.threads.empty()) return;
+    for (std::size_t w = 0; w < s.workers; ++w) s.threads.emplace_back([p = st_.get()] { run(*p); });
+  }
+
+  // Lets the workers claim batches up to (not including) limit.
+  void release(std::size_t limit) {
+    state& s = *st_;
     {
       std::lock_guard lock(s.mutex);
-      s.job_slot = slot_index;
-      s.job_batch = k;
-      ++s.submitted;
+      if (limit <= s.limit.load(std::memory_order_relaxed)) return;
+      s.limit.store(limit, std::memory_order_release);
     }
-    s.cv.notify_all();
+    s.work_cv.notify_all();
   }
 
-  // Spins up to ~50 microseconds for `done()` before the caller blocks on the condition variable. A small
+  // Spins up to ~50 microseconds for `done()` before the caller blocks on a condition variable. A small
   // model's step (V0: ~20 us) is shorter than a sleep/wake-up pair through the kernel, so both sides
   // would otherwise spend their time in futex calls; a longer step costs at most this bounded spin.
   template <class Done>
@@ -3677,60 +4892,83 @@ class DataLoader {
     }
   }
 
-  // Waits for the job in flight; rethrows its error.
-  void wait() {
+  // Waits until a worker has loaded batch k; rethrows its error as ctnn::error.
+  void take(std::size_t k) {
     state& s = *st_;
-    spin_until([&] { return s.finished.load(std::memory_order_acquire) == s.submitted.load(std::memory_order_relaxed); });
+    slot& sl = s.slots[k % s.ring];
+    spin_until([&] { return sl.ready.load(std::memory_order_acquire) == k; });
     std::unique_lock lock(s.mutex);
-    s.cv.wait(lock, [&] { return s.finished == s.submitted; });
-    if (s.failure) {
-      std::exception_ptr e = std::exchange(s.failure, nullptr);
+    s.done_cv.wait(lock, [&] { return sl.ready.load(std::memory_order_relaxed) == k; });
+    if (std::exception_ptr e = std::exchange(sl.failure, nullptr)) {
       lock.unlock();
-      std::rethrow_exception(e);
+      try {
+        std::rethrow_exception(e);
+      } catch (const error&) {
+        throw;
+      } catch (const std::exception& x) {
+        throw error(cat("DataLoader: a worker failed to load batch ", k, ": ", x.what()));
+      } catch (...) {
+        throw error(cat("DataLoader: a worker failed to load batch ", k, " (an exception that is not a std::exception)"));
+      }
     }
   }
 
-  // Waits for a job left over from an epoch the loop broke out of, and forgets its result.
+  // Stops the epoch in progress (the loop left early or a new one starts): no more claims, loads in
+  // flight end at their next sample, and their results are forgotten.
   void drain() {
     state& s = *st_;
+    if (s.threads.empty()) return;
     std::unique_lock lock(s.mutex);
-    s.cv.wait(lock, [&] { return s.finished == s.submitted; });
-    s.failure = nullptr;
+    s.cancel.store(true, std::memory_order_relaxed);
+    s.next = 0;
+    s.limit.store(0, std::memory_order_relaxed);
+    s.done_cv.wait(lock, [&] { return s.in_flight == 0; });
+    for (std::size_t i = 0; i < s.ring; ++i) {
+      s.slots[i].ready.store(npos, std::memory_order_relaxed);
+      s.slots[i].failure = nullptr;
+    }
+    s.cancel.store(false, std::memory_order_relaxed);
   }
 
   static void run(state& s) {
     std::unique_lock lock(s.mutex);
     for (;;) {
-      if (!s.stop && s.submitted == s.finished) {
+      if (!s.stop && s.next >= s.limit.load(std::memory_order_relaxed)) {
+        const std::size_t claimed = s.next;
         lock.unlock();
-        spin_until([&] { return s.submitted.load(std::memory_order_acquire) != s.finished.load(std::memory_order_relaxed); });
+        spin_until([&] { return s.limit.load(std::memory_order_acquire) > claimed; });
         lock.lock();
       }
-      s.cv.wait(lock, [&] { return s.stop || s.submitted > s.finished; });
+      s.work_cv.wait(lock, [&] { return s.stop || s.next < s.limit.load(std::memory_order_relaxed); });
       if (s.stop) return;
-      const std::size_t slot_index = s.job_slot, k = s.job_batch;
+      const std::size_t k = s.next++;
+      ++s.in_flight;
+      slot& sl = s.slots[k % s.ring];
       lock.unlock();
       std::exception_ptr e;
       try {
-        fill(s, s.slots[slot_index], k);
+        fill(s, sl, k);
       } catch (...) {
         e = std::current_exception();
       }
       lock.lock();
-      s.failure = e;
-      s.finished.store(s.submitted.load(), std::memory_order_release);
-      s.cv.notify_all();
+      --s.in_flight;
+      sl.failure = e;
+      sl.ready.store(k, std::memory_order_release);
+      s.done_cv.notify_all();
     }
   }
 
   void shutdown() noexcept {
-    if (!st_ || !st_->worker.joinable()) return;
+    if (!st_ || st_->threads.empty()) return;
     {
       std::lock_guard lock(st_->mutex);
       st_->stop = true;
+      st_->cancel.store(true, std::memory_order_relaxed);
     }
-    st_->cv.notify_all();
-    st_->worker.join();
+    st_->work_cv.notify_all();
+    for (auto& t : st_->threads) t.join();
+    st_->threads.clear();
   }
 
   std::unique_ptr<state> st_;
@@ -5134,6 +6372,52 @@ void check_parameter_grads(Layer& layer, std::size_t step) {
 
 namespace ctnn {
 
+namespace detail {
+// While alive on this thread, copying a parameter shares its storage instead of duplicating it. An
+// inference context (inference_context.hpp) copies a whole model this way: every layer's defaulted
+// copy constructor passes it through, so layers need not know about contexts.
+inline bool& parameters_shared_on_copy() {
+  thread_local bool on = false;
+  return on;
+}
+class share_parameters_on_copy {
+ public:
+  share_parameters_on_copy() : saved_(std::exchange(parameters_shared_on_copy(), true)) {}
+  ~share_parameters_on_copy() { parameters_shared_on_copy() = saved_; }
+  share_parameters_on_copy(const share_parameters_on_copy&) = delete;
+  share_parameters_on_copy& operator=(const share_parameters_on_copy&) = delete;
+
+ private:
+  bool saved_;
+};
+}  // namespace detail
+
+// A parameter's values (or gradient): a backend buffer that copies deeply, as a tensor's clone, except
+// under detail::share_parameters_on_copy, where the copy refers to the same memory.
+template <Backend B>
+class parameter_storage {
+ public:
+  parameter_storage() : buffer_(std::make_shared<buffer_t<B>>()) {}
+  parameter_storage(const parameter_storage& other)
+      : buffer_(detail::parameters_shared_on_copy() ? other.buffer_ : std::make_shared<buffer_t<B>>(*other.buffer_)) {}
+  parameter_storage(parameter_storage&&) noexcept = default;
+  parameter_storage& operator=(const parameter_storage& other) {
+    if (this != &other) *this = parameter_storage(other);
+    return *this;
+  }
+  parameter_storage& operator=(parameter_storage&&) noexcept = default;
+
+  void resize(std::size_t n) { buffer_->resize(n); }
+  std::size_t size() const { return buffer_->size(); }
+  scalar_t<B>* data() { return buffer_->data(); }
+  const scalar_t<B>* data() const { return buffer_->data(); }
+  // Whether both refer to the same memory (an inference context's parameters and its model's).
+  bool shares_memory_with(const parameter_storage& other) const { return buffer_ == other.buffer_; }
+
+ private:
+  std::shared_ptr<buffer_t<B>> buffer_;
+};
+
 template <Backend B>
 struct Parameter {
   using ops = backend::ops<B>;
@@ -5141,8 +6425,8 @@ struct Parameter {
 
   std::string name;
   std::vector<std::size_t> shape;
-  buffer_t<B> value;
-  buffer_t<B> grad;
+  parameter_storage<B> value;
+  parameter_storage<B> grad;
   bool requires_grad = true;
 
   Parameter(std::string name_, std::initializer_list<std::size_t> shape_)
@@ -5736,7 +7020,11 @@ struct Block {
     }
     template <bool Check, class C, class X>
     static decltype(auto) forward_child(C& c, const X& x, bool training, std::size_t step) {
-      if constexpr (!Check) {
+      // A child bound to another input shape: the mismatch is reported where it was bound (bind_layer)
+      // and this code never runs; passing over it keeps that report the only error.
+      if constexpr (!requires { c.forward(x, training); }) {
+        return c.output();
+      } else if constexpr (!Check) {
         return c.forward(x, training);
       } else if constexpr (requires { c.forward_checked(x, training, step); }) {
         return c.forward_checked(x, training, step);  // a Block checks its own children
@@ -5786,7 +7074,8 @@ struct Block {
     template <class C, class X>
     static decltype(auto) backward_leaf(C& c, const X& x, const scalar* dy, bool input_grad) {
       if constexpr (requires { c.backward(x, dy, input_grad); }) return c.backward(x, dy, input_grad);
-      else return c.backward(x, dy);
+      else if constexpr (requires { c.backward(x, dy); }) return c.backward(x, dy);
+      else return (x);  // an input shape mismatch, reported where the child was bound (see forward_child)
     }
 
     template <std::size_t... I>
@@ -5887,6 +7176,65 @@ struct buffer_probe {
 template <class L>
 concept LayerWithBuffers = requires(L& layer, detail::buffer_probe<typename L::backend_type> f) {
   layer.visit_buffers(f);
+};
+
+}  // namespace ctnn
+
+// ---- ctnn/nn/inference_context.hpp ----
+// InferenceContext: what one thread needs to run a trained model, apart from the model's parameters.
+//
+//   const TinyVGG& model = ...;                 // trained, shared by every thread, not copied
+//   auto ctx = model.context();                 // per thread: activations and workspaces
+//   const auto& logits = model.infer(x, ctx);   // eval-mode forward (same as ctx.forward(x))
+//
+// A layer keeps its activations and workspaces beside its parameters, so a model cannot run two
+// forwards at once. A context is a copy of the model's layers whose parameters (and their gradients)
+// refer to the model's memory instead of duplicating it (parameter_storage); only activations,
+// workspaces and buffers (running statistics: small, copied when the context is made, so make
+// contexts after training or loading a checkpoint) are its own. Contexts of one model may run on as
+// many threads as there are contexts, each context on one thread at a time; the model itself must not
+// be trained or loaded into while they run (as torch.no_grad inference on a module that nobody changes).
+// The result is the model's own eval-mode forward, bit for bit (tests/parallel/test_inference_context.cpp).
+//
+// Kernels inside one forward may still split work over OpenMP threads (ctnn::set_num_threads); a
+// server that runs a context per thread usually wants set_num_threads(1) on each of them.
+
+
+namespace ctnn {
+
+template <class Body>
+class InferenceContext {
+ public:
+  using backend_type = typename Body::backend_type;
+  using input_shape = typename Body::input_shape;
+  using output_shape = typename Body::output_shape;
+  using input_batch = Batch<input_shape, backend_type>;
+  using output_batch = Batch<output_shape, backend_type>;
+
+  // Shares body's parameters (see Sequential::context()).
+  explicit InferenceContext(const Body& body) : body_(share(body)) {}
+
+  // The eval-mode forward of the model (dropout off, running statistics); the result lives in the
+  // context until its next forward.
+  const output_batch& forward(const input_batch& x) {
+    if (x.batch_size() == 0) throw error("InferenceContext::forward: the batch is empty");
+    return body_.forward(x, false);
+  }
+  const output_batch& operator()(const input_batch& x) { return forward(x); }
+
+  // The parameters as the context sees them: the model's own (same memory).
+  template <class F>
+  void visit_parameters(F&& f) {
+    body_.visit_parameters(f);
+  }
+
+ private:
+  static Body share(const Body& body) {
+    detail::share_parameters_on_copy sharing;
+    return Body(body);
+  }
+
+  Body body_;
 };
 
 }  // namespace ctnn
@@ -6157,7 +7505,9 @@ class Sequential {
     static_assert(diagnostic::require<!std::is_same_v<B2, B> || std::is_same_v<S, input_shape>,
                                       diagnostic::MODEL_INPUT_SHAPE_MISMATCH<diagnostic::expects<input_shape>,
                                                                              diagnostic::got<S>>>::value);
-    static_assert(dependent_false<T>, "ctnn: the batch's value type is not the backend's scalar type");
+    // Only once backend and shape are right, or a wrong shape would also be reported as a wrong type.
+    static_assert(!std::is_same_v<B2, B> || !std::is_same_v<S, input_shape> || dependent_false<T>,
+                  "ctnn: the batch's value type is not the backend's scalar type");
     return output();
   }
 
@@ -6184,6 +7534,12 @@ class Sequential {
   }
 
   const output_batch& output() const { return body_.output(); }
+
+  // Inference on many threads without copying the weights (inference_context.hpp): each thread makes
+  // its own context, then infer(x, ctx) is this model's eval-mode forward, bit for bit.
+  using context_type = InferenceContext<body_type>;
+  context_type context() const { return context_type(body_); }
+  const output_batch& infer(const input_batch& x, context_type& ctx) const { return ctx.forward(x); }
 
   // Backward calls so far: the training step that anomaly mode's messages name (the forward of step k
   // is the one after k - 1 backward calls; see anomaly.hpp).
@@ -7316,9 +8672,66 @@ void save(Model& model, const std::filesystem::path& path, const safetensors::Me
 // Layers, composition and losses.
 
 // ---- ctnn/nn/activation.hpp ----
-// Elementwise activations (ReLU, Sigmoid, Tanh) and the row-wise Softmax and LogSoftmax (over the
-// features of a [batch, features] input, PyTorch's dim=1).
+// Elementwise activations (ReLU, Sigmoid, Tanh, LeakyReLU, ELU, GELU, SiLU, Softplus, Hardswish) and
+// the row-wise Softmax and LogSoftmax (over the features of a [batch, features] input, PyTorch's dim=1).
 
+
+// ---- ctnn/nn/real_parameter.hpp ----
+// A real number as a template argument: LeakyReLU<0.2>, ELU<0.5>, Softplus<2, 10>, HuberLoss<0.5>.
+// g++, nvcc and clang 18+ take a double template parameter. clang before 18 has none, and there the
+// literal converts to `real`, a structural type that holds the double exactly as mantissa * 2^exponent
+// (unlike Dropout's parts per million, a slope of 1e-7 or a threshold of 1e30 survive unrounded).
+#include <charconv>
+
+namespace ctnn {
+
+struct real {
+  std::int64_t mantissa = 0;
+  int exponent = 0;
+  constexpr real(double v) {
+    // A non-finite value, or one that would not fit the mantissa, is a compile error in constant evaluation.
+    if (!(v > -9.0e18 && v < 9.0e18)) throw "ctnn: a real template argument must be finite and below 9e18 in magnitude";
+    // Doubling is exact, and a double becomes an integer after at most 1074 doublings.
+    while (static_cast<double>(static_cast<std::int64_t>(v)) != v) {
+      v *= 2;
+      --exponent;
+    }
+    mantissa = static_cast<std::int64_t>(v);
+  }
+  // Implicit, so that a template written over real_parameter reads the value as it would a double.
+  constexpr operator double() const { return value(); }
+  constexpr double value() const {
+    double v = static_cast<double>(mantissa);
+    for (int e = exponent; e < 0; ++e) v /= 2;
+    return v;
+  }
+};
+
+#if defined(__clang__) && !defined(__CUDACC__) && __clang_major__ < 18
+using real_parameter = real;
+#else
+using real_parameter = double;
+#endif
+constexpr double real_value(double v) { return v; }
+constexpr double real_value(real v) { return v.value(); }
+
+// How Python's repr prints a float (shortest round trip, "1.0" not "1"), for PyTorch's layer reprs.
+inline std::string python_float(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, v).ptr;
+  std::string s(text, end);
+  if (s.find_first_of(".en") == std::string::npos) s += ".0";
+  return s;
+}
+// A default that PyTorch declares as an int (Softplus's beta=1, threshold=20) prints without ".0".
+inline std::string python_number(double v) {
+  if (std::abs(v) < 1e15 && v == std::trunc(v)) return std::to_string(static_cast<long long>(v));
+  return python_float(v);
+}
+
+}  // namespace ctnn
 
 namespace ctnn {
 
@@ -7331,25 +8744,40 @@ namespace ctnn {
 //     };
 //   };
 //   struct Softsign : ctnn::elementwise_activation<softsign_functions, "Softsign"> {};
-// The derivative is written through the output because forward keeps y (no copy of x is needed); an
-// activation whose derivative needs x is a layer of its own (docs/custom_layers.md). The functors run
+// The derivative is written through the output y when it can be (Sigmoid, Tanh). When it cannot (GELU,
+// SiLU: y does not determine x), Functions names it input_grad instead, a functor of x and dL/dy: the
+// input batch is the previous layer's output, alive until backward, so that costs no copy either. The
+// optional static extra_repr() is what PyTorch prints between the parentheses. The functors run
 // inside backend ops (ops::map and ops::zip), on the device for Thrust and CUDA: mark them CTNN_HD and
 // use only what a kernel may call. value may also offer array_expression(a): the same function on a
 // whole Eigen array, which the Eigen backend uses because Eigen vectorises exp and tanh (std::exp and
 // std::tanh are scalar calls, 10-20 ns a value). It is a template, so headers that never call it need
 // no Eigen.
 template <class F>
-concept ActivationFunctions = requires(float xf, double xd) {
-  { typename F::value{}(xf) } -> std::same_as<float>;
-  { typename F::value{}(xd) } -> std::same_as<double>;
+concept GradFromOutput = requires(float xf, double xd) {
   { typename F::grad{}(xf, xf) } -> std::same_as<float>;
   { typename F::grad{}(xd, xd) } -> std::same_as<double>;
 };
+template <class F>
+concept GradFromInput = requires(float xf, double xd) {
+  { typename F::input_grad{}(xf, xf) } -> std::same_as<float>;
+  { typename F::input_grad{}(xd, xd) } -> std::same_as<double>;
+};
+template <class F>
+concept ActivationFunctions = requires(float xf, double xd) {
+  { typename F::value{}(xf) } -> std::same_as<float>;
+  { typename F::value{}(xd) } -> std::same_as<double>;
+} && (GradFromOutput<F> != GradFromInput<F>);  // exactly one of grad and input_grad
 
 template <ActivationFunctions Functions, fixed_string Name>
 struct elementwise_activation {
   static constexpr std::string_view type_name = Name.view();
-  static std::string repr() { return std::string(Name.view()) + "()"; }
+  static std::string repr() {
+    if constexpr (requires { Functions::extra_repr(); })
+      return std::string(Name.view()) + "(" + Functions::extra_repr() + ")";
+    else
+      return std::string(Name.view()) + "()";
+  }
 
   template <class S>
   static constexpr bool accepts = true;
@@ -7373,7 +8801,10 @@ struct elementwise_activation {
     }
     const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
       this->prepare_input_grad(x);
-      ops::zip(x.size(), this->y_.data(), dy, this->dx_.data(), typename Functions::grad{});
+      if constexpr (GradFromInput<Functions>)
+        ops::zip(x.size(), x.data(), dy, this->dx_.data(), typename Functions::input_grad{});
+      else
+        ops::zip(x.size(), this->y_.data(), dy, this->dx_.data(), typename Functions::grad{});
       return this->dx_;
     }
   };
@@ -7413,6 +8844,126 @@ struct tanh_functions {
   struct grad {
     template <class T>
     CTNN_HD T operator()(T y, T dy) const { return dy * (T(1) - y * y); }
+  };
+};
+
+// The functors below follow PyTorch's CPU kernels (aten/src/ATen/native/cpu/Activation.cpp), including
+// which side of a kink the derivative takes, and stay finite in float over the whole real line.
+template <real_parameter Slope>
+struct leaky_relu_functions {
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T x) const { return x > T(0) ? x : x * static_cast<T>(Slope); }
+  };
+  struct input_grad {  // from x: with a negative slope the output's sign does not tell the side
+    template <class T>
+    CTNN_HD T operator()(T x, T dy) const { return x > T(0) ? dy : dy * static_cast<T>(Slope); }
+  };
+  static std::string extra_repr() { return "negative_slope=" + python_float(Slope); }
+};
+template <real_parameter Alpha>
+struct elu_functions {
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T x) const { return x > T(0) ? x : static_cast<T>(Alpha) * std::expm1(x); }
+  };
+  struct input_grad {
+    template <class T>
+    CTNN_HD T operator()(T x, T dy) const { return x > T(0) ? dy : dy * static_cast<T>(Alpha) * std::exp(x); }
+  };
+  static std::string extra_repr() { return "alpha=" + python_float(Alpha); }
+};
+// 0.5 x erfc(-x / sqrt 2) is 0.5 x (1 + erf(x / sqrt 2)) without the cancellation of 1 + erf for x << 0.
+struct gelu_functions {
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T x) const { return T(0.5) * x * std::erfc(-x * static_cast<T>(0.70710678118654752440)); }
+  };
+  struct input_grad {  // Phi(x) + x phi(x)
+    template <class T>
+    CTNN_HD T operator()(T x, T dy) const {
+      const T cdf = T(0.5) * std::erfc(-x * static_cast<T>(0.70710678118654752440));
+      const T pdf = static_cast<T>(0.39894228040143267794) * std::exp(T(-0.5) * x * x);
+      return dy * (cdf + x * pdf);
+    }
+  };
+  static std::string extra_repr() { return "approximate='none'"; }
+};
+// 0.5 x (1 + tanh(u)) written as x sigmoid(2 u): 1 + tanh(u) loses every digit in float once
+// tanh(u) rounds to -1 (x < -4), while the sigmoid's exp(-2 u) keeps them.
+struct gelu_tanh_functions {
+  template <class T>
+  static CTNN_HD T inner(T x) {
+    return static_cast<T>(0.79788456080286535588) * (x + static_cast<T>(0.044715) * x * x * x);
+  }
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T x) const { return x / (T(1) + std::exp(T(-2) * inner(x))); }
+  };
+  struct input_grad {  // with s = sigmoid(2u): 0.5 (1 + tanh u) = s, 0.5 (1 - tanh^2 u) = 2 s (1 - s)
+    template <class T>
+    CTNN_HD T operator()(T x, T dy) const {
+      const T u = inner(x);
+      const T s = T(1) / (T(1) + std::exp(T(-2) * u));
+      const T not_s = T(1) / (T(1) + std::exp(T(2) * u));
+      const T du = static_cast<T>(0.79788456080286535588) * (T(1) + static_cast<T>(3 * 0.044715) * x * x);
+      return dy * (s + T(2) * x * s * not_s * du);
+    }
+  };
+  static std::string extra_repr() { return "approximate='tanh'"; }
+};
+struct silu_functions {
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T x) const { return x / (T(1) + std::exp(-x)); }
+  };
+  struct input_grad {  // s (1 + x (1 - s)), s = sigmoid(x); exp(-x) = inf for x << 0 gives s = 0, not NaN
+    template <class T>
+    CTNN_HD T operator()(T x, T dy) const {
+      const T s = T(1) / (T(1) + std::exp(-x));
+      return dy * s * (T(1) + x * (T(1) - s));
+    }
+  };
+};
+// Linear above the threshold (in beta x), as PyTorch: there log1p(exp(beta x)) / beta equals x to
+// within exp(-threshold) and exp would overflow in float beyond beta x = 88.
+template <real_parameter Beta, real_parameter Threshold>
+struct softplus_functions {
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T x) const {
+      const T bx = x * static_cast<T>(Beta);
+      return bx > static_cast<T>(Threshold) ? x : std::log1p(std::exp(bx)) / static_cast<T>(Beta);
+    }
+  };
+  struct input_grad {
+    template <class T>
+    CTNN_HD T operator()(T x, T dy) const {
+      const T bx = x * static_cast<T>(Beta);
+      if (bx > static_cast<T>(Threshold)) return dy;
+      const T z = std::exp(bx);
+      return dy * z / (z + T(1));
+    }
+  };
+  static std::string extra_repr() { return "beta=" + python_number(Beta) + ", threshold=" + python_number(Threshold); }
+};
+// PyTorch's kinks: the middle piece's derivative on [-3, 3), so -0.5 at -3 and 1 at 3 (PyTorch 1.13's
+// vectorized kernel, which every tensor of 8 values or more goes through; its scalar tail says 1.5).
+struct hardswish_functions {
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T x) const {
+      const T r = x + T(3) < T(0) ? T(0) : (x + T(3) > T(6) ? T(6) : x + T(3));
+      return x * r / T(6);
+    }
+  };
+  struct input_grad {
+    template <class T>
+    CTNN_HD T operator()(T x, T dy) const {
+      if (x < T(-3)) return T(0);
+      if (x < T(3)) return dy * (x / T(3) + T(0.5));
+      return dy;
+    }
   };
 };
 
@@ -7456,55 +9007,136 @@ struct row_softmax {
 struct ReLU : elementwise_activation<detail::relu_functions, "ReLU"> {};
 struct Sigmoid : elementwise_activation<detail::sigmoid_functions, "Sigmoid"> {};
 struct Tanh : elementwise_activation<detail::tanh_functions, "Tanh"> {};
+// LeakyReLU<0.2>: PyTorch's nn.LeakyReLU(negative_slope=0.2); the default slope is PyTorch's 0.01.
+template <real_parameter NegativeSlope = 0.01>
+struct LeakyReLU : elementwise_activation<detail::leaky_relu_functions<NegativeSlope>, "LeakyReLU"> {};
+template <real_parameter Alpha = 1.0>
+struct ELU : elementwise_activation<detail::elu_functions<Alpha>, "ELU"> {};
+// GELU's `approximate`: PyTorch's string argument as an enum, GELU<approximate::tanh>.
+enum class approximate { none, tanh };
+template <approximate Approximate = approximate::none>
+struct GELU : elementwise_activation<std::conditional_t<Approximate == approximate::none, detail::gelu_functions,
+                                                        detail::gelu_tanh_functions>,
+                                     "GELU"> {};
+struct SiLU : elementwise_activation<detail::silu_functions, "SiLU"> {};
+template <real_parameter Beta = 1.0, real_parameter Threshold = 20.0>
+struct Softplus : elementwise_activation<detail::softplus_functions<Beta, Threshold>, "Softplus"> {
+  static_assert(real_value(Beta) != 0.0, "ctnn: Softplus<Beta, Threshold> needs a nonzero Beta");
+};
+struct Hardswish : elementwise_activation<detail::hardswish_functions, "Hardswish"> {};
 struct Softmax : detail::row_softmax<false, "Softmax"> {};
 struct LogSoftmax : detail::row_softmax<true, "LogSoftmax"> {};
 
 }  // namespace ctnn
 
+// ---- ctnn/nn/adaptive_pool.hpp ----
+// AdaptiveAvgPool2d<OutH, OutW = OutH>: PyTorch's nn.AdaptiveAvgPool2d. Output (oh, ow) is the mean of
+// input rows [floor(oh H / OutH), ceil((oh + 1) H / OutH)) and the columns alike, so the windows may
+// differ in size and overlap when H is not a multiple of OutH; AdaptiveAvgPool2d<1> is global average
+// pooling. Any input size works, smaller than the output included (as in PyTorch).
+
+
 // ---- ctnn/nn/conv.hpp ----
-// Conv2d<InC, OutC, Kernel, Stride = 1, Padding = 0>: square kernels, PyTorch's OIHW weights and its
-// output size floor((H + 2P - K) / S) + 1. The whole batch goes through the backend's conv2d ops
-// (im2col + GEMM per sample in the plain loops, a direct 3x3 kernel over the batch in the Eigen backend),
-// with one workspace reused from step to step.
+// Conv2d: PyTorch's nn.Conv2d. Two spellings of one layer:
+//   Conv2d<InC, OutC, Kernel, Stride = 1, Padding = 0>        square kernel, stride and padding
+//   Conv2d<InC, OutC, Conv2dOptions{.kernel_size = {3, 5}, .stride = {1, 2}, .padding = {1, 2},
+//                                   .dilation = 1, .groups = 1, .bias = true}>
+// (Conv2dOptions' fields are nn.Conv2d's keyword arguments, in its order and with its defaults; a Size2
+// is one size for both axes or {height, width}.) Weights [OutC, InC / groups, KH, KW] as PyTorch's, so
+// state dicts load; output size floor((H + 2 PH - DH (KH - 1) - 1) / SH + 1). The whole batch goes
+// through the backend's conv2d ops with one workspace kept from step to step.
 
 
 namespace ctnn {
 
+// One size per spatial axis, as PyTorch's _size_2_t: a single value stands for both.
+struct Size2 {
+  std::size_t h, w;
+  constexpr Size2(std::size_t both) : h(both), w(both) {}  // NOLINT: implicit, as PyTorch's int
+  constexpr Size2(std::size_t height, std::size_t width) : h(height), w(width) {}
+  constexpr bool square() const { return h == w; }
+};
+
+// nn.Conv2d's keyword arguments (padding_mode 'zeros' only).
+struct Conv2dOptions {
+  Size2 kernel_size;
+  Size2 stride = 1;
+  Size2 padding = 0;
+  Size2 dilation = 1;
+  std::size_t groups = 1;
+  bool bias = true;
+};
+
 namespace detail {
-constexpr std::size_t conv_out(std::size_t in, std::size_t k, std::size_t s, std::size_t p) {
-  return in + 2 * p >= k ? (in + 2 * p - k) / s + 1 : 0;
+constexpr std::size_t conv_out(std::size_t in, std::size_t k, std::size_t s, std::size_t p, std::size_t d = 1) {
+  return backend::conv_output_size(in, k, s, p, d);
 }
-// The [C, H, W] shape a spatial layer with a K x K window and padding P wants: H and W kept when they
-// are large enough, raised to the smallest size that fits otherwise.
+// The smallest input side a window of span `span` with padding `pad` fits in.
+constexpr std::size_t min_side(std::size_t span, std::size_t pad) { return span > 2 * pad ? span - 2 * pad : 1; }
+// The [C, H, W] shape a spatial layer wants: H and W kept when they are large enough, raised to the
+// smallest sizes that fit otherwise (MinH, MinW).
+template <class S, std::size_t C, std::size_t MinH, std::size_t MinW>
+struct chw_at_least {
+  using type = Shape<C, MinH, MinW>;
+};
+template <std::size_t C0, std::size_t H, std::size_t W, std::size_t C, std::size_t MinH, std::size_t MinW>
+struct chw_at_least<Shape<C0, H, W>, C, MinH, MinW> {
+  using type = Shape<C, (H > MinH ? H : MinH), (W > MinW ? W : MinW)>;
+};
 template <class S, std::size_t C, std::size_t K, std::size_t P>
-struct chw_or_default {
-  using type = Shape<C, (K > 2 * P ? K - 2 * P : 1), (K > 2 * P ? K - 2 * P : 1)>;
-};
-template <std::size_t C0, std::size_t H, std::size_t W, std::size_t C, std::size_t K, std::size_t P>
-struct chw_or_default<Shape<C0, H, W>, C, K, P> {
-  static constexpr std::size_t min_size = K > 2 * P ? K - 2 * P : 1;
-  using type = Shape<C, (H > min_size ? H : min_size), (W > min_size ? W : min_size)>;
-};
+using chw_or_default = chw_at_least<S, C, min_side(K, P), min_side(K, P)>;
+
+// "(a, b)" as PyTorch prints a pair.
+inline std::string pair_repr(Size2 s) { return cat("(", s.h, ", ", s.w, ")"); }
+
+// The options of either spelling: Kernel is a size (the square form) or a Conv2dOptions.
+template <auto Kernel, std::size_t Stride, std::size_t Padding>
+consteval Conv2dOptions conv2d_options() {
+  if constexpr (std::is_same_v<std::remove_cv_t<decltype(Kernel)>, Conv2dOptions>) {
+    static_assert(Stride == 1 && Padding == 0,
+                  "ctnn: Conv2d<InC, OutC, Conv2dOptions{...}> takes stride and padding inside the options");
+    return Kernel;
+  } else {
+    static_assert(std::is_integral_v<decltype(Kernel)>,
+                  "ctnn: Conv2d's third argument is the kernel size or a Conv2dOptions");
+    return Conv2dOptions{.kernel_size = static_cast<std::size_t>(Kernel), .stride = Stride, .padding = Padding};
+  }
+}
 }  // namespace detail
 
-template <std::size_t InC, std::size_t OutC, std::size_t Kernel, std::size_t Stride = 1, std::size_t Padding = 0>
+template <std::size_t InC, std::size_t OutC, auto Kernel, std::size_t Stride = 1, std::size_t Padding = 0>
 struct Conv2d {
-  static_assert(InC > 0 && OutC > 0 && Kernel > 0 && Stride > 0,
-                "ctnn: Conv2d<InC, OutC, Kernel, Stride, Padding> needs positive channels, kernel and stride");
+  static constexpr Conv2dOptions options = detail::conv2d_options<Kernel, Stride, Padding>();
+  static constexpr std::size_t KH = options.kernel_size.h, KW = options.kernel_size.w, groups = options.groups;
+  static_assert(InC > 0 && OutC > 0 && KH > 0 && KW > 0 && options.stride.h > 0 && options.stride.w > 0 &&
+                    options.dilation.h > 0 && options.dilation.w > 0,
+                "ctnn: Conv2d needs positive channels, kernel, stride and dilation");
+  static_assert(groups > 0 && InC % groups == 0, "ctnn: Conv2d: in_channels must be divisible by groups");
+  static_assert(OutC % groups == 0, "ctnn: Conv2d: out_channels must be divisible by groups");
+  static constexpr std::size_t span_h = options.dilation.h * (KH - 1) + 1, span_w = options.dilation.w * (KW - 1) + 1;
+
   static constexpr std::string_view type_name = "Conv2d";
+  // As nn.Conv2d's extra_repr: non-default options only.
   static std::string repr() {
-    return cat("Conv2d(", InC, ", ", OutC, ", kernel_size=(", Kernel, ", ", Kernel, "), stride=(", Stride, ", ", Stride,
-               ")", Padding ? cat(", padding=(", Padding, ", ", Padding, ")") : std::string{}, ")");
+    const auto& o = options;
+    std::string s = cat("Conv2d(", InC, ", ", OutC, ", kernel_size=", detail::pair_repr(o.kernel_size),
+                        ", stride=", detail::pair_repr(o.stride));
+    if (o.padding.h || o.padding.w) s += cat(", padding=", detail::pair_repr(o.padding));
+    if (o.dilation.h != 1 || o.dilation.w != 1) s += cat(", dilation=", detail::pair_repr(o.dilation));
+    if (o.groups != 1) s += cat(", groups=", o.groups);
+    if (!o.bias) s += ", bias=False";
+    return s + ")";
   }
 
   template <class S>
-  static constexpr bool accepts = S::rank == 3 && S::dims[0] == InC && S::dims[1] + 2 * Padding >= Kernel &&
-                                  S::dims[2] + 2 * Padding >= Kernel;
+  static constexpr bool accepts = S::rank == 3 && S::dims[0] == InC && S::dims[1] + 2 * options.padding.h >= span_h &&
+                                  S::dims[2] + 2 * options.padding.w >= span_w;
   template <class S>
-  using expected_input = typename detail::chw_or_default<S, InC, Kernel, Padding>::type;
+  using expected_input = typename detail::chw_at_least<S, InC, detail::min_side(span_h, options.padding.h),
+                                                       detail::min_side(span_w, options.padding.w)>::type;
   template <class S>
-  using output = Shape<OutC, detail::conv_out(S::dims[1], Kernel, Stride, Padding),
-                       detail::conv_out(S::dims[2], Kernel, Stride, Padding)>;
+  using output = Shape<OutC, detail::conv_out(S::dims[1], KH, options.stride.h, options.padding.h, options.dilation.h),
+                       detail::conv_out(S::dims[2], KW, options.stride.w, options.padding.w, options.dilation.w)>;
 
   template <class S, Backend B, fixed_string Path>
   class bound : public leaf_layer<Conv2d, S, output<S>, B, Path> {
@@ -7513,21 +9145,27 @@ struct Conv2d {
     using typename base::scalar;
     static constexpr std::size_t H = S::dims[1], W = S::dims[2];
     static constexpr std::size_t Ho = output<S>::dims[1], Wo = output<S>::dims[2];
-    static constexpr std::size_t patch = InC * Kernel * Kernel;
-    static constexpr backend::conv_geometry geometry{InC, H, W, OutC, Kernel, Stride, Padding, Ho, Wo};
+    static constexpr std::size_t patch = InC / groups * KH * KW;  // PyTorch's fan_in
+    static constexpr auto& o = options;
+    static constexpr backend::conv_geometry geometry{InC,         H,           W,           OutC,
+                                                     KH,          KW,          o.stride.h,  o.stride.w,
+                                                     o.padding.h, o.padding.w, o.dilation.h, o.dilation.w,
+                                                     groups,      Ho,          Wo};
+    struct no_bias {};
+    using bias_type = std::conditional_t<o.bias, Parameter<B>, no_bias>;
 
    public:
-    static constexpr std::size_t parameter_count = OutC * patch + OutC;
+    static constexpr std::size_t parameter_count = OutC * patch + (o.bias ? OutC : 0);
 
-    explicit bound(Generator& g) {
+    explicit bound(Generator& g) : bias_(make_bias()) {
       weight_.init_kaiming_uniform(patch, g);
-      bias_.init_bias_uniform(patch, g);
+      if constexpr (o.bias) bias_.init_bias_uniform(patch, g);
     }
 
     const Batch<output<S>, B>& forward(const Batch<S, B>& x, bool /*training*/) {
       const std::size_t n = this->prepare_output(x);
       workspace_.resize(std::max(workspace_.size(), ops::conv2d_workspace(geometry, n)));
-      ops::conv2d_forward(geometry, n, x.data(), weight_.value.data(), bias_.value.data(), this->y_.data(),
+      ops::conv2d_forward(geometry, n, x.data(), weight_.value.data(), bias_value(), this->y_.data(),
                           workspace_.data());
       return this->y_;
     }
@@ -7536,20 +9174,895 @@ struct Conv2d {
     const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy, bool input_grad = true) {
       const std::size_t n = this->prepare_input_grad(x);
       ops::conv2d_backward(geometry, n, x.data(), dy, weight_.value.data(), input_grad ? this->dx_.data() : nullptr,
-                           weight_.grad.data(),
-                           bias_.grad.data(), workspace_.data());
+                           weight_.grad.data(), bias_grad(), workspace_.data());
       return this->dx_;
     }
 
     template <class F>
     void visit_parameters(F&& f) {
       f(weight_);
-      f(bias_);
+      if constexpr (o.bias) f(bias_);
     }
 
    private:
-    Parameter<B> weight_{parameter_name(Path.view(), "weight"), {OutC, InC, Kernel, Kernel}};
-    Parameter<B> bias_{parameter_name(Path.view(), "bias"), {OutC}};
+    static bias_type make_bias() {
+      if constexpr (o.bias) return Parameter<B>{parameter_name(Path.view(), "bias"), {OutC}};
+      else return no_bias{};
+    }
+    const scalar* bias_value() const {
+      if constexpr (o.bias) return bias_.value.data();
+      else return nullptr;
+    }
+    scalar* bias_grad() {
+      if constexpr (o.bias) return bias_.grad.data();
+      else return nullptr;
+    }
+
+    Parameter<B> weight_{parameter_name(Path.view(), "weight"), {OutC, InC / groups, KH, KW}};
+    [[no_unique_address]] bias_type bias_;
+    buffer_t<B> workspace_;
+  };
+};
+
+}  // namespace ctnn
+
+namespace ctnn {
+
+template <std::size_t OutH, std::size_t OutW = OutH>
+struct AdaptiveAvgPool2d {
+  static_assert(OutH > 0 && OutW > 0, "ctnn: AdaptiveAvgPool2d needs a positive output size");
+  static constexpr std::string_view type_name = "AdaptiveAvgPool2d";
+  static std::string repr() {
+    return cat("AdaptiveAvgPool2d(output_size=", OutH == OutW ? std::to_string(OutH) : detail::pair_repr({OutH, OutW}),
+               ")");
+  }
+
+  template <class S>
+  static constexpr bool accepts = S::rank == 3 && S::dims[1] > 0 && S::dims[2] > 0;
+  template <class S>
+  using expected_input = typename detail::chw_at_least<S, (S::rank == 3 ? S::dims[0] : 1), 1, 1>::type;
+  template <class S>
+  using output = Shape<S::dims[0], OutH, OutW>;
+
+  template <class S, Backend B, fixed_string Path>
+  class bound : public leaf_layer<AdaptiveAvgPool2d, S, output<S>, B, Path>, public no_parameters {
+    using base = leaf_layer<AdaptiveAvgPool2d, S, output<S>, B, Path>;
+    using typename base::ops;
+    using typename base::scalar;
+    // The window fields are not read by the adaptive ops.
+    static constexpr backend::pool_geometry geometry{S::dims[0], S::dims[1], S::dims[2], 1, 1, 1, 1, 0, 0, 1, 1,
+                                                     OutH, OutW};
+
+   public:
+    explicit bound(Generator&) {}
+
+    const Batch<output<S>, B>& forward(const Batch<S, B>& x, bool /*training*/) {
+      const std::size_t n = this->prepare_output(x);
+      ops::adaptive_avgpool_forward(geometry, n, x.data(), this->y_.data());
+      return this->y_;
+    }
+
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
+      const std::size_t n = this->prepare_input_grad(x);
+      ops::adaptive_avgpool_backward(geometry, n, dy, this->dx_.data());
+      return this->dx_;
+    }
+  };
+};
+
+}  // namespace ctnn
+
+// ---- ctnn/nn/batchnorm.hpp ----
+// BatchNorm1d<N> (input [N] or [N, L]) and BatchNorm2d<C> (input [C, H, W]), PyTorch's layers with its
+// defaults and options in its order:
+//   BatchNorm2d<C, Eps = 1e-5, Momentum = 0.1, Affine = true, TrackRunningStats = true>
+// In training each channel is normalised with the batch's own mean and biased variance, and the running
+// statistics move towards the batch's mean and UNBIASED variance (running = (1 - momentum) running +
+// momentum batch); in evaluation the running statistics are used. Without TrackRunningStats the batch
+// statistics are used in both modes and there are no buffers (PyTorch's running_mean=None). State in
+// PyTorch's order: weight, bias (Affine), running_mean, running_var, num_batches_tracked (int64).
+// PyTorch's momentum=None (a cumulative average) is not offered.
+
+
+namespace ctnn {
+
+// A small positive real as a template argument. As for Dropout's probability (dropout.hpp): a double
+// where the compiler has floating-point template parameters, otherwise parts per 10^15 (exact for 1e-5,
+// 1e-3 and every momentum PyTorch users write).
+struct small_real {
+  std::uint64_t per_quadrillion;
+  constexpr small_real(double v) : per_quadrillion(static_cast<std::uint64_t>(v * 1e15 + 0.5)) {
+    if (v < 0.0 || v > 1.0) throw "ctnn: BatchNorm's eps and momentum must lie in [0, 1]";  // a compile error here
+  }
+  constexpr double value() const { return static_cast<double>(per_quadrillion) / 1e15; }
+};
+#if defined(__clang__) && !defined(__CUDACC__) && __clang_major__ < 18
+using small_real_parameter = small_real;
+#else
+using small_real_parameter = double;
+#endif
+constexpr double small_real_value(double v) { return v; }
+constexpr double small_real_value(small_real v) { return v.value(); }
+
+namespace detail {
+
+// Python's repr of a float (what PyTorch's extra_repr prints): the shortest digits that read back,
+// in exponent form below 1e-4 and from 1e16 ("1e-05", "0.001", "0.1").
+inline std::string python_float(double v) {
+  std::array<char, 32> text{};
+  const double a = std::abs(v);
+  const bool scientific = a != 0.0 && (a < 1e-4 || a >= 1e16);
+  const auto r = std::to_chars(text.data(), text.data() + text.size(), v,
+                               scientific ? std::chars_format::scientific : std::chars_format::fixed);
+  std::string s(text.data(), r.ptr);
+  if (!scientific && s.find('.') == std::string::npos) s += ".0";
+  return s;
+}
+
+// running = (1 - momentum) running + momentum * factor * batch, in double; factor n / (n - 1) makes the
+// batch's biased variance unbiased. At namespace scope: device backends launch kernels with it.
+struct running_average {
+  double momentum, factor;
+  template <class T>
+  CTNN_HD T operator()(T running, T batch) const {
+    return static_cast<T>((1.0 - momentum) * static_cast<double>(running) + momentum * factor * static_cast<double>(batch));
+  }
+};
+
+// The layer both specs share; Rank is the number of spatial axes PyTorch's name carries (1 or 2).
+template <class Spec, std::size_t Rank, std::size_t C, small_real_parameter EpsArg, small_real_parameter MomentumArg,
+          bool Affine, bool Track>
+struct batch_norm {
+  static_assert(C > 0, "ctnn: BatchNorm needs at least one channel");
+  static constexpr double Eps = small_real_value(EpsArg), Momentum = small_real_value(MomentumArg);
+  static std::string repr() {
+    return cat(Spec::type_name, "(", C, ", eps=", python_float(Eps), ", momentum=", python_float(Momentum),
+               ", affine=", Affine ? "True" : "False", ", track_running_stats=", Track ? "True" : "False", ")");
+  }
+
+  template <class S>
+  static constexpr bool accepts = Rank == 1 ? (S::rank == 1 || S::rank == 2) && S::dims[0] == C
+                                            : S::rank == 3 && S::dims[0] == C;
+  template <class S>
+  using expected_input = std::conditional_t<Rank == 1, Shape<C>, Shape<C, (S::rank == 3 ? S::dims[1] : 1),
+                                                                        (S::rank == 3 ? S::dims[2] : 1)>>;
+  template <class S>
+  using output = S;
+
+  template <class S, Backend B, fixed_string Path>
+  class bound : public leaf_layer<Spec, S, S, B, Path> {
+    using base = leaf_layer<Spec, S, S, B, Path>;
+    using typename base::ops;
+    using typename base::scalar;
+    static constexpr std::size_t inner = S::size / C;  // L, or H * W
+
+   public:
+    static constexpr std::size_t parameter_count = Affine ? 2 * C : 0;
+
+    // PyTorch's reset_parameters: weight 1, bias 0 (the generator is not drawn from).
+    explicit bound(Generator&) {
+      ops::fill(C, weight_.value.data(), scalar(1));
+      ops::fill(C, bias_.value.data(), scalar(0));
+      mean_.resize(C);
+      var_.resize(C);
+    }
+
+    const Batch<S, B>& forward(const Batch<S, B>& x, bool training) {
+      const std::size_t n = this->prepare_output(x);
+      batch_stats_ = training || !Track;
+      if (batch_stats_) {
+        if (training && n * inner == 1)
+          throw error(cat(Path.view().empty() ? std::string_view("BatchNorm") : Path.view(),
+                          ": expected more than 1 value per channel when training, got input size ",
+                          S::str_with_batch(n)));
+        ops::batchnorm_stats(n, C, inner, x.data(), mean_.data(), var_.data());
+        if constexpr (Track) {
+          if (training) update_running_stats(n * inner);
+        }
+      }
+      const scalar* mean = batch_stats_ ? mean_.data() : running_mean_.value.data();
+      const scalar* var = batch_stats_ ? var_.data() : running_var_.value.data();
+      ops::batchnorm_forward(n, C, inner, x.data(), mean, var, Affine ? weight_.value.data() : nullptr,
+                             Affine ? bias_.value.data() : nullptr, this->y_.data(), scalar(Eps));
+      return this->y_;
+    }
+
+    // Follows the forward of the same batch (whose statistics it reuses).
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy, bool input_grad = true) {
+      const std::size_t n = this->prepare_input_grad(x);
+      const scalar* mean = batch_stats_ ? mean_.data() : running_mean_.value.data();
+      const scalar* var = batch_stats_ ? var_.data() : running_var_.value.data();
+      const bool learn = Affine && weight_.requires_grad;
+      ops::batchnorm_backward(n, C, inner, x.data(), dy, mean, var, Affine ? weight_.value.data() : nullptr,
+                              input_grad ? this->dx_.data() : nullptr, learn ? weight_.grad.data() : nullptr,
+                              Affine && bias_.requires_grad ? bias_.grad.data() : nullptr, scalar(Eps), batch_stats_);
+      return this->dx_;
+    }
+
+    template <class F>
+    void visit_parameters(F&& f) {
+      if constexpr (Affine) {
+        f(weight_);
+        f(bias_);
+      }
+    }
+    template <class F>
+    void visit_buffers(F&& f) {
+      if constexpr (Track) {
+        f(running_mean_);
+        f(running_var_);
+        f(num_batches_tracked_);
+      }
+    }
+
+   private:
+    void update_running_stats(std::size_t values_per_channel) {
+      const double unbiased = values_per_channel > 1
+                                  ? static_cast<double>(values_per_channel) / static_cast<double>(values_per_channel - 1)
+                                  : 1.0;
+      ops::zip(C, running_mean_.value.data(), mean_.data(), running_mean_.value.data(), running_average{Momentum, 1.0});
+      ops::zip(C, running_var_.value.data(), var_.data(), running_var_.value.data(), running_average{Momentum, unbiased});
+      std::int64_t count = 0;
+      ops::to_host(1, num_batches_tracked_.value.data(), &count);
+      ++count;
+      ops::from_host(1, &count, num_batches_tracked_.value.data());
+    }
+
+    // Without Affine (or TrackRunningStats) these are never visited and hold C values unused.
+    Parameter<B> weight_{parameter_name(Path.view(), "weight"), {C}};
+    Parameter<B> bias_{parameter_name(Path.view(), "bias"), {C}};
+    Buffer<B> running_mean_{parameter_name(Path.view(), "running_mean"), {C}, scalar(0)};
+    Buffer<B> running_var_{parameter_name(Path.view(), "running_var"), {C}, scalar(1)};
+    Buffer<B, std::int64_t> num_batches_tracked_{parameter_name(Path.view(), "num_batches_tracked"), {}, 0};
+    buffer_t<B> mean_, var_;  // the last training forward's batch statistics
+    bool batch_stats_ = true;  // whether the last forward normalised with mean_ and var_
+  };
+};
+
+}  // namespace detail
+
+template <std::size_t NumFeatures, small_real_parameter Eps = 1e-5, small_real_parameter Momentum = 0.1,
+          bool Affine = true, bool TrackRunningStats = true>
+struct BatchNorm1d : detail::batch_norm<BatchNorm1d<NumFeatures, Eps, Momentum, Affine, TrackRunningStats>, 1,
+                                        NumFeatures, Eps, Momentum, Affine, TrackRunningStats> {
+  static constexpr std::string_view type_name = "BatchNorm1d";
+};
+
+template <std::size_t NumFeatures, small_real_parameter Eps = 1e-5, small_real_parameter Momentum = 0.1,
+          bool Affine = true, bool TrackRunningStats = true>
+struct BatchNorm2d : detail::batch_norm<BatchNorm2d<NumFeatures, Eps, Momentum, Affine, TrackRunningStats>, 2,
+                                        NumFeatures, Eps, Momentum, Affine, TrackRunningStats> {
+  static constexpr std::string_view type_name = "BatchNorm2d";
+};
+
+}  // namespace ctnn
+
+// ---- ctnn/nn/concat.hpp ----
+// Concat<Branch...>: every branch sees the same input and their outputs are joined along the channels
+// (torch.cat(dim=1)), the Inception module's join:
+//
+//   Concat<Conv2d<192, 64, 1>, Block<Conv2d<192, 96, 1>, ReLU, Conv2d<96, 128, 3, 1, 1>>, ...>
+//
+// Outputs must agree in every dimension but the first; otherwise the build stops with
+// CONCAT_SHAPES_DIFFER<layer<path>, <first branch's shape>, <the other's>>. Branches are named by
+// index ("3.0.weight", as in an nn.ModuleList) unless Named. Backward hands each branch its slice of
+// dL/dy and adds their input gradients.
+
+
+// ---- ctnn/nn/graph_node.hpp ----
+// What the graph layers (Residual, Concat) do with each of their children: bind it at a path, call its
+// backward with or without the input gradient, walk its state in PyTorch's order, print it and list it
+// in a summary, exactly as Block does for a chain.
+
+
+namespace ctnn::detail {
+
+// Child spec L of the node at Path, under its Named name or else `fallback` ("shortcut", "0").
+template <fixed_string Path, class L, fixed_string Fallback>
+constexpr auto node_child_path() {
+  if constexpr (naming<L>::named) return join_path<Path, naming<L>::name>();
+  else return join_path<Path, Fallback>();
+}
+
+template <class C, class X, class Scalar>
+decltype(auto) node_backward(C& c, const X& x, const Scalar* dy, bool input_grad) {
+  if constexpr (requires { c.backward(x, dy, input_grad); }) return c.backward(x, dy, input_grad);
+  else return c.backward(x, dy);
+}
+
+template <class C, class FP, class FB>
+void node_visit_state(C& c, FP& on_parameter, FB& on_buffer) {
+  if constexpr (requires { c.visit_state(on_parameter, on_buffer); }) {
+    c.visit_state(on_parameter, on_buffer);
+  } else {
+    c.visit_parameters(on_parameter);
+    if constexpr (requires { c.visit_buffers(on_buffer); }) c.visit_buffers(on_buffer);
+  }
+}
+template <class C, class F>
+void node_visit_buffers(C& c, F& f) {
+  if constexpr (requires { c.visit_buffers(f); }) c.visit_buffers(f);
+}
+
+// "(name): <repr>" lines of one child at `indent`; a Block prints its own children.
+template <class C>
+void node_print_child(std::ostream& os, std::size_t indent) {
+  os << std::string(indent, ' ') << "(" << leaf_name(C::path.view()) << "): ";
+  if constexpr (requires { C::print(os, std::string_view{}, indent); }) C::print(os, "Sequential", indent);
+  else os << C::spec::repr();
+  os << "\n";
+}
+// The lines of a Block's children without its "Sequential(" and ")" lines, for a node whose body's
+// children are its own (torchvision's BasicBlock lists conv1, bn1, ... directly).
+template <class C>
+void node_print_inlined(std::ostream& os, std::size_t indent) {
+  if constexpr (requires { C::print(os, std::string_view{}, indent); }) {
+    std::ostringstream inner;
+    C::print(inner, "", indent);
+    std::string text = inner.str();
+    text = text.substr(text.find('\n') + 1);                          // "(\n"
+    text = text.substr(0, text.size() - (indent + 1));                // the closing ")"
+    os << text;
+  } else {
+    node_print_child<C>(os, indent + 2);
+  }
+}
+
+template <class C>
+void node_summary_row(std::vector<SummaryRow>& rows, std::size_t depth, std::size_t batch) {
+  constexpr bool container = requires { C::summary_rows(rows, depth, batch); };
+  rows.push_back({depth, std::string(C::path.view()), std::string(C::spec::type_name),
+                  C::output_shape::str_with_batch(batch), C::output_shape::size, C::parameter_count, container});
+  if constexpr (container) C::summary_rows(rows, depth + 1, batch);
+}
+// A body whose children are the node's own: its rows at the node's depth.
+template <class C>
+void node_summary_inlined(std::vector<SummaryRow>& rows, std::size_t depth, std::size_t batch) {
+  if constexpr (requires { C::summary_rows(rows, depth, batch); }) C::summary_rows(rows, depth, batch);
+  else node_summary_row<C>(rows, depth, batch);
+}
+
+}  // namespace ctnn::detail
+
+// ---- ctnn/nn/residual.hpp ----
+// Residual<Body, Shortcut = Identity, After = Identity>: y = After(Body(x) + Shortcut(x)), the skip
+// connection of ResNet. torchvision's BasicBlock is
+//
+//   Residual<Block<Named<"conv1", Conv2d<64, 64, 3, 1, 1>>, Named<"bn1", BatchNorm2d<64>>, ReLU,
+//                  Named<"conv2", Conv2d<64, 64, 3, 1, 1>>, Named<"bn2", BatchNorm2d<64>>>,
+//            Identity, ReLU>
+//
+// and a block that halves the map projects its shortcut as torchvision does:
+//
+//   Residual<Block<...stride 2...>, Named<"downsample", Block<Conv2d<64, 128, 1, 2>, BatchNorm2d<128>>>, ReLU>
+//
+// The body's children are the Residual's own (as a BasicBlock's conv1 and bn1 are), so under
+// Named<"layer1.0", ...> their state is "layer1.0.conv1.weight", "layer1.0.bn1.running_mean" and the
+// projection's "layer1.0.downsample.0.weight": a torchvision checkpoint loads by name. An unnamed
+// shortcut or After is called "shortcut" or "after".
+//
+// A body whose output shape differs from its shortcut's is a compile error naming both:
+//   RESIDUAL_SHAPES_DIFFER<layer<"layer2.0">, body<Shape<128, 4, 4>>, shortcut<Shape<64, 8, 8>>>
+// Backward sends dL/d(sum) into both branches and adds their input gradients.
+
+
+// ---- ctnn/nn/identity.hpp ----
+// Identity: PyTorch's nn.Identity, y = x. Forward hands back the input itself (nothing is copied), so
+// an Identity shortcut in a Residual costs nothing; backward copies dL/dy into the gradient it owns.
+
+
+namespace ctnn {
+
+struct Identity {
+  static constexpr std::string_view type_name = "Identity";
+  static std::string repr() { return "Identity()"; }
+
+  template <class S>
+  static constexpr bool accepts = true;
+  template <class S>
+  using expected_input = S;
+  template <class S>
+  using output = S;
+
+  template <class S, Backend B, fixed_string Path>
+  class bound : public leaf_layer<Identity, S, S, B, Path>, public no_parameters {
+    using base = leaf_layer<Identity, S, S, B, Path>;
+    using typename base::ops;
+    using typename base::scalar;
+
+   public:
+    explicit bound(Generator&) {}
+    // x must outlive the use of output(), as for every layer's input until backward.
+    const Batch<S, B>& forward(const Batch<S, B>& x, bool /*training*/) {
+      input_ = &x;
+      return x;
+    }
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
+      this->prepare_input_grad(x);
+      ops::copy(x.size(), dy, this->dx_.data());
+      return this->dx_;
+    }
+    const Batch<S, B>& output() const { return input_ ? *input_ : this->y_; }
+
+   private:
+    const Batch<S, B>* input_ = nullptr;
+  };
+};
+
+namespace detail {
+template <class L>
+inline constexpr bool is_identity = false;
+template <>
+inline constexpr bool is_identity<Identity> = true;
+}  // namespace detail
+
+}  // namespace ctnn
+
+namespace ctnn {
+
+namespace detail {
+// a + b, for the sum of the branches and of their input gradients (a device kernel's functor).
+struct add_values {
+  template <class T>
+  CTNN_HD T operator()(T a, T b) const { return a + b; }
+};
+}  // namespace detail
+
+template <class Body, class Shortcut = Identity, class After = Identity>
+struct Residual {
+  static constexpr std::string_view type_name = "Residual";
+
+  template <class S>
+  static constexpr bool accepts = true;  // the children check their own inputs
+  template <class S>
+  using expected_input = S;
+  template <class S>
+  using output = detail::spec_output_t<typename detail::naming<After>::spec,
+                                       detail::spec_output_t<typename detail::naming<Body>::spec, S>>;
+
+  template <class S, Backend B, fixed_string Path>
+  class bound {
+    using body_type = typename detail::bind_layer<Body, S, B, Path>::type;
+    using shortcut_type =
+        typename detail::bind_layer<Shortcut, S, B, detail::node_child_path<Path, Shortcut, "shortcut">()>::type;
+    using sum_shape = typename body_type::output_shape;
+    using after_type = typename detail::bind_layer<After, sum_shape, B,
+                                                   detail::node_child_path<Path, After, "after">()>::type;
+    static constexpr bool identity_shortcut = detail::is_identity<typename detail::naming<Shortcut>::spec>;
+    static constexpr bool identity_after = detail::is_identity<typename detail::naming<After>::spec>;
+    static_assert(diagnostic::require<std::is_same_v<sum_shape, typename shortcut_type::output_shape>,
+                                      diagnostic::RESIDUAL_SHAPES_DIFFER<
+                                          diagnostic::layer<Path>, diagnostic::body<sum_shape>,
+                                          diagnostic::shortcut<typename shortcut_type::output_shape>>>::value);
+
+   public:
+    using spec = Residual;
+    using input_shape = S;
+    using output_shape = typename after_type::output_shape;
+    using backend_type = B;
+    using ops = backend::ops<B>;
+    using scalar = scalar_t<B>;
+    static constexpr auto path = Path;
+    static constexpr std::size_t parameter_count =
+        body_type::parameter_count + shortcut_type::parameter_count + after_type::parameter_count;
+
+    // In PyTorch's order of construction: the body, then the shortcut, then After.
+    explicit bound(Generator& g) : body_(g), shortcut_(g), after_(g) {}
+
+    const Batch<output_shape, B>& forward(const Batch<S, B>& x, bool training) {
+      const auto& b = body_.forward(x, training);
+      const auto& s = shortcut_.forward(x, training);
+      sum_.resize(x.batch_size());
+      ops::zip(sum_.size(), b.data(), s.data(), sum_.data(), detail::add_values{});
+      return after_.forward(sum_, training);
+    }
+
+    // input_grad == false: the parameter gradients only (the branches are told so too).
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy, bool input_grad = true) {
+      const scalar* dsum = dy;
+      if constexpr (!identity_after) dsum = detail::node_backward(after_, sum_, dy, true).data();
+      const auto& db = detail::node_backward(body_, x, dsum, input_grad);
+      dx_.resize(x.batch_size());
+      if constexpr (identity_shortcut) {
+        if (input_grad) ops::zip(dx_.size(), db.data(), dsum, dx_.data(), detail::add_values{});
+      } else {
+        const bool need = input_grad || shortcut_type::parameter_count > 0;
+        if (need) {
+          const auto& ds = detail::node_backward(shortcut_, x, dsum, input_grad);
+          if (input_grad) ops::zip(dx_.size(), db.data(), ds.data(), dx_.data(), detail::add_values{});
+        }
+      }
+      return dx_;
+    }
+
+    const Batch<output_shape, B>& output() const { return after_.output(); }
+
+    template <class F>
+    void visit_parameters(F&& f) {
+      body_.visit_parameters(f);
+      shortcut_.visit_parameters(f);
+      after_.visit_parameters(f);
+    }
+    template <class F>
+    void visit_buffers(F&& f) {
+      detail::node_visit_buffers(body_, f);
+      detail::node_visit_buffers(shortcut_, f);
+      detail::node_visit_buffers(after_, f);
+    }
+    template <class FP, class FB>
+    void visit_state(FP&& on_parameter, FB&& on_buffer) {
+      detail::node_visit_state(body_, on_parameter, on_buffer);
+      detail::node_visit_state(shortcut_, on_parameter, on_buffer);
+      detail::node_visit_state(after_, on_parameter, on_buffer);
+    }
+
+    body_type& body() { return body_; }
+    shortcut_type& shortcut() { return shortcut_; }
+
+    // As torchvision prints a BasicBlock: the body's children, then the shortcut (when it is not the
+    // identity) and After, all at one level.
+    static void print(std::ostream& os, std::string_view /*title*/, std::size_t indent) {
+      os << type_name << "(\n";
+      detail::node_print_inlined<body_type>(os, indent);
+      if constexpr (!identity_shortcut) detail::node_print_child<shortcut_type>(os, indent + 2);
+      if constexpr (!identity_after) detail::node_print_child<after_type>(os, indent + 2);
+      os << std::string(indent, ' ') << ")";
+    }
+    static void summary_rows(std::vector<SummaryRow>& rows, std::size_t depth, std::size_t batch) {
+      detail::node_summary_inlined<body_type>(rows, depth, batch);
+      if constexpr (!identity_shortcut) detail::node_summary_row<shortcut_type>(rows, depth, batch);
+      if constexpr (!identity_after) detail::node_summary_row<after_type>(rows, depth, batch);
+    }
+
+   private:
+    body_type body_;
+    shortcut_type shortcut_;
+    after_type after_;
+    Batch<sum_shape, B> sum_;
+    Batch<S, B> dx_;
+  };
+};
+
+// A Residual prints its children itself, as a Block does (it has no one-line repr()).
+template <class Body, class Shortcut, class After>
+inline constexpr bool layer_contract::is_block<Residual<Body, Shortcut, After>> = true;
+
+}  // namespace ctnn
+
+namespace ctnn {
+
+namespace detail {
+template <class First, class Other>
+inline constexpr bool concat_compatible = [] {
+  if constexpr (First::rank != Other::rank || First::rank == 0) {
+    return false;
+  } else {
+    for (std::size_t i = 1; i < First::rank; ++i)
+      if (First::dims[i] != Other::dims[i]) return false;
+    return true;
+  }
+}();
+
+template <class Shape, std::size_t Channels>
+struct with_channels;
+template <std::size_t C, std::size_t... Rest, std::size_t Channels>
+struct with_channels<Shape<C, Rest...>, Channels> {
+  using type = Shape<Channels, Rest...>;
+};
+// The branches' outputs on S with their channels summed (shapes only).
+template <class S, class... Branches>
+struct concat_output {
+  using type = typename with_channels<
+      spec_output_t<typename naming<std::tuple_element_t<0, std::tuple<Branches...>>>::spec, S>,
+      (std::size_t{0} + ... + spec_output_t<typename naming<Branches>::spec, S>::dims[0])>::type;
+};
+}  // namespace detail
+
+template <class... Branches>
+struct Concat {
+  static_assert(sizeof...(Branches) > 0, "ctnn: Concat needs at least one branch");
+  static constexpr std::string_view type_name = "Concat";
+
+  template <class S>
+  static constexpr bool accepts = true;
+  template <class S>
+  using expected_input = S;
+  template <class S>
+  using output = typename detail::concat_output<S, Branches...>::type;
+
+  template <class S, Backend B, fixed_string Path>
+  class bound {
+    template <std::size_t... I>
+    static auto bind_all(std::index_sequence<I...>)
+        -> std::tuple<typename detail::bind_layer<Branches, S, B,
+                                                  detail::node_child_path<Path, Branches, to_fixed_string<I>()>()>::type...>;
+    using children_type = decltype(bind_all(std::index_sequence_for<Branches...>{}));
+    static constexpr std::size_t count = sizeof...(Branches);
+    template <std::size_t I>
+    using child = std::tuple_element_t<I, children_type>;
+    using first_shape = typename child<0>::output_shape;
+    template <std::size_t I>
+    static constexpr bool check_branch = diagnostic::require<
+        detail::concat_compatible<first_shape, typename child<I>::output_shape>,
+        diagnostic::CONCAT_SHAPES_DIFFER<diagnostic::layer<Path>, first_shape, typename child<I>::output_shape>>::value;
+    static_assert([]<std::size_t... I>(std::index_sequence<I...>) { return (check_branch<I> && ...); }(
+        std::index_sequence_for<Branches...>{}));
+    // Values per sample of branch I's output, and where its slice starts in ours.
+    template <std::size_t I>
+    static constexpr std::size_t width = child<I>::output_shape::size;
+    template <std::size_t I>
+    static constexpr std::size_t offset = []<std::size_t... J>(std::index_sequence<J...>) {
+      return (std::size_t{0} + ... + width<J>);
+    }(std::make_index_sequence<I>{});
+
+   public:
+    using spec = Concat;
+    using input_shape = S;
+    using output_shape = typename detail::concat_output<S, Branches...>::type;
+    using backend_type = B;
+    using ops = backend::ops<B>;
+    using scalar = scalar_t<B>;
+    static constexpr auto path = Path;
+    static constexpr std::size_t parameter_count =
+        []<std::size_t... I>(std::index_sequence<I...>) { return (std::size_t{0} + ... + child<I>::parameter_count); }(
+            std::index_sequence_for<Branches...>{});
+
+    explicit bound(Generator& g) : children_(make(g, std::index_sequence_for<Branches...>{})) {}
+
+    const Batch<output_shape, B>& forward(const Batch<S, B>& x, bool training) {
+      y_.resize(x.batch_size());
+      forward_each(x, training, std::index_sequence_for<Branches...>{});
+      return y_;
+    }
+
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy, bool input_grad = true) {
+      const std::size_t n = x.batch_size();
+      dx_.resize(n);
+      backward_each(x, dy, input_grad, n, std::index_sequence_for<Branches...>{});
+      return dx_;
+    }
+
+    const Batch<output_shape, B>& output() const { return y_; }
+
+    template <class F>
+    void visit_parameters(F&& f) {
+      std::apply([&](auto&... c) { (c.visit_parameters(f), ...); }, children_);
+    }
+    template <class F>
+    void visit_buffers(F&& f) {
+      std::apply([&](auto&... c) { (detail::node_visit_buffers(c, f), ...); }, children_);
+    }
+    template <class FP, class FB>
+    void visit_state(FP&& on_parameter, FB&& on_buffer) {
+      std::apply([&](auto&... c) { (detail::node_visit_state(c, on_parameter, on_buffer), ...); }, children_);
+    }
+
+    template <std::size_t I>
+    auto& get() { return std::get<I>(children_); }
+
+    static void print(std::ostream& os, std::string_view /*title*/, std::size_t indent) {
+      os << type_name << "(\n";
+      [&]<std::size_t... I>(std::index_sequence<I...>) { (detail::node_print_child<child<I>>(os, indent + 2), ...); }(
+          std::index_sequence_for<Branches...>{});
+      os << std::string(indent, ' ') << ")";
+    }
+    static void summary_rows(std::vector<SummaryRow>& rows, std::size_t depth, std::size_t batch) {
+      [&]<std::size_t... I>(std::index_sequence<I...>) { (detail::node_summary_row<child<I>>(rows, depth, batch), ...); }(
+          std::index_sequence_for<Branches...>{});
+    }
+
+   private:
+    template <std::size_t... I>
+    static children_type make(Generator& g, std::index_sequence<I...>) {
+      return children_type{child<I>(g)...};  // braced: branches are initialised in order
+    }
+
+    // Sample by sample: branch I's [width] values go to [offset, offset + width) of each output row.
+    template <std::size_t... I>
+    void forward_each(const Batch<S, B>& x, bool training, std::index_sequence<I...>) {
+      (scatter<I>(std::get<I>(children_).forward(x, training), x.batch_size()), ...);
+    }
+    template <std::size_t I, class Y>
+    void scatter(const Y& branch, std::size_t n) {
+      for (std::size_t s = 0; s < n; ++s)
+        ops::copy(width<I>, branch.data() + s * width<I>, y_.data() + s * output_shape::size + offset<I>);
+    }
+
+    template <std::size_t... I>
+    void backward_each(const Batch<S, B>& x, const scalar* dy, bool input_grad, std::size_t n,
+                       std::index_sequence<I...>) {
+      bool first = true;
+      (backward_branch<I>(x, dy, input_grad, n, first), ...);
+    }
+    template <std::size_t I>
+    void backward_branch(const Batch<S, B>& x, const scalar* dy, bool input_grad, std::size_t n, bool& first) {
+      if (!input_grad && child<I>::parameter_count == 0) return;
+      auto& slice = std::get<I>(slices_);
+      slice.resize(n);
+      for (std::size_t s = 0; s < n; ++s)
+        ops::copy(width<I>, dy + s * output_shape::size + offset<I>, slice.data() + s * width<I>);
+      const auto& dxi = detail::node_backward(std::get<I>(children_), x, slice.data(), input_grad);
+      if (!input_grad) return;
+      if (first) ops::copy(dx_.size(), dxi.data(), dx_.data());
+      else ops::zip(dx_.size(), dx_.data(), dxi.data(), dx_.data(), detail::add_values{});
+      first = false;
+    }
+
+    template <class Idx>
+    struct slices_of;
+    template <std::size_t... I>
+    struct slices_of<std::index_sequence<I...>> {
+      using type = std::tuple<Batch<typename child<I>::output_shape, B>...>;
+    };
+
+    children_type children_;
+    typename slices_of<std::index_sequence_for<Branches...>>::type slices_;  // each branch's dL/dy
+    Batch<output_shape, B> y_;
+    Batch<S, B> dx_;
+  };
+};
+
+template <class... Branches>
+inline constexpr bool layer_contract::is_block<Concat<Branches...>> = true;
+
+}  // namespace ctnn
+
+// ---- ctnn/nn/conv_transpose.hpp ----
+// ConvTranspose2d: PyTorch's nn.ConvTranspose2d (the generator's upsampling layer of DCGAN).
+//   ConvTranspose2d<InC, OutC, Kernel, Stride = 1, Padding = 0, OutputPadding = 0>
+//   ConvTranspose2d<InC, OutC, ConvTranspose2dOptions{.kernel_size = 4, .stride = 2, .padding = 1,
+//                   .output_padding = 0, .groups = 1, .bias = true, .dilation = 1}>
+// Weights [InC, OutC / groups, KH, KW] and the initialisation as PyTorch's (its fan_in is
+// weight.size(1) * KH * KW), so checkpoints load and seeded runs match; output size
+// (H - 1) SH - 2 PH + DH (KH - 1) + output_padding + 1.
+//
+// A transposed convolution is the input gradient of the convolution that maps its output shape back to
+// its input shape (the "mirror" below: OutC channels in, InC out, the same kernel, stride, padding,
+// dilation and groups, whose weights [InC, OutC / groups, KH, KW] are exactly these). So its forward is
+// that convolution's backward with the input gradient alone, and its backward that convolution's
+// forward (the input gradient) and backward (the weight gradient): no op of its own, on every backend.
+
+
+namespace ctnn {
+
+// nn.ConvTranspose2d's keyword arguments in its order (padding_mode 'zeros' only).
+struct ConvTranspose2dOptions {
+  Size2 kernel_size;
+  Size2 stride = 1;
+  Size2 padding = 0;
+  Size2 output_padding = 0;
+  std::size_t groups = 1;
+  bool bias = true;
+  Size2 dilation = 1;
+};
+
+namespace detail {
+template <auto Kernel, std::size_t Stride, std::size_t Padding, std::size_t OutputPadding>
+consteval ConvTranspose2dOptions conv_transpose2d_options() {
+  if constexpr (std::is_same_v<std::remove_cv_t<decltype(Kernel)>, ConvTranspose2dOptions>) {
+    static_assert(Stride == 1 && Padding == 0 && OutputPadding == 0,
+                  "ctnn: ConvTranspose2d<InC, OutC, ConvTranspose2dOptions{...}> takes stride, padding and "
+                  "output_padding inside the options");
+    return Kernel;
+  } else {
+    static_assert(std::is_integral_v<decltype(Kernel)>,
+                  "ctnn: ConvTranspose2d's third argument is the kernel size or a ConvTranspose2dOptions");
+    return ConvTranspose2dOptions{.kernel_size = static_cast<std::size_t>(Kernel), .stride = Stride,
+                                  .padding = Padding, .output_padding = OutputPadding};
+  }
+}
+// (in - 1) s - 2 p + d (k - 1) + output_padding + 1, or 0 when the padding eats the whole output.
+constexpr std::size_t conv_transpose_out(std::size_t in, std::size_t k, std::size_t s, std::size_t p, std::size_t d,
+                                         std::size_t op) {
+  const std::size_t full = (in - 1) * s + d * (k - 1) + op + 1;
+  return full > 2 * p ? full - 2 * p : 0;
+}
+}  // namespace detail
+
+template <std::size_t InC, std::size_t OutC, auto Kernel, std::size_t Stride = 1, std::size_t Padding = 0,
+          std::size_t OutputPadding = 0>
+struct ConvTranspose2d {
+  static constexpr ConvTranspose2dOptions options =
+      detail::conv_transpose2d_options<Kernel, Stride, Padding, OutputPadding>();
+  static constexpr std::size_t KH = options.kernel_size.h, KW = options.kernel_size.w, groups = options.groups;
+  static_assert(InC > 0 && OutC > 0 && KH > 0 && KW > 0 && options.stride.h > 0 && options.stride.w > 0 &&
+                    options.dilation.h > 0 && options.dilation.w > 0,
+                "ctnn: ConvTranspose2d needs positive channels, kernel, stride and dilation");
+  static_assert(groups > 0 && InC % groups == 0, "ctnn: ConvTranspose2d: in_channels must be divisible by groups");
+  static_assert(OutC % groups == 0, "ctnn: ConvTranspose2d: out_channels must be divisible by groups");
+  static_assert((options.output_padding.h < options.stride.h || options.output_padding.h < options.dilation.h) &&
+                    (options.output_padding.w < options.stride.w || options.output_padding.w < options.dilation.w),
+                "ctnn: ConvTranspose2d: output padding must be smaller than either stride or dilation (as in PyTorch)");
+
+  static constexpr std::string_view type_name = "ConvTranspose2d";
+  // As nn.ConvTranspose2d's extra_repr: non-default options only, in its order.
+  static std::string repr() {
+    const auto& o = options;
+    std::string s = cat("ConvTranspose2d(", InC, ", ", OutC, ", kernel_size=", detail::pair_repr(o.kernel_size),
+                        ", stride=", detail::pair_repr(o.stride));
+    if (o.padding.h || o.padding.w) s += cat(", padding=", detail::pair_repr(o.padding));
+    if (o.dilation.h != 1 || o.dilation.w != 1) s += cat(", dilation=", detail::pair_repr(o.dilation));
+    if (o.output_padding.h || o.output_padding.w) s += cat(", output_padding=", detail::pair_repr(o.output_padding));
+    if (o.groups != 1) s += cat(", groups=", o.groups);
+    if (!o.bias) s += ", bias=False";
+    return s + ")";
+  }
+
+  template <class S>
+  static constexpr std::size_t out_h = detail::conv_transpose_out(S::dims[1], KH, options.stride.h, options.padding.h,
+                                                                  options.dilation.h, options.output_padding.h);
+  template <class S>
+  static constexpr std::size_t out_w = detail::conv_transpose_out(S::dims[2], KW, options.stride.w, options.padding.w,
+                                                                  options.dilation.w, options.output_padding.w);
+  template <class S>
+  static constexpr bool accepts = S::rank == 3 && S::dims[0] == InC && S::dims[1] > 0 && S::dims[2] > 0 &&
+                                  out_h<S> > 0 && out_w<S> > 0;
+  template <class S>
+  using expected_input = typename detail::chw_at_least<S, InC, 1, 1>::type;
+  template <class S>
+  using output = Shape<OutC, out_h<S>, out_w<S>>;
+
+  template <class S, Backend B, fixed_string Path>
+  class bound : public leaf_layer<ConvTranspose2d, S, output<S>, B, Path> {
+    using base = leaf_layer<ConvTranspose2d, S, output<S>, B, Path>;
+    using typename base::ops;
+    using typename base::scalar;
+    static constexpr std::size_t H = S::dims[1], W = S::dims[2];
+    static constexpr std::size_t Ho = output<S>::dims[1], Wo = output<S>::dims[2];
+    static constexpr std::size_t fan_in = OutC / groups * KH * KW;  // PyTorch's, from weight.size(1)
+    static constexpr auto& o = options;
+    // The convolution whose input gradient this layer is: from [OutC, Ho, Wo] to [InC, H, W].
+    static constexpr backend::conv_geometry mirror{OutC,        Ho,          Wo,           InC,
+                                                   KH,          KW,          o.stride.h,   o.stride.w,
+                                                   o.padding.h, o.padding.w, o.dilation.h, o.dilation.w,
+                                                   groups,      H,           W};
+    struct no_bias {};
+    using bias_type = std::conditional_t<o.bias, Parameter<B>, no_bias>;
+
+   public:
+    static constexpr std::size_t parameter_count = InC * fan_in + (o.bias ? OutC : 0);
+
+    explicit bound(Generator& g) : bias_(make_bias()) {
+      weight_.init_kaiming_uniform(fan_in, g);
+      if constexpr (o.bias) bias_.init_bias_uniform(fan_in, g);
+    }
+
+    const Batch<output<S>, B>& forward(const Batch<S, B>& x, bool /*training*/) {
+      const std::size_t n = this->prepare_output(x);
+      reserve(n);
+      ops::conv2d_backward(mirror, n, nullptr, x.data(), weight_.value.data(), this->y_.data(), nullptr, nullptr,
+                           workspace_.data());
+      if constexpr (o.bias) ops::add_bias(n, OutC, Ho * Wo, bias_.value.data(), this->y_.data());
+      return this->y_;
+    }
+
+    // The input gradient is computed even when it is not wanted: it is the mirror's forward, which its
+    // backward (the weight gradient) follows.
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy, bool /*input_grad*/ = true) {
+      const std::size_t n = this->prepare_input_grad(x);
+      reserve(n);
+      ops::conv2d_forward(mirror, n, dy, weight_.value.data(), nullptr, this->dx_.data(), workspace_.data());
+      ops::conv2d_backward(mirror, n, dy, x.data(), weight_.value.data(), nullptr, weight_.grad.data(), nullptr,
+                           workspace_.data());
+      if constexpr (o.bias) ops::bias_grad(n, OutC, Ho * Wo, dy, bias_.grad.data());
+      return this->dx_;
+    }
+
+    template <class F>
+    void visit_parameters(F&& f) {
+      f(weight_);
+      if constexpr (o.bias) f(bias_);
+    }
+
+   private:
+    void reserve(std::size_t n) { workspace_.resize(std::max(workspace_.size(), ops::conv2d_workspace(mirror, n))); }
+    static bias_type make_bias() {
+      if constexpr (o.bias) return Parameter<B>{parameter_name(Path.view(), "bias"), {OutC}};
+      else return no_bias{};
+    }
+
+    Parameter<B> weight_{parameter_name(Path.view(), "weight"), {InC, OutC / groups, KH, KW}};
+    [[no_unique_address]] bias_type bias_;
     buffer_t<B> workspace_;
   };
 };
@@ -7558,7 +10071,8 @@ struct Conv2d {
 
 // ---- ctnn/nn/dropout.hpp ----
 // Dropout<P>: in training, zeroes each value with probability P and scales the rest by 1 / (1 - P)
-// (inverted dropout, as PyTorch), so evaluation is the identity. Each Dropout layer draws its masks
+// (inverted dropout, as PyTorch), so evaluation is the identity. Dropout2d<P> does the same to whole
+// channels of a [C, H, W] sample (PyTorch's nn.Dropout2d on [N, C, H, W]). Each layer draws its masks
 // from its own stream forked from the model's generator: same seed, same masks.
 
 
@@ -7637,6 +10151,72 @@ struct Dropout {
 
    private:
     Generator generator_;
+    Batch<S, B> mask_;
+    bool masked_ = false;
+  };
+};
+
+// Dropout2d<P>: one Bernoulli draw per (sample, channel), the same counter-based stream as Dropout's
+// (the same masks on every backend).
+template <probability_parameter Probability = 0.5>
+struct Dropout2d {
+  static constexpr double P = probability_value(Probability);
+  static_assert(P >= 0.0 && P <= 1.0, "ctnn: Dropout2d<P> needs a probability P in [0, 1]");
+  static constexpr std::string_view type_name = "Dropout2d";
+  static std::string repr() { return cat("Dropout2d(p=", P, ", inplace=False)"); }
+
+  template <class S>
+  static constexpr bool accepts = S::rank == 3;
+  template <class S>
+  using expected_input = Shape<S::size, 1, 1>;  // shown when the input is not [C, H, W]
+  template <class S>
+  using output = S;
+
+  template <class S, Backend B, fixed_string Path>
+  class bound : public leaf_layer<Dropout2d, S, S, B, Path>, public no_parameters {
+    using base = leaf_layer<Dropout2d, S, S, B, Path>;
+    using typename base::ops;
+    using typename base::scalar;
+    static constexpr std::size_t channels = S::dims[0];
+    static constexpr std::size_t plane = S::size / channels;
+
+   public:
+    explicit bound(Generator& g) : generator_(g.fork()) {}
+
+    const Batch<S, B>& forward(const Batch<S, B>& x, bool training) {
+      const std::size_t n = this->prepare_output(x);
+      masked_ = training && P > 0.0;
+      if (!masked_) {
+        ops::copy(x.size(), x.data(), this->y_.data());
+        return this->y_;
+      }
+      if (channel_mask_.size() < n * channels) channel_mask_.resize(n * channels);
+      if (ones_.size() < plane) {
+        ones_.resize(plane);
+        ops::fill(plane, ones_.data(), scalar(1));
+      }
+      mask_.resize(n);
+      const scalar keep_value = P < 1.0 ? static_cast<scalar>(1.0 / (1.0 - P)) : scalar(0);
+      ops::fill_bernoulli(n * channels, channel_mask_.data(), 1.0 - P, keep_value, generator_);
+      // Each channel's value spread over its plane: the outer product [n C, 1] x [1, H W] is a gemm of
+      // depth 1, which every backend has (no broadcasting op is needed for one layer).
+      ops::gemm(false, false, n * channels, plane, 1, scalar(1), channel_mask_.data(), ones_.data(), scalar(0),
+                mask_.data());
+      ops::zip(x.size(), x.data(), mask_.data(), this->y_.data(), detail::multiply_values{});
+      return this->y_;
+    }
+
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
+      this->prepare_input_grad(x);
+      if (masked_) ops::zip(x.size(), dy, mask_.data(), this->dx_.data(), detail::multiply_values{});
+      else ops::copy(x.size(), dy, this->dx_.data());
+      return this->dx_;
+    }
+
+   private:
+    Generator generator_;
+    buffer_t<B> channel_mask_;
+    buffer_t<B> ones_;
     Batch<S, B> mask_;
     bool masked_ = false;
   };
@@ -7785,12 +10365,33 @@ struct Linear {
 
 namespace ctnn {
 
-enum class Reduction { mean, sum };
+// PyTorch's reduction strings: 'mean' (over every element), 'sum', and KLDivLoss's 'batchmean' (the
+// sum over the batch size, the KL divergence's mathematical definition; the other losses refuse it, as
+// PyTorch does).
+enum class Reduction { mean, sum, batchmean };
 
 // The backend argument of a loss that takes it from its arguments (the default, see below).
 struct deduced_backend {};
 
+// nn.CrossEntropyLoss's arguments, in PyTorch's order:
+//   CrossEntropyLoss loss_fn{{.weight = {1, 2, 1}, .label_smoothing = 0.1}};
+// weight: one per class (empty: all 1); the mean divides by the sum of the targets' weights, as PyTorch.
+// ignore_index: samples whose label is this value add nothing and do not count in the mean. Unset by
+// default (PyTorch's default is -100): a label outside [0, C) is then an error rather than ignored.
+// label_smoothing: the target is (1 - e) onehot + e / C, PyTorch's formula with weights included.
+struct CrossEntropyOptions {
+  std::vector<double> weight{};
+  std::optional<std::int64_t> ignore_index{};
+  Reduction reduction = Reduction::mean;
+  double label_smoothing = 0.0;
+};
+
 namespace detail {
+
+inline void check_reduction(std::string_view name, Reduction reduction, bool batchmean_allowed) {
+  if (reduction == Reduction::batchmean && !batchmean_allowed)
+    throw error(cat(name, ": reduction 'batchmean' is KLDivLoss's only (use Reduction::mean or Reduction::sum)"));
+}
 
 template <Backend B>
 class loss_base {
@@ -7798,7 +10399,9 @@ class loss_base {
   using scalar = scalar_t<B>;
   using ops = backend::ops<B>;
 
-  explicit loss_base(Reduction reduction) : reduction_(reduction) {}
+  loss_base(Reduction reduction, std::string_view name, bool batchmean_allowed = false) : reduction_(reduction) {
+    check_reduction(name, reduction, batchmean_allowed);
+  }
   Reduction reduction() const { return reduction_; }
 
   // dLoss/dPrediction of the last call, for Sequential::backward.
@@ -7817,7 +10420,9 @@ class loss_base {
   // returned (as PyTorch returns it) unless anomaly mode is on.
   template <class Diagnose>
   scalar finish(double total, std::size_t count, std::string_view name, Diagnose&& diagnose) const {
-    const double value = reduction_ == Reduction::mean ? total / static_cast<double>(count) : total;
+    const double value = reduction_ == Reduction::mean        ? total / static_cast<double>(count)
+                         : reduction_ == Reduction::batchmean ? total / static_cast<double>(batch_)
+                                                              : total;
     if (!std::isfinite(value)) {
       diagnose(total);
       if (std::isnan(value)) throw error(cat(name, ": the loss is NaN (the predictions or targets contain NaN or infinity)"));
@@ -7826,7 +10431,9 @@ class loss_base {
     return static_cast<scalar>(value);
   }
   scalar scale(std::size_t count) const {
-    return reduction_ == Reduction::mean ? scalar(1) / static_cast<scalar>(count) : scalar(1);
+    if (reduction_ == Reduction::mean) return scalar(1) / static_cast<scalar>(count);
+    if (reduction_ == Reduction::batchmean) return scalar(1) / static_cast<scalar>(batch_);
+    return scalar(1);
   }
   template <class Prediction, class Target>
   static void check_batches(const Prediction& p, const Target& t, std::string_view name) {
@@ -7840,6 +10447,17 @@ class loss_base {
   std::size_t batch_ = 0, per_sample_ = 0;
 };
 
+inline void check_options(std::string_view name, const CrossEntropyOptions& o) {
+  check_reduction(name, o.reduction, false);
+  if (!(o.label_smoothing >= 0.0 && o.label_smoothing <= 1.0))
+    throw error(cat(name, ": label_smoothing must be between 0.0 and 1.0, got ", o.label_smoothing));
+  for (std::size_t c = 0; c < o.weight.size(); ++c)
+    if (!std::isfinite(o.weight[c])) throw error(cat(name, ": weight[", c, "] is ", o.weight[c], ": class weights must be finite"));
+}
+
+template <class Functions>
+inline constexpr bool allows_batchmean = requires { requires Functions::batchmean; };
+
 // Elementwise losses: value(p, t) summed, and grad(p, t) times the reduction's scale.
 template <Backend B, class Functions, fixed_string Name>
 class elementwise_loss : public loss_base<B> {
@@ -7848,7 +10466,8 @@ class elementwise_loss : public loss_base<B> {
 
  public:
   using typename base::scalar;
-  explicit elementwise_loss(Reduction reduction = Reduction::mean) : base(reduction) {}
+  explicit elementwise_loss(Reduction reduction = Reduction::mean)
+      : base(reduction, Name.view(), allows_batchmean<Functions>) {}
 
   static constexpr std::string_view name = Name.view();
 
@@ -7963,6 +10582,83 @@ struct bce_logits_functions {
   }
 };
 
+// PyTorch's huber_loss: quadratic within Delta of the target, linear beyond, the gradient clamped to
+// [-Delta, Delta]. A NaN in either argument makes the term NaN, which the loss reports.
+template <real_parameter Delta>
+struct huber_functions {
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T p, T t) const {
+      const T z = p > t ? p - t : t - p;
+      const T delta = static_cast<T>(Delta);
+      return z < delta ? T(0.5) * z * z : delta * (z - T(0.5) * delta);
+    }
+  };
+  struct grad {
+    double k;
+    template <class T>
+    CTNN_HD T operator()(T p, T t) const {
+      const T d = p - t, delta = static_cast<T>(Delta);
+      return (d < -delta ? -delta : (d > delta ? delta : d)) * static_cast<T>(k);
+    }
+  };
+  static void diagnose(std::string_view, const std::string&, double, double) {}  // the generic message
+};
+// PyTorch's smooth_l1_loss: HuberLoss divided by Beta (0.5 d^2 / Beta within Beta, |d| - Beta / 2
+// beyond); Beta = 0 is L1Loss, whose gradient at d = 0 is 0.
+template <real_parameter Beta>
+struct smooth_l1_functions {
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T p, T t) const {
+      const T z = p > t ? p - t : t - p;
+      const T beta = static_cast<T>(Beta);
+      return z < beta ? T(0.5) * z * z / beta : z - T(0.5) * beta;
+    }
+  };
+  struct grad {
+    double k;
+    template <class T>
+    CTNN_HD T operator()(T p, T t) const {
+      const T d = p - t, beta = static_cast<T>(Beta);
+      const T g = d < -beta ? T(-1) : (d > beta ? T(1) : (beta > T(0) ? d / beta : T(0)));
+      return g * static_cast<T>(k);
+    }
+  };
+  static void diagnose(std::string_view, const std::string&, double, double) {}  // the generic message
+};
+// PyTorch's kl_div: the input is log-probabilities; the target probabilities, with t log t = 0 at t = 0
+// (xlogy), or with LogTarget log-probabilities: exp(t) (t - x). d/dx is -t, or -exp(t).
+template <bool LogTarget>
+struct kl_div_functions {
+  static constexpr bool batchmean = true;
+  struct value {
+    template <class T>
+    CTNN_HD T operator()(T x, T t) const {
+      if constexpr (LogTarget) return std::exp(t) * (t - x);
+      else {
+        if (t < T(0) || t != t) return std::sqrt(T(-1));  // NaN: log of a negative target, see diagnose
+        return (t > T(0) ? t * std::log(t) : T(0)) - t * x;
+      }
+    }
+  };
+  struct grad {
+    double k;
+    template <class T>
+    CTNN_HD T operator()(T, T t) const {
+      if constexpr (LogTarget) return -std::exp(t) * static_cast<T>(k);
+      else return -t * static_cast<T>(k);
+    }
+  };
+  static void diagnose(std::string_view name, const std::string& at, double, double t) {
+    if (!LogTarget && t < 0)
+      throw error(cat(name, ": target", at, " is ", t,
+                      ": a probability target must be >= 0 (PyTorch's loss would be NaN); pass log-probabilities "
+                      "with log_target = true"));
+    diagnose_target(name, at, t);
+  }
+};
+
 // Losses over class indices: fused in one backend op with their gradient.
 template <Backend B, bool FromLogits, fixed_string Name>
 class class_index_loss : public loss_base<B> {
@@ -7971,15 +10667,24 @@ class class_index_loss : public loss_base<B> {
 
  public:
   using typename base::scalar;
-  explicit class_index_loss(Reduction reduction = Reduction::mean) : base(reduction) {}
+  explicit class_index_loss(Reduction reduction = Reduction::mean) : base(reduction, Name.view()) {}
+  explicit class_index_loss(CrossEntropyOptions options)
+    requires FromLogits
+      : base(options.reduction, Name.view()), options_(std::move(options)) {
+    check_options(Name.view(), options_);
+  }
 
   static constexpr std::string_view name = Name.view();
+  const CrossEntropyOptions& options() const { return options_; }
 
   template <std::size_t Classes>
   scalar operator()(const Batch<Shape<Classes>, B>& prediction, const Labels<B>& target) {
     base::check_batches(prediction, target, Name.view());
     const std::size_t n = prediction.batch_size();
     this->prepare(n, Classes);
+    if constexpr (FromLogits)
+      if (!options_.weight.empty() || options_.ignore_index || options_.label_smoothing > 0.0)
+        return with_options<Classes>(prediction, target);
     const scalar k = this->scale(n);
     double total;
     if constexpr (FromLogits)
@@ -7990,6 +10695,69 @@ class class_index_loss : public loss_base<B> {
   }
 
  private:
+  // Class weights, ignore_index and label smoothing, in double on the host: one copy of the logits and
+  // labels there and of the gradient back (a batch of C logits per sample: small next to the model's
+  // work; the fused op covers the plain loss). PyTorch's formula: with p = softmax(x), w the weights
+  // and e the smoothing, each kept sample adds (1 - e) w_y (-log p_y) + (e / C) sum_c w_c (-log p_c);
+  // mean divides both by sum w_y over the kept samples. d/dx = (1 - e) w_y (p - onehot_y) + (e / C)
+  // (sum_c w_c p - w).
+  template <std::size_t Classes>
+  scalar with_options(const Batch<Shape<Classes>, B>& prediction, const Labels<B>& target) {
+    const std::size_t n = prediction.batch_size();
+    if (!options_.weight.empty() && options_.weight.size() != Classes)
+      throw error(cat(Name.view(), ": ", options_.weight.size(), " class weights for ", Classes,
+                      " classes (weight must have one value per class)"));
+    const auto x = host_copy<B>(prediction.data(), n * Classes);
+    const auto labels = host_copy<B>(target.data(), n);
+    const auto w = [&](std::size_t c) { return options_.weight.empty() ? 1.0 : options_.weight[c]; };
+    double weight_total = 0;
+    for (std::size_t c = 0; c < Classes; ++c) weight_total += w(c);
+    const double e = options_.label_smoothing, share = e / static_cast<double>(Classes);
+    std::vector<scalar> grad(n * Classes, scalar(0));
+    std::vector<double> p(Classes);
+    double total = 0, denominator = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+      if (options_.ignore_index && labels[r] == *options_.ignore_index) continue;
+      if (labels[r] < 0 || static_cast<std::size_t>(labels[r]) >= Classes)
+        throw error(cat(Name.view(), ": label ", labels[r], " of sample ", r, " is out of range: the model has ",
+                        Classes, " classes (0 to ", Classes - 1, ")",
+                        options_.ignore_index ? cat(" and ignore_index is ", *options_.ignore_index) : std::string()));
+      const auto y = static_cast<std::size_t>(labels[r]);
+      const scalar* xr = x.data() + r * Classes;
+      double top = xr[0];
+      for (std::size_t c = 1; c < Classes; ++c) top = std::max(top, static_cast<double>(xr[c]));
+      double z = 0;
+      for (std::size_t c = 0; c < Classes; ++c) z += std::exp(static_cast<double>(xr[c]) - top);
+      const double lse = top + std::log(z);
+      double smooth = 0;
+      for (std::size_t c = 0; c < Classes; ++c) {
+        p[c] = std::exp(static_cast<double>(xr[c]) - lse);
+        if (share > 0) smooth += w(c) * (lse - static_cast<double>(xr[c]));
+      }
+      total += (1 - e) * w(y) * (lse - static_cast<double>(xr[y])) + share * smooth;
+      denominator += w(y);
+      for (std::size_t c = 0; c < Classes; ++c) {
+        const double g = (1 - e) * w(y) * (p[c] - (c == y ? 1.0 : 0.0)) + share * (weight_total * p[c] - w(c));
+        grad[r * Classes + c] = static_cast<scalar>(g);
+      }
+    }
+    if (this->reduction_ == Reduction::mean && denominator == 0)
+      throw error(cat(Name.view(), ": the mean is over no samples (every label is ignore_index, or the targets' ",
+                      "weights sum to 0): PyTorch's loss would be NaN"));
+    const double k = this->reduction_ == Reduction::mean ? 1.0 / denominator : 1.0;
+    for (auto& g : grad) g = static_cast<scalar>(static_cast<double>(g) * k);
+    ops::from_host(grad.size(), grad.data(), this->grad_.data());
+    const double value = total * k;
+    if (!std::isfinite(value)) {
+      diagnose(prediction, target);
+      if (std::isnan(value)) throw error(cat(Name.view(), ": the loss is NaN"));
+      if (is_anomaly_enabled()) throw error(cat("detect_anomaly: ", Name.view(), ": the loss is ", value));
+    }
+    return static_cast<scalar>(value);
+  }
+
+  CrossEntropyOptions options_{};
+
   // Where a non-finite total came from (off the training path: host copies are fine here).
   template <std::size_t Classes>
   static void diagnose(const Batch<Shape<Classes>, B>& prediction, const Labels<B>& target) {
@@ -8026,10 +10794,32 @@ class class_index_loss : public loss_base<B> {
 // backend, and made anew if a later call comes on another backend. grad() hands back a view that
 // converts to the GradientView<B> a model's backward takes, and throws a ctnn::error if B is not the
 // backend of the last call (the gradient would be another device's memory).
+// What a kind's typed loss is constructed from: its Reduction, or an options struct (CrossEntropyOptions).
+template <class Kind>
+struct kind_options {
+  using type = Reduction;
+};
+template <class Kind>
+  requires requires { typename Kind::options; }
+struct kind_options<Kind> {
+  using type = typename Kind::options;
+};
+
 template <class Kind>
 class deferred_loss {
   template <Backend B>
   using typed = typename Kind::template loss<B>;
+  using options_type = typename kind_options<Kind>::type;
+  static constexpr bool has_options = !std::is_same_v<options_type, Reduction>;
+  static options_type from_reduction(Reduction reduction) {
+    if constexpr (has_options) {
+      options_type o{};
+      o.reduction = reduction;
+      return o;
+    } else {
+      return reduction;
+    }
+  }
 
   // Whether the typed loss takes these arguments (so concepts can ask, train/concepts.hpp); batches
   // of two backends pass here and are reported by name in operator().
@@ -8052,7 +10842,7 @@ class deferred_loss {
   };
   template <Backend B>
   struct state final : state_base {
-    explicit state(Reduction reduction) : loss(reduction) {}
+    explicit state(const options_type& options) : loss(options) {}
     std::string_view backend_name() const override { return B::name; }
     typed<B> loss;
   };
@@ -8060,18 +10850,29 @@ class deferred_loss {
  public:
   static constexpr std::string_view name = Kind::name;
 
-  explicit deferred_loss(Reduction reduction = Reduction::mean) : reduction_(reduction) {}
-  // A copy has the reduction and no last gradient (like a fresh loss: a loss's value is its function).
-  deferred_loss(const deferred_loss& other) : reduction_(other.reduction_) {}
+  explicit deferred_loss(Reduction reduction = Reduction::mean) : options_(from_reduction(reduction)) {
+    check_reduction(name, reduction, allows_batchmean<Kind>);
+  }
+  // The options are checked here too, so that bad ones fail at construction rather than at the first call.
+  explicit deferred_loss(options_type options)
+    requires has_options
+      : options_(std::move(options)) {
+    check_options(name, options_);
+  }
+  // A copy has the options and no last gradient (like a fresh loss: a loss's value is its function).
+  deferred_loss(const deferred_loss& other) : options_(other.options_) {}
   deferred_loss& operator=(const deferred_loss& other) {
-    reduction_ = other.reduction_;
+    options_ = other.options_;
     state_.reset();
     return *this;
   }
   deferred_loss(deferred_loss&&) noexcept = default;
   deferred_loss& operator=(deferred_loss&&) noexcept = default;
 
-  Reduction reduction() const { return reduction_; }
+  Reduction reduction() const {
+    if constexpr (has_options) return options_.reduction;
+    else return options_;
+  }
 
   template <class Prediction, class Target>
     requires(callable<Prediction, Target>())
@@ -8082,7 +10883,7 @@ class deferred_loss {
                                                                 diagnostic::lhs<B>, diagnostic::rhs<BT>>>::value);
     auto* s = dynamic_cast<state<B>*>(state_.get());
     if (!s) {
-      auto fresh = std::make_unique<state<B>>(reduction_);
+      auto fresh = std::make_unique<state<B>>(options_);
       s = fresh.get();
       state_ = std::move(fresh);
     }
@@ -8109,13 +10910,14 @@ class deferred_loss {
   gradient grad() const { return gradient{this}; }
 
  private:
-  Reduction reduction_;
+  options_type options_;
   std::unique_ptr<state_base> state_;
 };
 
 // Which typed loss each public name is (a kind type rather than a template template argument: clang
 // 14 crashes matching constrained template template parameters).
 struct cross_entropy_kind {
+  using options = CrossEntropyOptions;
   template <Backend B>
   using loss = class_index_loss<B, true, "CrossEntropyLoss">;
   static constexpr std::string_view name = "CrossEntropyLoss";
@@ -8146,6 +10948,26 @@ struct l1_kind {
   static constexpr std::string_view name = "L1Loss";
 };
 
+template <real_parameter Delta>
+struct huber_kind {
+  template <Backend B>
+  using loss = elementwise_loss<B, huber_functions<Delta>, "HuberLoss">;
+  static constexpr std::string_view name = "HuberLoss";
+};
+template <real_parameter Beta>
+struct smooth_l1_kind {
+  template <Backend B>
+  using loss = elementwise_loss<B, smooth_l1_functions<Beta>, "SmoothL1Loss">;
+  static constexpr std::string_view name = "SmoothL1Loss";
+};
+template <bool LogTarget>
+struct kl_div_kind {
+  static constexpr bool batchmean = true;
+  template <Backend B>
+  using loss = elementwise_loss<B, kl_div_functions<LogTarget>, "KLDivLoss">;
+  static constexpr std::string_view name = "KLDivLoss";
+};
+
 template <class B, class Kind>
 struct loss_select {
   using type = typename Kind::template loss<B>;
@@ -8162,7 +10984,8 @@ using loss_for = typename loss_select<B, Kind>::type;
 // The public losses. Without a backend argument (CrossEntropyLoss loss_fn;) the backend is the one
 // of the batches each call gets; CrossEntropyLoss<backend::thrust<>> fixes it (and a call on another
 // backend does not compile).
-// Logits [batch, C] and class indices; log-softmax and NLL in one stable step.
+// Logits [batch, C] and class indices; log-softmax and NLL in one stable step. Class weights,
+// ignore_index and label_smoothing: CrossEntropyLoss{CrossEntropyOptions{...}}.
 template <class B = deduced_backend>
 struct CrossEntropyLoss : detail::loss_for<B, detail::cross_entropy_kind> {
   using base = detail::loss_for<B, detail::cross_entropy_kind>;
@@ -8197,58 +11020,148 @@ struct L1Loss : detail::loss_for<B, detail::l1_kind> {
   using base::base;
 };
 
+// HuberLoss<Delta = 1>: PyTorch's nn.HuberLoss(delta=Delta), on predictions and targets of one shape.
+template <real_parameter Delta = 1.0, class B = deduced_backend>
+struct HuberLoss : detail::loss_for<B, detail::huber_kind<Delta>> {
+  static_assert(real_value(Delta) > 0.0, "ctnn: HuberLoss<Delta> needs Delta > 0 (as PyTorch)");
+  using base = detail::loss_for<B, detail::huber_kind<Delta>>;
+  using base::base;
+};
+// SmoothL1Loss<Beta = 1>: PyTorch's nn.SmoothL1Loss(beta=Beta); Beta = 0 is L1Loss.
+template <real_parameter Beta = 1.0, class B = deduced_backend>
+struct SmoothL1Loss : detail::loss_for<B, detail::smooth_l1_kind<Beta>> {
+  static_assert(real_value(Beta) >= 0.0, "ctnn: SmoothL1Loss<Beta> needs Beta >= 0 (as PyTorch)");
+  using base = detail::loss_for<B, detail::smooth_l1_kind<Beta>>;
+  using base::base;
+};
+// KLDivLoss<LogTarget = false>: PyTorch's nn.KLDivLoss(reduction, log_target); the input is
+// log-probabilities (LogSoftmax's output). PyTorch's default reduction is 'mean' (over every element),
+// kept here; Reduction::batchmean is the KL divergence per sample.
+template <bool LogTarget = false, class B = deduced_backend>
+struct KLDivLoss : detail::loss_for<B, detail::kl_div_kind<LogTarget>> {
+  using base = detail::loss_for<B, detail::kl_div_kind<LogTarget>>;
+  using base::base;
+};
+
 // CrossEntropyLoss loss_fn{Reduction::sum}; (inherited constructors give no deduction guides in C++20)
 CrossEntropyLoss(Reduction) -> CrossEntropyLoss<deduced_backend>;
+CrossEntropyLoss(CrossEntropyOptions) -> CrossEntropyLoss<deduced_backend>;
 NLLLoss(Reduction) -> NLLLoss<deduced_backend>;
 BCELoss(Reduction) -> BCELoss<deduced_backend>;
 BCEWithLogitsLoss(Reduction) -> BCEWithLogitsLoss<deduced_backend>;
 MSELoss(Reduction) -> MSELoss<deduced_backend>;
 L1Loss(Reduction) -> L1Loss<deduced_backend>;
+HuberLoss(Reduction) -> HuberLoss<>;
+SmoothL1Loss(Reduction) -> SmoothL1Loss<>;
+KLDivLoss(Reduction) -> KLDivLoss<>;
 
 }  // namespace ctnn
 
 // ---- ctnn/nn/pooling.hpp ----
-// MaxPool2d<Kernel, Stride = Kernel, Padding = 0> and AvgPool2d<Kernel, Stride = Kernel, Padding = 0>:
-// PyTorch's nn.MaxPool2d (its output size and tie-breaking: the first maximum in the window receives the
-// gradient) and nn.AvgPool2d (count_include_pad=True: every window divides by Kernel^2, padding counting as
-// zeros), both with ceil_mode=False and dilation 1.
+// MaxPool2d and AvgPool2d: PyTorch's nn.MaxPool2d and nn.AvgPool2d (ceil_mode=False), each in two
+// spellings:
+//   MaxPool2d<Kernel, Stride = Kernel, Padding = 0>    AvgPool2d<Kernel, Stride = Kernel, Padding = 0>
+//   MaxPool2d<MaxPool2dOptions{.kernel_size = {3, 2}, .stride = {2, 1}, .padding = 1, .dilation = 2}>
+//   AvgPool2d<AvgPool2dOptions{.kernel_size = {3, 2}, .stride = 2, .padding = {1, 0}}>
+// (a stride of 0, the default, is the kernel size: PyTorch's stride=None). Max pooling: padding counts
+// as -infinity, the first maximum of a window wins and receives the gradient, a NaN wins over every
+// number. Average pooling: count_include_pad=True (every window divides by KH * KW, padding counting as
+// zeros); it has no dilation, as in PyTorch. Padding is at most half the kernel on each axis, as PyTorch
+// requires. Both share pool2d_spec (shapes, the op geometry).
 
 
 namespace ctnn {
 
-template <std::size_t Kernel, std::size_t Stride = Kernel, std::size_t Padding = 0>
-struct MaxPool2d {
-  static_assert(Kernel > 0 && Stride > 0, "ctnn: MaxPool2d<Kernel, Stride> needs a positive kernel and stride");
-  static_assert(2 * Padding <= Kernel, "ctnn: MaxPool2d padding must be at most half the kernel size (as in PyTorch)");
-  static constexpr std::string_view type_name = "MaxPool2d";
-  static std::string repr() {
-    return cat("MaxPool2d(kernel_size=", Kernel, ", stride=", Stride, ", padding=", Padding,
-               ", dilation=1, ceil_mode=False)");
+// nn.MaxPool2d's keyword arguments (ceil_mode=False, return_indices=False).
+struct MaxPool2dOptions {
+  Size2 kernel_size;
+  Size2 stride = 0;  // 0: kernel_size
+  Size2 padding = 0;
+  Size2 dilation = 1;
+};
+// nn.AvgPool2d's keyword arguments (ceil_mode=False, count_include_pad=True, no divisor_override).
+struct AvgPool2dOptions {
+  Size2 kernel_size;
+  Size2 stride = 0;  // 0: kernel_size
+  Size2 padding = 0;
+};
+
+namespace detail {
+// A window as pooling sees it: kernel, stride (resolved), padding and dilation per axis.
+struct pool_window {
+  Size2 kernel, stride, padding, dilation;
+};
+template <class Options, auto Kernel, std::size_t Stride, std::size_t Padding>
+consteval Options pool_options() {
+  if constexpr (std::is_same_v<std::remove_cv_t<decltype(Kernel)>, Options>) {
+    static_assert(Stride == 0 && Padding == 0, "ctnn: a pooling layer given its options takes stride and padding in them");
+    return Kernel;
+  } else {
+    static_assert(std::is_integral_v<decltype(Kernel)>,
+                  "ctnn: a pooling layer's first argument is the kernel size or its options struct");
+    return Options{.kernel_size = static_cast<std::size_t>(Kernel), .stride = Stride, .padding = Padding};
   }
+}
+template <class Options>
+consteval pool_window window_of(const Options& o) {
+  const Size2 stride{o.stride.h ? o.stride.h : o.kernel_size.h, o.stride.w ? o.stride.w : o.kernel_size.w};
+  if constexpr (requires { o.dilation; }) return {o.kernel_size, stride, o.padding, o.dilation};
+  else return {o.kernel_size, stride, o.padding, Size2{1}};
+}
+// PyTorch prints an int argument as an int and a pair as a tuple; square ones here as ints.
+inline std::string size_repr(Size2 s) { return s.square() ? std::to_string(s.h) : pair_repr(s); }
+
+// What MaxPool2d and AvgPool2d share: the window's checks, shapes and the op geometry.
+template <pool_window Win>
+struct pool2d_spec {
+  static constexpr Size2 k = Win.kernel, s = Win.stride, p = Win.padding, d = Win.dilation;
+  static_assert(k.h > 0 && k.w > 0 && s.h > 0 && s.w > 0 && d.h > 0 && d.w > 0,
+                "ctnn: pooling needs a positive kernel, stride and dilation");
+  static_assert(2 * p.h <= k.h && 2 * p.w <= k.w,
+                "ctnn: pooling padding must be at most half the kernel size (as in PyTorch)");
+  static constexpr std::size_t span_h = d.h * (k.h - 1) + 1, span_w = d.w * (k.w - 1) + 1;
 
   template <class S>
-  static constexpr bool accepts = S::rank == 3 && S::dims[1] + 2 * Padding >= Kernel && S::dims[2] + 2 * Padding >= Kernel;
+  static constexpr bool accepts = S::rank == 3 && S::dims[1] + 2 * p.h >= span_h && S::dims[2] + 2 * p.w >= span_w;
   template <class S>
-  using expected_input = typename detail::chw_or_default<S, (S::rank == 3 ? S::dims[0] : 1), Kernel, Padding>::type;
+  using expected_input = typename chw_at_least<S, (S::rank == 3 ? S::dims[0] : 1), min_side(span_h, p.h),
+                                               min_side(span_w, p.w)>::type;
   template <class S>
-  using output = Shape<S::dims[0], detail::conv_out(S::dims[1], Kernel, Stride, Padding),
-                       detail::conv_out(S::dims[2], Kernel, Stride, Padding)>;
+  using output = Shape<S::dims[0], conv_out(S::dims[1], k.h, s.h, p.h, d.h), conv_out(S::dims[2], k.w, s.w, p.w, d.w)>;
+  template <class S>
+  static constexpr backend::pool_geometry geometry{
+      S::dims[0], S::dims[1], S::dims[2], k.h, k.w, s.h, s.w, p.h, p.w, d.h, d.w,
+      output<S>::dims[1], output<S>::dims[2]};
+};
+}  // namespace detail
+
+template <auto Kernel, std::size_t Stride = 0, std::size_t Padding = 0>
+struct MaxPool2d : detail::pool2d_spec<detail::window_of(detail::pool_options<MaxPool2dOptions, Kernel, Stride, Padding>())> {
+  using spec_base =
+      detail::pool2d_spec<detail::window_of(detail::pool_options<MaxPool2dOptions, Kernel, Stride, Padding>())>;
+  static constexpr std::string_view type_name = "MaxPool2d";
+  static std::string repr() {
+    using detail::size_repr;
+    return cat("MaxPool2d(kernel_size=", size_repr(spec_base::k), ", stride=", size_repr(spec_base::s),
+               ", padding=", size_repr(spec_base::p), ", dilation=", size_repr(spec_base::d), ", ceil_mode=False)");
+  }
+  template <class S>
+  using output = typename spec_base::template output<S>;
 
   template <class S, Backend B, fixed_string Path>
   class bound : public leaf_layer<MaxPool2d, S, output<S>, B, Path>, public no_parameters {
     using base = leaf_layer<MaxPool2d, S, output<S>, B, Path>;
     using typename base::ops;
     using typename base::scalar;
-    static constexpr std::size_t C = S::dims[0], H = S::dims[1], W = S::dims[2];
-    static constexpr std::size_t Ho = output<S>::dims[1], Wo = output<S>::dims[2];
-    static constexpr backend::pool_geometry geometry{C, H, W, Kernel, Stride, Padding, Ho, Wo};
+    static constexpr auto& geometry = spec_base::template geometry<S>;
+    static constexpr std::size_t out_values = geometry.C * geometry.Ho * geometry.Wo;
 
    public:
     explicit bound(Generator&) {}
 
     const Batch<output<S>, B>& forward(const Batch<S, B>& x, bool /*training*/) {
       const std::size_t n = this->prepare_output(x);
-      if (argmax_.size() < n * C * Ho * Wo) argmax_.resize(n * C * Ho * Wo);
+      if (argmax_.size() < n * out_values) argmax_.resize(n * out_values);
       ops::maxpool_forward(geometry, n, x.data(), this->y_.data(), argmax_.data());
       return this->y_;
     }
@@ -8264,30 +11177,25 @@ struct MaxPool2d {
   };
 };
 
-template <std::size_t Kernel, std::size_t Stride = Kernel, std::size_t Padding = 0>
-struct AvgPool2d {
-  static_assert(Kernel > 0 && Stride > 0, "ctnn: AvgPool2d<Kernel, Stride> needs a positive kernel and stride");
-  static_assert(2 * Padding <= Kernel, "ctnn: AvgPool2d padding must be at most half the kernel size (as in PyTorch)");
+template <auto Kernel, std::size_t Stride = 0, std::size_t Padding = 0>
+struct AvgPool2d : detail::pool2d_spec<detail::window_of(detail::pool_options<AvgPool2dOptions, Kernel, Stride, Padding>())> {
+  using spec_base =
+      detail::pool2d_spec<detail::window_of(detail::pool_options<AvgPool2dOptions, Kernel, Stride, Padding>())>;
   static constexpr std::string_view type_name = "AvgPool2d";
   static std::string repr() {
-    return cat("AvgPool2d(kernel_size=", Kernel, ", stride=", Stride, ", padding=", Padding, ")");
+    using detail::size_repr;
+    return cat("AvgPool2d(kernel_size=", size_repr(spec_base::k), ", stride=", size_repr(spec_base::s),
+               ", padding=", size_repr(spec_base::p), ")");
   }
-
   template <class S>
-  static constexpr bool accepts = S::rank == 3 && S::dims[1] + 2 * Padding >= Kernel && S::dims[2] + 2 * Padding >= Kernel;
-  template <class S>
-  using expected_input = typename detail::chw_or_default<S, (S::rank == 3 ? S::dims[0] : 1), Kernel, Padding>::type;
-  template <class S>
-  using output = Shape<S::dims[0], detail::conv_out(S::dims[1], Kernel, Stride, Padding),
-                       detail::conv_out(S::dims[2], Kernel, Stride, Padding)>;
+  using output = typename spec_base::template output<S>;
 
   template <class S, Backend B, fixed_string Path>
   class bound : public leaf_layer<AvgPool2d, S, output<S>, B, Path>, public no_parameters {
     using base = leaf_layer<AvgPool2d, S, output<S>, B, Path>;
     using typename base::ops;
     using typename base::scalar;
-    static constexpr backend::pool_geometry geometry{S::dims[0], S::dims[1], S::dims[2], Kernel, Stride, Padding,
-                                                     output<S>::dims[1], output<S>::dims[2]};
+    static constexpr auto& geometry = spec_base::template geometry<S>;
 
    public:
     explicit bound(Generator&) {}
@@ -8308,110 +11216,354 @@ struct AvgPool2d {
 
 }  // namespace ctnn
 
+// ---- ctnn/nn/unflatten.hpp ----
+// Unflatten<Dim, Shape<...>>: PyTorch's nn.Unflatten(dim, unflattened_size), which splits dimension Dim
+// of [batch, ...] (Dim counts the batch as 0, so Dim >= 1) into the given sizes:
+//   Unflatten<1, Shape<16, 7, 7>>   [batch, 784] -> [batch, 16, 7, 7]
+// The sizes must multiply to the dimension's size: otherwise the build stops with
+// LAYER_INPUT_SHAPE_MISMATCH naming the layer and the shape it expected.
+// The data are not moved, only copied into the output (row-major order is kept).
+
+
+namespace ctnn {
+
+namespace detail {
+template <class Before, class Rest, std::size_t Index, class Sizes>
+struct unflatten_shape;
+// Walks S's dimensions, replacing the one at Index (per sample, i.e. Dim - 1) with Sizes.
+template <std::size_t... Before, std::size_t D, std::size_t... Rest, std::size_t Index, std::size_t... Sizes>
+struct unflatten_shape<Shape<Before...>, Shape<D, Rest...>, Index, Shape<Sizes...>> {
+  using type = std::conditional_t<
+      sizeof...(Before) == Index, Shape<Before..., Sizes..., Rest...>,
+      typename unflatten_shape<Shape<Before..., D>, Shape<Rest...>, Index, Shape<Sizes...>>::type>;
+};
+template <std::size_t... Before, std::size_t Index, class Sizes>
+struct unflatten_shape<Shape<Before...>, Shape<>, Index, Sizes> {
+  using type = Shape<Before...>;  // Index past the rank: rejected by accepts
+};
+}  // namespace detail
+
+template <std::size_t Dim, class Sizes>
+struct Unflatten {
+  static_assert(Dim >= 1, "ctnn: Unflatten<Dim, Shape<...>> splits a per-sample dimension: Dim >= 1 (0 is the batch)");
+  static_assert(is_shape<Sizes>::value && Sizes::rank > 0, "ctnn: Unflatten's sizes are a Shape<...>");
+  static constexpr std::string_view type_name = "Unflatten";
+  static std::string repr() {
+    std::string sizes;
+    for (std::size_t i = 0; i < Sizes::rank; ++i) sizes += cat(i ? ", " : "", Sizes::dims[i]);
+    return cat("Unflatten(dim=", Dim, ", unflattened_size=(", sizes, Sizes::rank == 1 ? ",))" : "))");
+  }
+
+  template <class S>
+  static constexpr bool accepts = [] {
+    if constexpr (Dim > S::rank) return false;
+    else return S::dims[Dim - 1] == Sizes::size;
+  }();
+  // The shape it wanted: S with dimension Dim made the sizes' product (or [product] when S is too short).
+  template <class S>
+  using expected_input = std::conditional_t<(Dim > S::rank), Shape<Sizes::size>,
+                                            typename detail::unflatten_shape<Shape<>, S, Dim - 1, Shape<Sizes::size>>::type>;
+  template <class S>
+  using output = typename detail::unflatten_shape<Shape<>, S, Dim - 1, Sizes>::type;
+
+  template <class S, Backend B, fixed_string Path>
+  class bound : public leaf_layer<Unflatten, S, output<S>, B, Path>, public no_parameters {
+    using base = leaf_layer<Unflatten, S, output<S>, B, Path>;
+    using typename base::ops;
+    using typename base::scalar;
+
+   public:
+    explicit bound(Generator&) {}
+    const Batch<output<S>, B>& forward(const Batch<S, B>& x, bool /*training*/) {
+      this->prepare_output(x);
+      ops::copy(x.size(), x.data(), this->y_.data());
+      return this->y_;
+    }
+    const Batch<S, B>& backward(const Batch<S, B>& x, const scalar* dy) {
+      this->prepare_input_grad(x);
+      ops::copy(x.size(), dy, this->dx_.data());
+      return this->dx_;
+    }
+  };
+};
+
+}  // namespace ctnn
+
 // ---- ctnn/optim.hpp ----
 // Optimizers (torch.optim's update rules) and learning-rate schedulers.
 
-// ---- ctnn/optim/adam.hpp ----
-// optim::Adam: torch.optim.Adam (PyTorch 1.13, amsgrad = False). Weight decay is L2 added to the
-// gradient, as torch.optim.Adam does (not AdamW's decoupled decay). Bias corrections as PyTorch:
-//   step_size = lr / (1 - beta1^t),  denom = sqrt(v) / sqrt(1 - beta2^t) + eps,  param -= step_size m / denom
-//   optim::Adam opt{model.parameters(), {.lr = 1e-3, .betas = {0.9, 0.999}}};
-// The update is the backend op adam_update; the moment buffers are allocated (zeroed) when the
+// ---- ctnn/optim/adadelta.hpp ----
+// optim::Adadelta: torch.optim.Adadelta (PyTorch 1.13), options in its order (foreach has no meaning here):
+//   optim::Adadelta opt{model.parameters()};                 // lr 1.0, rho 0.9, eps 1e-6
+//   optim::Adadelta opt{model.parameters(), {.lr = 0.5, .weight_decay = 1e-4}};
+// The update is the backend op adadelta_update; square_avg and acc_delta are allocated (zeroed) when the
 // optimizer is made, so step() never allocates.
 
 
-// ---- ctnn/optim/sgd.hpp ----
-// optim::SGD: torch.optim.SGD (PyTorch 1.13), with momentum, dampening, Nesterov momentum and L2
-// weight decay, over the parameters of a model:
-//   optim::SGD opt{model.parameters(), {.lr = 0.1f, .momentum = 0.9}};
-//   for (...) { model.zero_grad(); ...; model.backward(loss_fn.grad()); opt.step(); }
-// The update itself is the backend op sgd_update, so SGD runs on every backend unchanged. The momentum
-// buffers are allocated when the optimizer is made: step() never allocates.
+// ---- ctnn/optim/param_groups.hpp ----
+// Parameter groups, as torch.optim's param_groups: every optimizer holds a list of groups, each a list of
+// parameters with its own complete options (lr, weight_decay, ...). A group is given by its parameters and
+// the options it overrides; the rest come from the optimizer's defaults:
+//   optim::SGD<backend::eigen> opt({{decay, {.weight_decay = 5e-4}}, {no_decay, {.weight_decay = 0}}},
+//                                  {.lr = 0.1, .momentum = 0.9});
+// Schedulers change every group's lr (param_groups()[i].options.lr). split_parameters picks groups out of
+// model.parameters() by a predicate on the parameter (its name, e.g. biases).
+//
+// Optimizer<B, Options, GroupOptions> is the base each optimizer derives from: groups, zero_grad, lr.
+// GroupOptions is Options with every field std::optional and apply(Options&) writing the set ones.
 
 
 namespace ctnn::optim {
 
-// Hyperparameters, designated-initialiser friendly: {.lr = 0.1, .momentum = 0.9}. lr is required.
-struct SGDOptions {
-  double lr = std::numeric_limits<double>::quiet_NaN();
-  double momentum = 0;
-  double dampening = 0;
-  bool nesterov = false;
-  double weight_decay = 0;
+// One group as given to an optimizer: parameters and the options that differ from the defaults.
+template <Backend B, class GroupOptions>
+struct ParamGroupSpec {
+  std::vector<Parameter<B>*> params;
+  GroupOptions options = {};
 };
 
-namespace detail {
+// One group as the optimizer holds it: torch's param_groups[i] (options complete).
+template <Backend B, class Options>
+struct ParamGroup {
+  std::vector<Parameter<B>*> params;
+  Options options;
+};
 
-template <Backend B>
-void check_parameters(const std::vector<Parameter<B>*>& params, std::string_view optimizer) {
-  if (params.empty()) throw error(cat(optimizer, ": optimizer got an empty parameter list"));
-  for (std::size_t i = 0; i < params.size(); ++i)
-    if (!params[i]) throw error(cat(optimizer, ": parameter ", i, " is a null pointer"));
+// model.parameters() split by a predicate on Parameter<B>: {those it accepts, the others}, order kept.
+//   auto [no_decay, decay] = optim::split_parameters(model.parameters(), optim::is_bias_or_norm<B>);
+template <Backend B, class Predicate>
+std::pair<std::vector<Parameter<B>*>, std::vector<Parameter<B>*>> split_parameters(
+    const std::vector<Parameter<B>*>& params, Predicate predicate) {
+  std::pair<std::vector<Parameter<B>*>, std::vector<Parameter<B>*>> out;
+  for (auto* p : params) (predicate(static_cast<const Parameter<B>&>(*p)) ? out.first : out.second).push_back(p);
+  return out;
 }
+
+// The usual "no weight decay" set: biases and one-dimensional parameters (BatchNorm's weight and bias).
+template <Backend B>
+bool is_bias_or_norm(const Parameter<B>& p) {
+  const std::string_view name = p.name;
+  return p.shape.size() == 1 || (name.size() >= 4 && name.substr(name.size() - 4) == "bias");
+}
+
+// A learning rate given positionally (any arithmetic type but bool).
+template <class T>
+concept LearningRate = std::is_arithmetic_v<T> && !std::is_same_v<T, bool>;
+
+namespace detail {
 
 inline void check_lr(double lr, std::string_view optimizer) {
   if (std::isnan(lr)) throw error(cat(optimizer, ": no learning rate given (set .lr)"));
   if (!(lr >= 0)) throw error(cat(optimizer, ": invalid learning rate: ", lr));
 }
 
+inline void check_nonnegative(double value, std::string_view optimizer, std::string_view what) {
+  if (!(value >= 0)) throw error(cat(optimizer, ": invalid ", what, " value: ", value));
+}
+
+// grad = -grad, for maximize. The update ops minimise; negating the gradient before and after the step
+// is exact in floating point, so the caller's gradient comes back bit for bit, as torch leaves it.
+struct negate {
+  template <class T>
+  CTNN_HD T operator()(T x) const { return -x; }
+};
+template <Backend B>
+void negate_grad(Parameter<B>& p) {
+  backend::ops<B>::map(p.size(), p.grad.data(), p.grad.data(), negate{});
+}
+
 }  // namespace detail
 
-template <Backend B>
-class SGD {
+template <Backend B, class OptionsT, class GroupOptionsT>
+class Optimizer {
  public:
   using backend_type = B;
   using scalar = scalar_t<B>;
-  using Options = SGDOptions;
-
-  SGD(std::vector<Parameter<B>*> params, Options options) : params_(std::move(params)), options_(options) {
-    detail::check_parameters(params_, "SGD");
-    detail::check_lr(options_.lr, "SGD");
-    if (!(options_.momentum >= 0)) throw error(cat("SGD: invalid momentum value: ", options_.momentum));
-    if (!(options_.weight_decay >= 0)) throw error(cat("SGD: invalid weight_decay value: ", options_.weight_decay));
-    if (options_.nesterov && (options_.momentum <= 0 || options_.dampening != 0))
-      throw error("SGD: Nesterov momentum requires a momentum and zero dampening");
-    if (options_.momentum != 0) {
-      momentum_buffers_.resize(params_.size());
-      for (std::size_t i = 0; i < params_.size(); ++i) momentum_buffers_[i].resize(params_[i]->size());
-    }
-  }
-
-  // One update of every parameter from its accumulated gradient.
-  void step() {
-    const bool momentum = options_.momentum != 0;
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      Parameter<B>& p = *params_[i];
-      if (!p.requires_grad) continue;  // frozen (PyTorch: grad is None, step skips it)
-      backend::ops<B>::sgd_update(p.size(), p.grad.data(), p.value.data(),
-                                  momentum ? momentum_buffers_[i].data() : nullptr, static_cast<scalar>(options_.lr),
-                                  static_cast<scalar>(options_.momentum), static_cast<scalar>(options_.dampening),
-                                  static_cast<scalar>(options_.weight_decay), options_.nesterov, steps_ == 0);
-    }
-    ++steps_;
-  }
+  using Options = OptionsT;
+  using GroupOptions = GroupOptionsT;
+  using Group = ParamGroup<B, Options>;
+  using GroupSpec = ParamGroupSpec<B, GroupOptions>;
 
   // Zeroes the gradient of every parameter (PyTorch 1.13's default, set_to_none = False).
   void zero_grad() {
-    for (auto* p : params_) p->zero_grad();
+    for (auto& g : groups_)
+      for (auto* p : g.params) p->zero_grad();
   }
 
-  double lr() const { return options_.lr; }
+  // Group 0's learning rate; set_lr sets every group's.
+  double lr() const { return groups_.front().options.lr; }
   void set_lr(double lr) {
-    detail::check_lr(lr, "SGD::set_lr");
-    options_.lr = lr;
+    detail::check_lr(lr, name_);
+    for (auto& g : groups_) g.options.lr = lr;
   }
-  const Options& options() const { return options_; }
-  const std::vector<Parameter<B>*>& parameters() const { return params_; }
-  std::size_t steps() const { return steps_; }
+  // The defaults (the options of a group that overrides nothing).
+  const Options& options() const { return defaults_; }
+  std::vector<Group>& param_groups() { return groups_; }
+  const std::vector<Group>& param_groups() const { return groups_; }
+  // Every parameter, group after group (the index optimizer state is kept under).
+  const std::vector<Parameter<B>*>& parameters() const { return flat_; }
+  std::string_view name() const { return name_; }
 
- private:
-  std::vector<Parameter<B>*> params_;
-  Options options_;
-  std::vector<buffer_t<B>> momentum_buffers_;
-  std::size_t steps_ = 0;
+ protected:
+  Optimizer(std::string_view name, std::vector<GroupSpec> specs, Options defaults)
+      : name_(name), defaults_(defaults) {
+    if (specs.empty()) throw error(cat(name_, ": optimizer got an empty parameter list"));
+    for (auto& spec : specs) {
+      Group g{std::move(spec.params), defaults_};
+      spec.options.apply(g.options);
+      if (g.params.empty()) throw error(cat(name_, ": optimizer got an empty parameter list"));
+      for (auto* p : g.params) {
+        if (!p) throw error(cat(name_, ": parameter ", flat_.size(), " is a null pointer"));
+        for (auto* q : flat_)
+          if (q == p) throw error(cat(name_, ": some parameters appear in more than one parameter group"));
+        flat_.push_back(p);
+      }
+      groups_.push_back(std::move(g));
+    }
+  }
+  static buffer_t<B> zeros(std::size_t n) {
+    buffer_t<B> b;
+    b.resize(n);
+    backend::ops<B>::fill(n, b.data(), scalar(0));
+    return b;
+  }
+  static std::vector<GroupSpec> one_group(std::vector<Parameter<B>*> params) {
+    std::vector<GroupSpec> out(1);
+    out[0].params = std::move(params);
+    return out;
+  }
+
+  // f(group options, parameter, flat index) for every parameter that takes a step (frozen ones are
+  // skipped: in PyTorch their grad is None); with maximize the gradient is negated around f.
+  template <class F>
+  void for_each_trainable(F f) {
+    std::size_t index = 0;
+    for (auto& g : groups_)
+      for (auto* p : g.params) {
+        const std::size_t i = index++;
+        if (!p->requires_grad) continue;
+        const bool maximize = g.options.maximize;
+        if (maximize) detail::negate_grad(*p);
+        f(static_cast<const Options&>(g.options), *p, i);
+        if (maximize) detail::negate_grad(*p);
+      }
+  }
+
+  std::string_view name_;
+  Options defaults_;
+  std::vector<Group> groups_;
+  std::vector<Parameter<B>*> flat_;
 };
 
 }  // namespace ctnn::optim
+
+namespace ctnn::optim {
+
+struct AdadeltaOptions {
+  double lr = 1.0;
+  double rho = 0.9;
+  double eps = 1e-6;
+  double weight_decay = 0;
+  bool maximize = false;
+
+  // Every field by its torch name (checkpoints, checkpoint.hpp).
+  template <class F>
+  void visit_fields(F&& f) {
+    f("lr", lr);
+    f("rho", rho);
+    f("eps", eps);
+    f("weight_decay", weight_decay);
+    f("maximize", maximize);
+  }
+};
+
+struct AdadeltaGroupOptions {
+  std::optional<double> lr = std::nullopt;
+  std::optional<double> rho = std::nullopt;
+  std::optional<double> eps = std::nullopt;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<bool> maximize = std::nullopt;
+  void apply(AdadeltaOptions& o) const {
+    if (lr) o.lr = *lr;
+    if (rho) o.rho = *rho;
+    if (eps) o.eps = *eps;
+    if (weight_decay) o.weight_decay = *weight_decay;
+    if (maximize) o.maximize = *maximize;
+  }
+};
+
+template <Backend B>
+class Adadelta : public Optimizer<B, AdadeltaOptions, AdadeltaGroupOptions> {
+  using Base = Optimizer<B, AdadeltaOptions, AdadeltaGroupOptions>;
+
+ public:
+  using typename Base::GroupSpec;
+  using typename Base::Options;
+  using typename Base::scalar;
+
+  Adadelta(std::vector<Parameter<B>*> params, Options options = {})
+      : Adadelta(Base::one_group(std::move(params)), options) {}
+  // PyTorch\'s positional lr: SGD(model.parameters(), 0.1). A template, so that `{}` means Options{}.
+  template <LearningRate T>
+  Adadelta(std::vector<Parameter<B>*> params, T lr)
+      : Adadelta(std::move(params), Options{.lr = static_cast<double>(lr)}) {}
+  Adadelta(std::vector<GroupSpec> groups, Options defaults) : Base("Adadelta", std::move(groups), defaults) {
+    for (const auto& g : this->groups_) {
+      detail::check_lr(g.options.lr, "Adadelta");
+      if (!(g.options.rho >= 0 && g.options.rho <= 1))
+        throw error(cat("Adadelta: invalid rho value: ", g.options.rho));
+      detail::check_nonnegative(g.options.eps, "Adadelta", "epsilon");
+      detail::check_nonnegative(g.options.weight_decay, "Adadelta", "weight_decay");
+    }
+    for (auto* p : this->flat_) {
+      square_avg_.push_back(Base::zeros(p->size()));
+      acc_delta_.push_back(Base::zeros(p->size()));
+    }
+    step_.assign(this->flat_.size(), 0);
+  }
+
+  void step() {
+    this->for_each_trainable([&](const Options& o, Parameter<B>& p, std::size_t i) {
+      ++step_[i];
+      backend::ops<B>::adadelta_update(p.size(), p.grad.data(), p.value.data(), square_avg_[i].data(),
+                                       acc_delta_[i].data(), static_cast<scalar>(o.lr), static_cast<scalar>(o.rho),
+                                       static_cast<scalar>(o.eps), static_cast<scalar>(o.weight_decay));
+    });
+  }
+
+  // Per-parameter state, in parameters() order (torch's state[p]): step, square_avg, acc_delta.
+  std::size_t step_count(std::size_t i) const { return step_.at(i); }
+  template <class F>
+  void visit_state(F&& f) {
+    for (std::size_t i = 0; i < this->flat_.size(); ++i) {
+      f(i, "square_avg", square_avg_[i]);
+      f(i, "acc_delta", acc_delta_[i]);
+    }
+  }
+  std::vector<std::size_t>& step_counts() { return step_; }
+
+ private:
+  std::vector<buffer_t<B>> square_avg_, acc_delta_;
+  std::vector<std::size_t> step_;
+};
+
+template <Backend B>
+Adadelta(std::vector<Parameter<B>*>) -> Adadelta<B>;
+template <Backend B>
+Adadelta(std::vector<Parameter<B>*>, AdadeltaOptions) -> Adadelta<B>;
+
+}  // namespace ctnn::optim
+
+// ---- ctnn/optim/adam.hpp ----
+// optim::Adam: torch.optim.Adam (PyTorch 1.13), amsgrad and maximize included, over the parameters of a
+// model or over parameter groups (param_groups.hpp). Weight decay is L2 added to the gradient, as
+// torch.optim.Adam does (AdamW, adamw.hpp, decouples it). Bias corrections as PyTorch, with each
+// parameter's own step count t (torch's state[p]['step']):
+//   step_size = lr / (1 - beta1^t),  denom = sqrt(v) / sqrt(1 - beta2^t) + eps,  param -= step_size m / denom
+//   optim::Adam opt{model.parameters(), {.lr = 1e-3, .betas = {0.9, 0.999}}};
+// The update is the backend op adam_update (amsgrad_update with amsgrad); the moment buffers are
+// allocated (zeroed) when the optimizer is made, so step() never allocates.
+
 
 namespace ctnn::optim {
 
@@ -8420,120 +11572,1277 @@ struct AdamOptions {
   std::array<double, 2> betas = {0.9, 0.999};
   double eps = 1e-8;
   double weight_decay = 0;
+  bool amsgrad = false;
+  bool maximize = false;
+
+  // Every field by its torch name (checkpoints, checkpoint.hpp).
+  template <class F>
+  void visit_fields(F&& f) {
+    f("lr", lr);
+    f("betas", betas);
+    f("eps", eps);
+    f("weight_decay", weight_decay);
+    f("amsgrad", amsgrad);
+    f("maximize", maximize);
+  }
 };
 
-template <Backend B>
-class Adam {
- public:
-  using backend_type = B;
-  using scalar = scalar_t<B>;
-  using Options = AdamOptions;
+struct AdamGroupOptions {
+  std::optional<double> lr = std::nullopt;
+  std::optional<std::array<double, 2>> betas = std::nullopt;
+  std::optional<double> eps = std::nullopt;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<bool> amsgrad = std::nullopt;
+  std::optional<bool> maximize = std::nullopt;
+  template <class O>
+  void apply(O& o) const {
+    if (lr) o.lr = *lr;
+    if (betas) o.betas = *betas;
+    if (eps) o.eps = *eps;
+    if (weight_decay) o.weight_decay = *weight_decay;
+    if (amsgrad) o.amsgrad = *amsgrad;
+    if (maximize) o.maximize = *maximize;
+  }
+};
 
-  Adam(std::vector<Parameter<B>*> params, Options options = {}) : params_(std::move(params)), options_(options) {
-    detail::check_parameters(params_, "Adam");
-    detail::check_lr(options_.lr, "Adam");
-    if (!(options_.eps >= 0)) throw error(cat("Adam: invalid epsilon value: ", options_.eps));
-    for (std::size_t i = 0; i < 2; ++i)
-      if (!(options_.betas[i] >= 0 && options_.betas[i] < 1))
-        throw error(cat("Adam: invalid beta parameter at index ", i, ": ", options_.betas[i]));
-    if (!(options_.weight_decay >= 0)) throw error(cat("Adam: invalid weight_decay value: ", options_.weight_decay));
-    exp_avg_.resize(params_.size());
-    exp_avg_sq_.resize(params_.size());
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      const std::size_t n = params_[i]->size();
-      exp_avg_[i].resize(n);
-      exp_avg_sq_[i].resize(n);
-      backend::ops<B>::fill(n, exp_avg_[i].data(), scalar(0));
-      backend::ops<B>::fill(n, exp_avg_sq_[i].data(), scalar(0));
+namespace detail {
+
+// param *= factor (AdamW's decoupled decay).
+template <class S>
+struct scale_by {
+  S factor;
+  CTNN_HD S operator()(S x) const { return x * factor; }
+};
+
+// Adam's and AdamW's shared state and step; Decoupled: weight decay as AdamW (param *= 1 - lr wd
+// before the update) rather than L2 in the gradient.
+template <Backend B, class OptionsT, class GroupOptionsT, bool Decoupled>
+class AdamFamily : public Optimizer<B, OptionsT, GroupOptionsT> {
+  using Base = Optimizer<B, OptionsT, GroupOptionsT>;
+
+ public:
+  using typename Base::GroupSpec;
+  using typename Base::Options;
+  using typename Base::scalar;
+
+  AdamFamily(std::string_view name, std::vector<GroupSpec> groups, Options defaults)
+      : Base(name, std::move(groups), defaults) {
+    for (const auto& g : this->groups_) {
+      const Options& o = g.options;
+      detail::check_lr(o.lr, name);
+      detail::check_nonnegative(o.eps, name, "epsilon");
+      for (std::size_t i = 0; i < 2; ++i)
+        if (!(o.betas[i] >= 0 && o.betas[i] < 1))
+          throw error(cat(name, ": invalid beta parameter at index ", i, ": ", o.betas[i]));
+      detail::check_nonnegative(o.weight_decay, name, "weight_decay");
     }
+    for (const auto& g : this->groups_)
+      for (auto* p : g.params) {
+        exp_avg_.push_back(Base::zeros(p->size()));
+        exp_avg_sq_.push_back(Base::zeros(p->size()));
+        max_exp_avg_sq_.push_back(g.options.amsgrad ? Base::zeros(p->size()) : buffer_t<B>{});
+      }
+    step_.assign(this->flat_.size(), 0);
   }
 
   void step() {
-    ++steps_;
-    const double t = static_cast<double>(steps_);
-    const double bias_correction1 = 1 - std::pow(options_.betas[0], t);
-    const double bias_correction2 = 1 - std::pow(options_.betas[1], t);
-    const double step_size = options_.lr / bias_correction1;
-    const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      Parameter<B>& p = *params_[i];
-      if (!p.requires_grad) continue;  // frozen (PyTorch: grad is None, step skips it)
-      backend::ops<B>::adam_update(p.size(), p.grad.data(), p.value.data(), exp_avg_[i].data(), exp_avg_sq_[i].data(),
-                                   static_cast<scalar>(options_.betas[0]), static_cast<scalar>(options_.betas[1]),
-                                   static_cast<scalar>(options_.eps), static_cast<scalar>(options_.weight_decay),
-                                   static_cast<scalar>(step_size), static_cast<scalar>(bias_correction2_sqrt));
+    this->for_each_trainable([&](const Options& o, Parameter<B>& p, std::size_t i) {
+      const double t = static_cast<double>(++step_[i]);
+      const double bias_correction1 = 1 - std::pow(o.betas[0], t);
+      const double bias_correction2 = 1 - std::pow(o.betas[1], t);
+      const auto step_size = static_cast<scalar>(o.lr / bias_correction1);
+      const auto bias_correction2_sqrt = static_cast<scalar>(std::sqrt(bias_correction2));
+      const auto beta1 = static_cast<scalar>(o.betas[0]), beta2 = static_cast<scalar>(o.betas[1]);
+      const auto eps = static_cast<scalar>(o.eps);
+      auto l2 = static_cast<scalar>(o.weight_decay);
+      if constexpr (Decoupled) {
+        if (o.weight_decay != 0)
+          backend::ops<B>::map(p.size(), p.value.data(), p.value.data(),
+                               scale_by<scalar>{static_cast<scalar>(1 - o.lr * o.weight_decay)});
+        l2 = scalar(0);
+      }
+      if (o.amsgrad) {
+        // amsgrad switched on after construction: torch would fail (no max_exp_avg_sq); start it at v.
+        if (max_exp_avg_sq_[i].size() != p.size()) max_exp_avg_sq_[i] = Base::zeros(p.size());
+        backend::ops<B>::amsgrad_update(p.size(), p.grad.data(), p.value.data(), exp_avg_[i].data(),
+                                        exp_avg_sq_[i].data(), max_exp_avg_sq_[i].data(), beta1, beta2, eps, l2,
+                                        step_size, bias_correction2_sqrt);
+      } else {
+        backend::ops<B>::adam_update(p.size(), p.grad.data(), p.value.data(), exp_avg_[i].data(),
+                                     exp_avg_sq_[i].data(), beta1, beta2, eps, l2, step_size, bias_correction2_sqrt);
+      }
+    });
+  }
+
+  // Steps taken by parameter 0 (torch's state[p]['step'] of the first parameter).
+  std::size_t steps() const { return step_.front(); }
+  // Per-parameter state, in parameters() order: exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad).
+  template <class F>
+  void visit_state(F&& f) {
+    for (std::size_t i = 0; i < this->flat_.size(); ++i) {
+      f(i, "exp_avg", exp_avg_[i]);
+      f(i, "exp_avg_sq", exp_avg_sq_[i]);
+      if (max_exp_avg_sq_[i].size() != 0) f(i, "max_exp_avg_sq", max_exp_avg_sq_[i]);
     }
   }
-
-  void zero_grad() {
-    for (auto* p : params_) p->zero_grad();
-  }
-
-  double lr() const { return options_.lr; }
-  void set_lr(double lr) {
-    detail::check_lr(lr, "Adam::set_lr");
-    options_.lr = lr;
-  }
-  const Options& options() const { return options_; }
-  const std::vector<Parameter<B>*>& parameters() const { return params_; }
-  // Steps taken so far (PyTorch's state['step']).
-  std::size_t steps() const { return steps_; }
+  std::vector<std::size_t>& step_counts() { return step_; }
 
  private:
-  std::vector<Parameter<B>*> params_;
-  Options options_;
-  std::vector<buffer_t<B>> exp_avg_, exp_avg_sq_;
-  std::size_t steps_ = 0;
+  std::vector<buffer_t<B>> exp_avg_, exp_avg_sq_, max_exp_avg_sq_;
+  std::vector<std::size_t> step_;
 };
+
+}  // namespace detail
+
+template <Backend B>
+class Adam : public detail::AdamFamily<B, AdamOptions, AdamGroupOptions, false> {
+  using Base = detail::AdamFamily<B, AdamOptions, AdamGroupOptions, false>;
+
+ public:
+  using typename Base::GroupSpec;
+  using typename Base::Options;
+
+  Adam(std::vector<Parameter<B>*> params, Options options = {}) : Adam(Base::one_group(std::move(params)), options) {}
+  // PyTorch\'s positional lr: SGD(model.parameters(), 0.1). A template, so that `{}` means Options{}.
+  template <LearningRate T>
+  Adam(std::vector<Parameter<B>*> params, T lr)
+      : Adam(std::move(params), Options{.lr = static_cast<double>(lr)}) {}
+  Adam(std::vector<GroupSpec> groups, Options defaults) : Base("Adam", std::move(groups), defaults) {}
+};
+
+template <Backend B>
+Adam(std::vector<Parameter<B>*>) -> Adam<B>;
+template <Backend B>
+Adam(std::vector<Parameter<B>*>, AdamOptions) -> Adam<B>;
 
 }  // namespace ctnn::optim
 
-// ---- ctnn/optim/scheduler.hpp ----
-// Learning-rate schedulers over any optimizer with lr()/set_lr() (SGD, Adam).
-//   optim::StepLR scheduler{opt, 2, 0.5};     // lr *= 0.5 every 2 epochs
-//   for (epoch ...) { train(...); scheduler.step(); }
-// step() is called once per epoch, after the optimizer's steps, as in PyTorch.
+// ---- ctnn/optim/adagrad.hpp ----
+// optim::Adagrad: torch.optim.Adagrad (PyTorch 1.13, dense gradients), options in its order:
+//   optim::Adagrad opt{model.parameters(), {.lr = 1e-2, .lr_decay = 1e-4}};
+// Each parameter's step t (torch's state[p]['step']) sets its rate clr = lr / (1 + (t - 1) lr_decay);
+// state_sum starts at initial_accumulator_value. The update is the backend op adagrad_update.
 
 
 namespace ctnn::optim {
 
-template <class O>
-concept LearningRateOptimizer = requires(O& o, double lr) {
-  { o.lr() } -> std::convertible_to<double>;
-  o.set_lr(lr);
+struct AdagradOptions {
+  double lr = 1e-2;
+  double lr_decay = 0;
+  double weight_decay = 0;
+  double initial_accumulator_value = 0;
+  double eps = 1e-10;
+  bool maximize = false;
+
+  // Every field by its torch name (checkpoints, checkpoint.hpp).
+  template <class F>
+  void visit_fields(F&& f) {
+    f("lr", lr);
+    f("lr_decay", lr_decay);
+    f("weight_decay", weight_decay);
+    f("initial_accumulator_value", initial_accumulator_value);
+    f("eps", eps);
+    f("maximize", maximize);
+  }
 };
 
-// torch.optim.lr_scheduler.StepLR (PyTorch 1.13, chainable form): every step_size epochs the learning
-// rate is multiplied by gamma.
-template <LearningRateOptimizer Optimizer>
-class StepLR {
+struct AdagradGroupOptions {
+  std::optional<double> lr = std::nullopt;
+  std::optional<double> lr_decay = std::nullopt;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<double> initial_accumulator_value = std::nullopt;
+  std::optional<double> eps = std::nullopt;
+  std::optional<bool> maximize = std::nullopt;
+  void apply(AdagradOptions& o) const {
+    if (lr) o.lr = *lr;
+    if (lr_decay) o.lr_decay = *lr_decay;
+    if (weight_decay) o.weight_decay = *weight_decay;
+    if (initial_accumulator_value) o.initial_accumulator_value = *initial_accumulator_value;
+    if (eps) o.eps = *eps;
+    if (maximize) o.maximize = *maximize;
+  }
+};
+
+template <Backend B>
+class Adagrad : public Optimizer<B, AdagradOptions, AdagradGroupOptions> {
+  using Base = Optimizer<B, AdagradOptions, AdagradGroupOptions>;
+
  public:
-  StepLR(Optimizer& optimizer, std::size_t step_size, double gamma = 0.1)
-      : optimizer_(&optimizer), step_size_(step_size), gamma_(gamma), base_lr_(optimizer.lr()), last_lr_(optimizer.lr()) {
-    if (step_size == 0) throw error("StepLR: step_size must be positive");
+  using typename Base::GroupSpec;
+  using typename Base::Options;
+  using typename Base::scalar;
+
+  Adagrad(std::vector<Parameter<B>*> params, Options options = {})
+      : Adagrad(Base::one_group(std::move(params)), options) {}
+  // PyTorch\'s positional lr: SGD(model.parameters(), 0.1). A template, so that `{}` means Options{}.
+  template <LearningRate T>
+  Adagrad(std::vector<Parameter<B>*> params, T lr)
+      : Adagrad(std::move(params), Options{.lr = static_cast<double>(lr)}) {}
+  Adagrad(std::vector<GroupSpec> groups, Options defaults) : Base("Adagrad", std::move(groups), defaults) {
+    for (const auto& g : this->groups_) {
+      const Options& o = g.options;
+      detail::check_lr(o.lr, "Adagrad");
+      detail::check_nonnegative(o.lr_decay, "Adagrad", "lr_decay");
+      detail::check_nonnegative(o.weight_decay, "Adagrad", "weight_decay");
+      detail::check_nonnegative(o.initial_accumulator_value, "Adagrad", "initial_accumulator_value");
+      detail::check_nonnegative(o.eps, "Adagrad", "epsilon");
+      for (auto* p : g.params) {
+        state_sum_.push_back(Base::zeros(p->size()));
+        backend::ops<B>::fill(p->size(), state_sum_.back().data(), static_cast<scalar>(o.initial_accumulator_value));
+      }
+    }
+    step_.assign(this->flat_.size(), 0);
   }
 
   void step() {
-    ++last_epoch_;
-    if (last_epoch_ % step_size_ == 0) optimizer_->set_lr(optimizer_->lr() * gamma_);
-    last_lr_ = optimizer_->lr();
+    this->for_each_trainable([&](const Options& o, Parameter<B>& p, std::size_t i) {
+      const double t = static_cast<double>(++step_[i]);
+      const double clr = o.lr / (1 + (t - 1) * o.lr_decay);
+      backend::ops<B>::adagrad_update(p.size(), p.grad.data(), p.value.data(), state_sum_[i].data(),
+                                      static_cast<scalar>(clr), static_cast<scalar>(o.eps),
+                                      static_cast<scalar>(o.weight_decay));
+    });
   }
 
-  // The learning rate set by the last step() (the optimizer's initial one before any).
-  double get_last_lr() const { return last_lr_; }
+  std::size_t steps() const { return step_.front(); }
+  // Per-parameter state, in parameters() order: sum.
+  template <class F>
+  void visit_state(F&& f) {
+    for (std::size_t i = 0; i < this->flat_.size(); ++i) f(i, "sum", state_sum_[i]);
+  }
+  std::vector<std::size_t>& step_counts() { return step_; }
+
+ private:
+  std::vector<buffer_t<B>> state_sum_;
+  std::vector<std::size_t> step_;
+};
+
+template <Backend B>
+Adagrad(std::vector<Parameter<B>*>) -> Adagrad<B>;
+template <Backend B>
+Adagrad(std::vector<Parameter<B>*>, AdagradOptions) -> Adagrad<B>;
+
+}  // namespace ctnn::optim
+
+// ---- ctnn/optim/adamw.hpp ----
+// optim::AdamW: torch.optim.AdamW (PyTorch 1.13): Adam with decoupled weight decay (param *= 1 - lr wd
+// before Adam's update, no L2 term in the gradient), default weight_decay 1e-2; amsgrad and maximize
+// as Adam. Options in torch's order:
+//   optim::AdamW opt{model.parameters(), {.lr = 1e-3, .weight_decay = 0.05}};
+
+
+namespace ctnn::optim {
+
+struct AdamWOptions {
+  double lr = 1e-3;
+  std::array<double, 2> betas = {0.9, 0.999};
+  double eps = 1e-8;
+  double weight_decay = 1e-2;
+  bool amsgrad = false;
+  bool maximize = false;
+
+  // Every field by its torch name (checkpoints, checkpoint.hpp).
+  template <class F>
+  void visit_fields(F&& f) {
+    f("lr", lr);
+    f("betas", betas);
+    f("eps", eps);
+    f("weight_decay", weight_decay);
+    f("amsgrad", amsgrad);
+    f("maximize", maximize);
+  }
+};
+
+// The fields AdamW's groups may override are Adam's.
+using AdamWGroupOptions = AdamGroupOptions;
+
+template <Backend B>
+class AdamW : public detail::AdamFamily<B, AdamWOptions, AdamWGroupOptions, true> {
+  using Base = detail::AdamFamily<B, AdamWOptions, AdamWGroupOptions, true>;
+
+ public:
+  using typename Base::GroupSpec;
+  using typename Base::Options;
+
+  AdamW(std::vector<Parameter<B>*> params, Options options = {})
+      : AdamW(Base::one_group(std::move(params)), options) {}
+  // PyTorch\'s positional lr: SGD(model.parameters(), 0.1). A template, so that `{}` means Options{}.
+  template <LearningRate T>
+  AdamW(std::vector<Parameter<B>*> params, T lr)
+      : AdamW(std::move(params), Options{.lr = static_cast<double>(lr)}) {}
+  AdamW(std::vector<GroupSpec> groups, Options defaults) : Base("AdamW", std::move(groups), defaults) {}
+};
+
+template <Backend B>
+AdamW(std::vector<Parameter<B>*>) -> AdamW<B>;
+template <Backend B>
+AdamW(std::vector<Parameter<B>*>, AdamWOptions) -> AdamW<B>;
+
+}  // namespace ctnn::optim
+
+// ---- ctnn/optim/checkpoint.hpp ----
+// Resumable training: an optimizer's state (torch's optimizer.state_dict(): per-parameter buffers and
+// step counts, every group's options) and, optionally, its scheduler's counters, in one safetensors
+// file beside the model's, written atomically (a crash leaves the old file or the new one, never half):
+//   ctnn::save(model, dir / "model.safetensors");
+//   optim::save_checkpoint(dir / "optimizer.safetensors", opt, scheduler);
+//   ... in a fresh process, after making the model, optimizer and scheduler as before:
+//   ctnn::load(model, dir / "model.safetensors");
+//   optim::load_checkpoint(dir / "optimizer.safetensors", opt, scheduler);
+// Tensors: "state.<parameter name>.<buffer>" (exp_avg, exp_avg_sq, momentum_buffer, ... in the backend's
+// scalar type, so float state comes back bit for bit) and "state.<parameter name>.step" (I64), only for
+// parameters that have stepped (torch's state is empty before). Metadata: the optimizer's name, each
+// group's options ("param_groups.<g>.<field>", doubles printed with 17 digits so they read back
+// exactly) and parameter names, the scheduler's last_epoch and base_lrs (ReduceLROnPlateau: best,
+// num_bad_epochs, cooldown_counter). Not saved: a DataLoader's shuffling generator or any other RNG
+// (resume at an epoch boundary and reseed it as the epoch number dictates).
+
+
+// ---- ctnn/optim/scheduler.hpp ----
+// Learning-rate schedulers of torch.optim.lr_scheduler (PyTorch 1.13, their chainable forms: each step
+// updates every parameter group's current lr, as torch's get_lr does, so the values are torch's to the
+// last bit rather than the closed forms'), over any optimizer with parameter groups (param_groups.hpp):
+//   optim::StepLR scheduler{opt, 2, 0.5};                  // lr *= 0.5 every 2 epochs
+//   optim::MultiStepLR scheduler{opt, {30, 80}, 0.1};
+//   optim::ExponentialLR scheduler{opt, 0.95};
+//   optim::CosineAnnealingLR scheduler{opt, 10, 1e-4};     // T_max, eta_min
+//   optim::LinearLR scheduler{opt, 0.25, 1.0, 4};          // start_factor, end_factor, total_iters
+//   for (epoch ...) { train(...); scheduler.step(); }
+// step() is called after the optimizer's steps, as in PyTorch. OneCycleLR (one_cycle_lr.hpp) and
+// ReduceLROnPlateau (reduce_lr_on_plateau.hpp) are in their own headers.
+#include <numbers>
+
+
+namespace ctnn::optim {
+
+// An optimizer whose parameter groups carry a learning rate (every ctnn optimizer).
+template <class O>
+concept LearningRateOptimizer = requires(O& o) {
+  { o.param_groups().size() } -> std::convertible_to<std::size_t>;
+  { o.param_groups()[0].options.lr } -> std::convertible_to<double>;
+};
+
+// What every scheduler shares: the optimizer, base_lrs (each group's lr when the scheduler was made,
+// torch's initial_lr), last_epoch and the lrs the last step set.
+template <LearningRateOptimizer Optimizer>
+class LRScheduler {
+ public:
+  // Group 0's lr after the last step (torch: get_last_lr()[0]); get_last_lrs() has every group's.
+  double get_last_lr() const { return last_lrs_.front(); }
+  const std::vector<double>& get_last_lrs() const { return last_lrs_; }
+  const std::vector<double>& base_lrs() const { return base_lrs_; }
+  double base_lr() const { return base_lrs_.front(); }
   std::size_t last_epoch() const { return last_epoch_; }
-  double base_lr() const { return base_lr_; }
+
+  // For checkpoints (checkpoint.hpp): the scheduler's counters; the lrs themselves live in the optimizer.
+  void restore(std::size_t last_epoch, std::vector<double> base_lrs) {
+    if (base_lrs.size() != base_lrs_.size())
+      throw error(cat("scheduler: ", base_lrs.size(), " base_lrs for ", base_lrs_.size(), " parameter groups"));
+    last_epoch_ = last_epoch;
+    base_lrs_ = std::move(base_lrs);
+    read_lrs();
+  }
+
+ protected:
+  explicit LRScheduler(Optimizer& optimizer) : optimizer_(&optimizer) {
+    for (const auto& g : optimizer.param_groups()) base_lrs_.push_back(g.options.lr);
+    read_lrs();
+  }
+  // Sets group i's lr to f(i, its lr) for every group.
+  template <class F>
+  void update(F f) {
+    auto& groups = optimizer_->param_groups();
+    for (std::size_t i = 0; i < groups.size(); ++i)
+      groups[i].options.lr = f(i, static_cast<double>(groups[i].options.lr));
+    read_lrs();
+  }
+  void read_lrs() {
+    last_lrs_.clear();
+    for (const auto& g : optimizer_->param_groups()) last_lrs_.push_back(g.options.lr);
+  }
+
+  Optimizer* optimizer_;
+  std::vector<double> base_lrs_, last_lrs_;
+  std::size_t last_epoch_ = 0;
+};
+
+// torch.optim.lr_scheduler.StepLR: every step_size epochs the learning rate is multiplied by gamma.
+template <LearningRateOptimizer Optimizer>
+class StepLR : public LRScheduler<Optimizer> {
+ public:
+  StepLR(Optimizer& optimizer, std::size_t step_size, double gamma = 0.1)
+      : LRScheduler<Optimizer>(optimizer), step_size_(step_size), gamma_(gamma) {
+    if (step_size == 0) throw error("StepLR: step_size must be positive");
+  }
+  void step() {
+    const bool decay = ++this->last_epoch_ % step_size_ == 0;
+    this->update([&](std::size_t, double lr) { return decay ? lr * gamma_ : lr; });
+  }
   std::size_t step_size() const { return step_size_; }
   double gamma() const { return gamma_; }
 
  private:
-  Optimizer* optimizer_;
   std::size_t step_size_;
   double gamma_;
-  double base_lr_;
-  double last_lr_;
-  std::size_t last_epoch_ = 0;
 };
+
+// torch.optim.lr_scheduler.MultiStepLR: the lr is multiplied by gamma at each milestone epoch (by
+// gamma^k when a milestone is listed k times, as torch's Counter does).
+template <LearningRateOptimizer Optimizer>
+class MultiStepLR : public LRScheduler<Optimizer> {
+ public:
+  MultiStepLR(Optimizer& optimizer, std::vector<std::size_t> milestones, double gamma = 0.1)
+      : LRScheduler<Optimizer>(optimizer), milestones_(std::move(milestones)), gamma_(gamma) {}
+  void step() {
+    const std::size_t epoch = ++this->last_epoch_;
+    std::size_t hits = 0;
+    for (std::size_t m : milestones_) hits += m == epoch;
+    if (hits == 0) return this->read_lrs();
+    const double factor = std::pow(gamma_, static_cast<double>(hits));
+    this->update([&](std::size_t, double lr) { return lr * factor; });
+  }
+  const std::vector<std::size_t>& milestones() const { return milestones_; }
+  double gamma() const { return gamma_; }
+
+ private:
+  std::vector<std::size_t> milestones_;
+  double gamma_;
+};
+
+// torch.optim.lr_scheduler.ExponentialLR: lr *= gamma every epoch.
+template <LearningRateOptimizer Optimizer>
+class ExponentialLR : public LRScheduler<Optimizer> {
+ public:
+  ExponentialLR(Optimizer& optimizer, double gamma) : LRScheduler<Optimizer>(optimizer), gamma_(gamma) {}
+  void step() {
+    ++this->last_epoch_;
+    this->update([&](std::size_t, double lr) { return lr * gamma_; });
+  }
+  double gamma() const { return gamma_; }
+
+ private:
+  double gamma_;
+};
+
+// torch.optim.lr_scheduler.CosineAnnealingLR, torch's recursive form (it differs from the closed form
+// eta_min + (base_lr - eta_min)(1 + cos(pi t / T_max)) / 2 in the last bits, and after T_max it
+// climbs back up as torch's does).
+template <LearningRateOptimizer Optimizer>
+class CosineAnnealingLR : public LRScheduler<Optimizer> {
+ public:
+  CosineAnnealingLR(Optimizer& optimizer, std::size_t T_max, double eta_min = 0)
+      : LRScheduler<Optimizer>(optimizer), T_max_(T_max), eta_min_(eta_min) {
+    if (T_max == 0) throw error("CosineAnnealingLR: T_max must be positive");
+  }
+  void step() {
+    const auto t = static_cast<double>(++this->last_epoch_), T = static_cast<double>(T_max_);
+    const double pi = std::numbers::pi;
+    if ((this->last_epoch_ - 1 + T_max_) % (2 * T_max_) == 0) {  // torch: (last_epoch - 1 - T_max) % (2 T_max) == 0
+      this->update([&](std::size_t i, double lr) {
+        return lr + (this->base_lrs_[i] - eta_min_) * (1 - std::cos(pi / T)) / 2;
+      });
+      return;
+    }
+    this->update([&](std::size_t, double lr) {
+      return (1 + std::cos(pi * t / T)) / (1 + std::cos(pi * (t - 1) / T)) * (lr - eta_min_) + eta_min_;
+    });
+  }
+  std::size_t T_max() const { return T_max_; }
+  double eta_min() const { return eta_min_; }
+
+ private:
+  std::size_t T_max_;
+  double eta_min_;
+};
+
+// torch.optim.lr_scheduler.LinearLR: the lr goes linearly from base_lr * start_factor (set when the
+// scheduler is made, as torch's first step does) to base_lr * end_factor over total_iters epochs.
+template <LearningRateOptimizer Optimizer>
+class LinearLR : public LRScheduler<Optimizer> {
+ public:
+  LinearLR(Optimizer& optimizer, double start_factor = 1.0 / 3, double end_factor = 1.0, std::size_t total_iters = 5)
+      : LRScheduler<Optimizer>(optimizer), start_(start_factor), end_(end_factor), total_iters_(total_iters) {
+    if (start_factor > 1.0 || !(start_factor >= 0))
+      throw error("LinearLR: Starting multiplicative factor expected to be between 0 and 1.");
+    if (end_factor > 1.0 || !(end_factor >= 0))
+      throw error("LinearLR: Ending multiplicative factor expected to be between 0 and 1.");
+    this->update([&](std::size_t, double lr) { return lr * start_; });
+  }
+  void step() {
+    const std::size_t epoch = ++this->last_epoch_;
+    if (epoch > total_iters_) return this->read_lrs();
+    const double factor = 1. + (end_ - start_) / (static_cast<double>(total_iters_) * start_ +
+                                                   static_cast<double>(epoch - 1) * (end_ - start_));
+    this->update([&](std::size_t, double lr) { return lr * factor; });
+  }
+  double start_factor() const { return start_; }
+  double end_factor() const { return end_; }
+  std::size_t total_iters() const { return total_iters_; }
+
+ private:
+  double start_, end_;
+  std::size_t total_iters_;
+};
+
+}  // namespace ctnn::optim
+
+namespace ctnn::optim {
+
+namespace detail {
+
+inline std::string exact(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+inline double parse_double(const std::string& s, const std::filesystem::path& path, std::string_view key) {
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end != '\0') throw error(cat(path.string(), ": checkpoint value of '", key, "' is not a number: ", s));
+  return v;
+}
+inline std::string join(const std::vector<double>& v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    out += exact(v[i]);
+  }
+  return out;
+}
+inline std::vector<double> split_doubles(const std::string& s, const std::filesystem::path& path,
+                                         std::string_view key) {
+  std::vector<double> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const std::size_t comma = s.find(',', start);
+    const std::string part = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    out.push_back(parse_double(part, path, key));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+struct field_writer {
+  safetensors::Metadata& out;
+  std::string prefix;
+  void operator()(std::string_view name, double& v) const { out[cat(prefix, name)] = exact(v); }
+  void operator()(std::string_view name, bool& v) const { out[cat(prefix, name)] = v ? "true" : "false"; }
+  void operator()(std::string_view name, std::array<double, 2>& v) const {
+    out[cat(prefix, name)] = join({v[0], v[1]});
+  }
+};
+struct field_reader {
+  const safetensors::Metadata& in;
+  std::string prefix;
+  const std::filesystem::path& path;
+  const std::string& get(std::string_view name) const {
+    const auto it = in.find(cat(prefix, name));
+    if (it == in.end()) throw error(cat(path.string(), ": checkpoint has no '", prefix, name, "'"));
+    return it->second;
+  }
+  void operator()(std::string_view name, double& v) const { v = parse_double(get(name), path, name); }
+  void operator()(std::string_view name, bool& v) const { v = get(name) == "true"; }
+  void operator()(std::string_view name, std::array<double, 2>& v) const {
+    const auto d = split_doubles(get(name), path, name);
+    if (d.size() != 2) throw error(cat(path.string(), ": checkpoint's '", prefix, name, "' is not a pair"));
+    v = {d[0], d[1]};
+  }
+};
+
+template <class Optimizer>
+std::string group_names(const Optimizer& opt, std::size_t g) {
+  std::string out;
+  for (const auto* p : opt.param_groups()[g].params) {
+    if (!out.empty()) out += ',';
+    out += p->name;
+  }
+  return out;
+}
+
+template <class Scheduler>
+void save_scheduler(Scheduler& s, safetensors::Metadata& meta) {
+  meta["scheduler.last_epoch"] = std::to_string(s.last_epoch());
+  meta["scheduler.base_lrs"] = join(s.base_lrs());
+  if constexpr (requires { s.restore_plateau(0.0, 0, 0); }) {
+    meta["scheduler.best"] = exact(s.best());
+    meta["scheduler.num_bad_epochs"] = std::to_string(s.num_bad_epochs());
+    meta["scheduler.cooldown_counter"] = std::to_string(s.cooldown_counter());
+  }
+}
+template <class Scheduler>
+void load_scheduler(Scheduler& s, const safetensors::Metadata& meta, const std::filesystem::path& path) {
+  const field_reader r{meta, "scheduler.", path};
+  s.restore(static_cast<std::size_t>(parse_double(r.get("last_epoch"), path, "last_epoch")),
+            split_doubles(r.get("base_lrs"), path, "base_lrs"));
+  if constexpr (requires { s.restore_plateau(0.0, 0, 0); })
+    s.restore_plateau(parse_double(r.get("best"), path, "best"),
+                      static_cast<std::size_t>(parse_double(r.get("num_bad_epochs"), path, "num_bad_epochs")),
+                      static_cast<std::size_t>(parse_double(r.get("cooldown_counter"), path, "cooldown_counter")));
+}
+
+struct no_scheduler {};
+
+template <class Optimizer, class Scheduler>
+void save_impl(const std::filesystem::path& path, Optimizer& opt, Scheduler* scheduler) {
+  using S = typename Optimizer::scalar;
+  using B = typename Optimizer::backend_type;
+  safetensors::Metadata meta;
+  meta["format"] = "ctnn-optimizer";
+  meta["optimizer"] = std::string(opt.name());
+  meta["param_groups"] = std::to_string(opt.param_groups().size());
+  for (std::size_t g = 0; g < opt.param_groups().size(); ++g) {
+    opt.param_groups()[g].options.visit_fields(field_writer{meta, cat("param_groups.", g, ".")});
+    meta[cat("param_groups.", g, ".params")] = group_names(opt, g);
+  }
+  if constexpr (!std::is_same_v<Scheduler, no_scheduler>) save_scheduler(*scheduler, meta);
+  StateDict<S> state;
+  const auto& params = opt.parameters();
+  const auto& steps = opt.step_counts();
+  for (std::size_t i = 0; i < params.size(); ++i)
+    if (steps[i] > 0)
+      state.push_back(StateTensor<S>::int64(cat("state.", params[i]->name, ".step"), {1},
+                                            {static_cast<std::int64_t>(steps[i])}));
+  opt.visit_state([&](std::size_t i, std::string_view key, buffer_t<B>& buffer) {
+    if (steps[i] == 0) return;
+    std::vector<S> host(buffer.size());
+    backend::ops<B>::to_host(host.size(), buffer.data(), host.data());
+    state.push_back({cat("state.", params[i]->name, ".", key), params[i]->shape, std::move(host)});
+  });
+  save_state_dict(state, path, meta);
+}
+
+template <class Optimizer, class Scheduler>
+void load_impl(const std::filesystem::path& path, Optimizer& opt, Scheduler* scheduler) {
+  using S = typename Optimizer::scalar;
+  using B = typename Optimizer::backend_type;
+  const safetensors::Metadata meta = safetensors::read_header(path).metadata;
+  const field_reader top{meta, "", path};
+  if (top.get("optimizer") != opt.name())
+    throw error(cat(path.string(), ": checkpoint of a ", top.get("optimizer"), " optimizer loaded into ", opt.name()));
+  if (top.get("param_groups") != std::to_string(opt.param_groups().size()))
+    throw error(cat(path.string(), ": checkpoint has ", top.get("param_groups"), " parameter groups, the optimizer ",
+                    opt.param_groups().size()));
+  for (std::size_t g = 0; g < opt.param_groups().size(); ++g)
+    if (top.get(cat("param_groups.", g, ".params")) != group_names(opt, g))
+      throw error(cat(path.string(), ": parameter group ", g, " holds other parameters than the checkpoint's (",
+                      top.get(cat("param_groups.", g, ".params")), ")"));
+  const StateDict<S> state = load_state_dict_file<S>(path);
+  std::map<std::string, const StateTensor<S>*> by_name;
+  for (const auto& t : state) by_name[t.name] = &t;
+  // Everything is read and checked before anything changes.
+  auto groups = opt.param_groups();
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    groups[g].options.visit_fields(field_reader{meta, cat("param_groups.", g, "."), path});
+  const auto& params = opt.parameters();
+  std::vector<std::size_t> steps(params.size(), 0);
+  for (std::size_t i = 0; i < params.size(); ++i)
+    if (auto it = by_name.find(cat("state.", params[i]->name, ".step")); it != by_name.end())
+      steps[i] = static_cast<std::size_t>(it->second->int64_values.at(0));
+  opt.visit_state([&](std::size_t i, std::string_view key, buffer_t<B>& buffer) {
+    if (steps[i] == 0) return;
+    const auto it = by_name.find(cat("state.", params[i]->name, ".", key));
+    if (it == by_name.end()) throw error(cat(path.string(), ": checkpoint has no state.", params[i]->name, ".", key));
+    if (it->second->values.size() != buffer.size())
+      throw error(cat(path.string(), ": state.", params[i]->name, ".", key, " holds ", it->second->values.size(),
+                      " values for ", buffer.size()));
+  });
+  opt.visit_state([&](std::size_t i, std::string_view key, buffer_t<B>& buffer) {
+    if (steps[i] == 0) return backend::ops<B>::fill(buffer.size(), buffer.data(), S(0));
+    const auto& values = by_name.at(cat("state.", params[i]->name, ".", key))->values;
+    backend::ops<B>::from_host(buffer.size(), values.data(), buffer.data());
+  });
+  opt.param_groups() = std::move(groups);
+  opt.step_counts() = steps;
+  if constexpr (requires { opt.momentum_started(); })
+    for (std::size_t i = 0; i < steps.size(); ++i) opt.momentum_started()[i] = steps[i] > 0;
+  if constexpr (!std::is_same_v<Scheduler, no_scheduler>) load_scheduler(*scheduler, meta, path);
+}
+
+}  // namespace detail
+
+// Saves the optimizer's state (and the scheduler's) to `path`, atomically.
+template <class Optimizer>
+void save_checkpoint(const std::filesystem::path& path, Optimizer& opt) {
+  detail::save_impl(path, opt, static_cast<detail::no_scheduler*>(nullptr));
+}
+template <class Optimizer, class Scheduler>
+void save_checkpoint(const std::filesystem::path& path, Optimizer& opt, Scheduler& scheduler) {
+  detail::save_impl(path, opt, &scheduler);
+}
+
+// Loads a checkpoint of save_checkpoint into an optimizer made over the same parameters (same names, same
+// groups) and a scheduler of the same kind; a mismatch throws.
+template <class Optimizer>
+void load_checkpoint(const std::filesystem::path& path, Optimizer& opt) {
+  detail::load_impl(path, opt, static_cast<detail::no_scheduler*>(nullptr));
+}
+template <class Optimizer, class Scheduler>
+void load_checkpoint(const std::filesystem::path& path, Optimizer& opt, Scheduler& scheduler) {
+  detail::load_impl(path, opt, &scheduler);
+}
+
+}  // namespace ctnn::optim
+
+// ---- ctnn/optim/clip_grad.hpp ----
+// Gradient clipping, torch.nn.utils.clip_grad_norm_ and clip_grad_value_ (PyTorch 1.13), over a list of
+// parameters (model.parameters(), or opt.parameters()); frozen parameters (requires_grad false, whose
+// grad is None in torch) are left out of the norm and left alone:
+//   model.backward(loss_fn.grad());
+//   const double total_norm = optim::clip_grad_norm_(model.parameters(), 1.0);  // norm_type 2
+//   optim::clip_grad_value_(model.parameters(), 0.5);
+//   opt.step();
+// clip_grad_norm_ returns the total norm of all the gradients together (the norm of the per-parameter
+// norms, as torch computes it) and scales every gradient by min(1, max_norm / (total_norm + 1e-6)).
+// The sums are done in double through the backend's map and sum ops (the infinity norm reads the
+// gradients on the host), so it runs on every backend.
+
+
+namespace ctnn::optim {
+
+namespace detail {
+
+template <class S>
+struct abs_pow {
+  S p;
+  CTNN_HD S operator()(S x) const {
+    const S a = x < S(0) ? -x : x;
+    return p == S(2) ? a * a : (p == S(1) ? a : std::pow(a, p));
+  }
+};
+template <class S>
+struct clamp_to {
+  S lo, hi;
+  CTNN_HD S operator()(S x) const { return x < lo ? lo : (x > hi ? hi : x); }
+};
+template <class S>
+struct times {
+  S factor;
+  CTNN_HD S operator()(S x) const { return x * factor; }
+};
+
+}  // namespace detail
+
+// norm_type: any p > 0, or std::numeric_limits<double>::infinity(). error_if_nonfinite as torch: throw
+// (gradients untouched) when the total norm is nan or inf.
+template <Backend B>
+double clip_grad_norm_(const std::vector<Parameter<B>*>& parameters, double max_norm, double norm_type = 2.0,
+                       bool error_if_nonfinite = false) {
+  using S = scalar_t<B>;
+  using ops = backend::ops<B>;
+  std::vector<Parameter<B>*> params;
+  for (auto* p : parameters)
+    if (p && p->requires_grad) params.push_back(p);
+  if (params.empty()) return 0.0;
+  const bool inf = std::isinf(norm_type);
+  if (!inf && !(norm_type > 0)) throw error(cat("clip_grad_norm_: invalid norm_type ", norm_type));
+  double total = 0;
+  if (inf) {
+    for (auto* p : params) {
+      std::vector<S> g(p->size());
+      ops::to_host(g.size(), p->grad.data(), g.data());
+      for (S v : g) total = std::max(total, static_cast<double>(v < S(0) ? -v : v));
+    }
+  } else {
+    std::size_t largest = 0;
+    for (auto* p : params) largest = std::max(largest, p->size());
+    buffer_t<B> scratch;
+    scratch.resize(largest);
+    for (auto* p : params) {
+      ops::map(p->size(), p->grad.data(), scratch.data(), detail::abs_pow<S>{static_cast<S>(norm_type)});
+      const double norm = std::pow(ops::sum(p->size(), scratch.data()), 1.0 / norm_type);
+      total += std::pow(norm, norm_type);
+    }
+    total = std::pow(total, 1.0 / norm_type);
+  }
+  if (error_if_nonfinite && !std::isfinite(total))
+    throw error(cat("clip_grad_norm_: the total norm of order ", norm_type,
+                    " for gradients from `parameters` is non-finite, so it cannot be clipped. To disable this "
+                    "error and scale the gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"));
+  const double coef = std::min(max_norm / (total + 1e-6), 1.0);
+  for (auto* p : params) ops::map(p->size(), p->grad.data(), p->grad.data(), detail::times<S>{static_cast<S>(coef)});
+  return total;
+}
+
+// Clamps every gradient value into [-clip_value, clip_value].
+template <Backend B>
+void clip_grad_value_(const std::vector<Parameter<B>*>& parameters, double clip_value) {
+  using S = scalar_t<B>;
+  if (!(clip_value >= 0)) throw error(cat("clip_grad_value_: clip_value must be non-negative, got ", clip_value));
+  const auto c = static_cast<S>(clip_value);
+  for (auto* p : parameters)
+    if (p && p->requires_grad)
+      backend::ops<B>::map(p->size(), p->grad.data(), p->grad.data(), detail::clamp_to<S>{-c, c});
+}
+
+}  // namespace ctnn::optim
+
+// ---- ctnn/optim/one_cycle_lr.hpp ----
+// optim::OneCycleLR: torch.optim.lr_scheduler.OneCycleLR (PyTorch 1.13), stepped after every batch. The
+// lr rises from max_lr / div_factor to max_lr over pct_start of total_steps, then falls to
+// max_lr / (div_factor * final_div_factor) (three_phase: back to the initial lr first, then down), by
+// cosine or linear annealing; the momentum (SGD's momentum, Adam's beta1) cycles the other way between
+// max_momentum and base_momentum. Options in torch's order, after max_lr:
+//   optim::OneCycleLR scheduler{opt, 0.1, {.total_steps = 1000}};
+//   optim::OneCycleLR scheduler{opt, 0.1, {.epochs = 10, .steps_per_epoch = 100, .anneal_strategy = "linear"}};
+
+
+namespace ctnn::optim {
+
+struct OneCycleLROptions {
+  std::size_t total_steps = 0;  // 0: epochs * steps_per_epoch
+  std::size_t epochs = 0;
+  std::size_t steps_per_epoch = 0;
+  double pct_start = 0.3;
+  std::string_view anneal_strategy = "cos";  // "cos" or "linear"
+  bool cycle_momentum = true;
+  double base_momentum = 0.85;
+  double max_momentum = 0.95;
+  double div_factor = 25.;
+  double final_div_factor = 1e4;
+  bool three_phase = false;
+};
+
+template <LearningRateOptimizer Optimizer>
+class OneCycleLR : public LRScheduler<Optimizer> {
+ public:
+  using Options = OneCycleLROptions;
+
+  // max_lr for every group, or one per group.
+  OneCycleLR(Optimizer& optimizer, double max_lr, Options options = {})
+      : OneCycleLR(optimizer, std::vector<double>(optimizer.param_groups().size(), max_lr), options) {}
+  OneCycleLR(Optimizer& optimizer, std::vector<double> max_lrs, Options options)
+      : LRScheduler<Optimizer>(optimizer), options_(options) {
+    auto& groups = optimizer.param_groups();
+    if (options.total_steps != 0) {
+      total_steps_ = options.total_steps;
+    } else {
+      if (options.epochs == 0 && options.steps_per_epoch == 0)
+        throw error("OneCycleLR: You must define either total_steps OR (epochs AND steps_per_epoch)");
+      if (options.epochs == 0) throw error("OneCycleLR: Expected positive integer epochs, but got 0");
+      if (options.steps_per_epoch == 0) throw error("OneCycleLR: Expected positive integer steps_per_epoch, but got 0");
+      total_steps_ = options.epochs * options.steps_per_epoch;
+    }
+    if (!(options.pct_start >= 0 && options.pct_start <= 1))
+      throw error(cat("OneCycleLR: Expected float between 0 and 1 pct_start, but got ", options.pct_start));
+    if (options.anneal_strategy != "cos" && options.anneal_strategy != "linear")
+      throw error(cat("OneCycleLR: anneal_strategy must by one of 'cos' or 'linear', instead got ",
+                      options.anneal_strategy));
+    if (max_lrs.size() != groups.size())
+      throw error(cat("OneCycleLR: expected ", groups.size(), " values for max_lr, got ", max_lrs.size()));
+    const double T = static_cast<double>(total_steps_), pct = options.pct_start;
+    if (options.three_phase)
+      phases_ = {{pct * T - 1, lr_initial, lr_max, momentum_max, momentum_base},
+                 {2 * pct * T - 2, lr_max, lr_initial, momentum_base, momentum_max},
+                 {T - 1, lr_initial, lr_min, momentum_max, momentum_max}};
+    else
+      phases_ = {{pct * T - 1, lr_initial, lr_max, momentum_max, momentum_base},
+                 {T - 1, lr_max, lr_min, momentum_base, momentum_max}};
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+      const double initial = max_lrs[i] / options.div_factor;
+      lrs_.push_back({initial, max_lrs[i], initial / options.final_div_factor});
+    }
+    if (options.cycle_momentum)
+      for (auto& g : groups) set_momentum(g.options, options.max_momentum);
+    for (std::size_t i = 0; i < groups.size(); ++i) this->base_lrs_[i] = lrs_[i][lr_initial];
+    compute();  // torch's first step, made by its constructor: epoch 0
+  }
+
+  void step() {
+    ++this->last_epoch_;
+    compute();
+  }
+  std::size_t total_steps() const { return total_steps_; }
+  const Options& options() const { return options_; }
+
+ private:
+  enum which_lr { lr_initial = 0, lr_max = 1, lr_min = 2 };
+  enum which_momentum { momentum_max = 0, momentum_base = 1 };
+  struct phase {
+    double end_step;
+    which_lr start_lr, end_lr;
+    which_momentum start_momentum, end_momentum;
+  };
+
+  template <class O>
+  static void set_momentum(O& o, double m) {
+    if constexpr (requires { o.betas[0]; }) o.betas[0] = m;
+    else if constexpr (requires { o.momentum; }) o.momentum = m;
+    else
+      static_assert(sizeof(O) == 0, "OneCycleLR: optimizer must support momentum with `cycle_momentum` option enabled");
+  }
+  double anneal(double start, double end, double pct) const {
+    if (options_.anneal_strategy == "cos") return end + (start - end) / 2.0 * (std::cos(std::numbers::pi * pct) + 1);
+    return (end - start) * pct + start;
+  }
+
+  void compute() {
+    const std::size_t step_num = this->last_epoch_;
+    if (step_num > total_steps_)
+      throw error(cat("OneCycleLR: Tried to step ", step_num + 1, " times. The specified number of total steps is ",
+                      total_steps_));
+    auto& groups = this->optimizer_->param_groups();
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      double start_step = 0, lr = 0, momentum = 0;
+      for (std::size_t i = 0; i < phases_.size(); ++i) {
+        const phase& ph = phases_[i];
+        if (static_cast<double>(step_num) <= ph.end_step || i == phases_.size() - 1) {
+          const double pct = (static_cast<double>(step_num) - start_step) / (ph.end_step - start_step);
+          lr = anneal(lrs_[g][ph.start_lr], lrs_[g][ph.end_lr], pct);
+          const double momenta[2] = {options_.max_momentum, options_.base_momentum};
+          momentum = anneal(momenta[ph.start_momentum], momenta[ph.end_momentum], pct);
+          break;
+        }
+        start_step = ph.end_step;
+      }
+      groups[g].options.lr = lr;
+      if (options_.cycle_momentum) set_momentum(groups[g].options, momentum);
+    }
+    this->read_lrs();
+  }
+
+  Options options_;
+  std::size_t total_steps_ = 0;
+  std::vector<phase> phases_;
+  std::vector<std::array<double, 3>> lrs_;  // per group: initial, max, min
+};
+
+}  // namespace ctnn::optim
+
+// ---- ctnn/optim/reduce_lr_on_plateau.hpp ----
+// optim::ReduceLROnPlateau: torch.optim.lr_scheduler.ReduceLROnPlateau (PyTorch 1.13): step(metric) once
+// per epoch; when the metric has not improved for more than `patience` epochs, every group's lr is
+// multiplied by factor (not below min_lr; changes smaller than eps are skipped), then `cooldown` epochs
+// pass before bad epochs count again. Options in torch's order:
+//   optim::ReduceLROnPlateau scheduler{opt, {.mode = "max", .factor = 0.5, .patience = 2}};
+//   scheduler.step(test_accuracy);
+
+
+namespace ctnn::optim {
+
+struct ReduceLROnPlateauOptions {
+  std::string_view mode = "min";  // "min" or "max"
+  double factor = 0.1;
+  std::size_t patience = 10;
+  double threshold = 1e-4;
+  std::string_view threshold_mode = "rel";  // "rel" or "abs"
+  std::size_t cooldown = 0;
+  double min_lr = 0;  // for every group; min_lrs (below) for one per group
+  double eps = 1e-8;
+  std::vector<double> min_lrs = {};
+};
+
+template <LearningRateOptimizer Optimizer>
+class ReduceLROnPlateau : public LRScheduler<Optimizer> {
+ public:
+  using Options = ReduceLROnPlateauOptions;
+
+  explicit ReduceLROnPlateau(Optimizer& optimizer, Options options = {})
+      : LRScheduler<Optimizer>(optimizer), options_(std::move(options)) {
+    if (options_.factor >= 1.0) throw error("ReduceLROnPlateau: Factor should be < 1.0.");
+    if (options_.mode != "min" && options_.mode != "max")
+      throw error(cat("ReduceLROnPlateau: mode ", options_.mode, " is unknown!"));
+    if (options_.threshold_mode != "rel" && options_.threshold_mode != "abs")
+      throw error(cat("ReduceLROnPlateau: threshold mode ", options_.threshold_mode, " is unknown!"));
+    const std::size_t groups = optimizer.param_groups().size();
+    if (options_.min_lrs.empty()) options_.min_lrs.assign(groups, options_.min_lr);
+    if (options_.min_lrs.size() != groups)
+      throw error(cat("ReduceLROnPlateau: expected ", groups, " min_lrs, got ", options_.min_lrs.size()));
+    best_ = worse();
+  }
+
+  void step(double metric) {
+    ++this->last_epoch_;
+    if (is_better(metric, best_)) {
+      best_ = metric;
+      num_bad_epochs_ = 0;
+    } else {
+      ++num_bad_epochs_;
+    }
+    if (cooldown_counter_ > 0) {
+      --cooldown_counter_;
+      num_bad_epochs_ = 0;  // bad epochs in cooldown do not count
+    }
+    if (num_bad_epochs_ > options_.patience) {
+      this->update([&](std::size_t i, double lr) {
+        const double reduced = std::max(lr * options_.factor, options_.min_lrs[i]);
+        return lr - reduced > options_.eps ? reduced : lr;
+      });
+      cooldown_counter_ = options_.cooldown;
+      num_bad_epochs_ = 0;
+    }
+    this->read_lrs();
+  }
+
+  double best() const { return best_; }
+  std::size_t num_bad_epochs() const { return num_bad_epochs_; }
+  std::size_t cooldown_counter() const { return cooldown_counter_; }
+  bool in_cooldown() const { return cooldown_counter_ > 0; }
+  const Options& options() const { return options_; }
+  // For checkpoints (checkpoint.hpp).
+  void restore_plateau(double best, std::size_t num_bad_epochs, std::size_t cooldown_counter) {
+    best_ = best;
+    num_bad_epochs_ = num_bad_epochs;
+    cooldown_counter_ = cooldown_counter;
+  }
+
+ private:
+  double worse() const {
+    return options_.mode == "min" ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
+  }
+  bool is_better(double a, double best) const {
+    const bool rel = options_.threshold_mode == "rel";
+    if (options_.mode == "min") return rel ? a < best * (1. - options_.threshold) : a < best - options_.threshold;
+    return rel ? a > best * (options_.threshold + 1.) : a > best + options_.threshold;
+  }
+
+  Options options_;
+  double best_;
+  std::size_t num_bad_epochs_ = 0, cooldown_counter_ = 0;
+};
+
+}  // namespace ctnn::optim
+
+// ---- ctnn/optim/rmsprop.hpp ----
+// optim::RMSprop: torch.optim.RMSprop (PyTorch 1.13), options in its order:
+//   optim::RMSprop opt{model.parameters(), {.lr = 1e-2, .alpha = 0.99, .momentum = 0.9, .centered = true}};
+// square_avg (and grad_avg when centered, momentum_buffer when momentum > 0) are allocated, zeroed, when
+// the optimizer is made. The update is the backend op rmsprop_update.
+
+
+namespace ctnn::optim {
+
+struct RMSpropOptions {
+  double lr = 1e-2;
+  double alpha = 0.99;
+  double eps = 1e-8;
+  double weight_decay = 0;
+  double momentum = 0;
+  bool centered = false;
+  bool maximize = false;
+
+  // Every field by its torch name (checkpoints, checkpoint.hpp).
+  template <class F>
+  void visit_fields(F&& f) {
+    f("lr", lr);
+    f("alpha", alpha);
+    f("eps", eps);
+    f("weight_decay", weight_decay);
+    f("momentum", momentum);
+    f("centered", centered);
+    f("maximize", maximize);
+  }
+};
+
+struct RMSpropGroupOptions {
+  std::optional<double> lr = std::nullopt;
+  std::optional<double> alpha = std::nullopt;
+  std::optional<double> eps = std::nullopt;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<double> momentum = std::nullopt;
+  std::optional<bool> centered = std::nullopt;
+  std::optional<bool> maximize = std::nullopt;
+  void apply(RMSpropOptions& o) const {
+    if (lr) o.lr = *lr;
+    if (alpha) o.alpha = *alpha;
+    if (eps) o.eps = *eps;
+    if (weight_decay) o.weight_decay = *weight_decay;
+    if (momentum) o.momentum = *momentum;
+    if (centered) o.centered = *centered;
+    if (maximize) o.maximize = *maximize;
+  }
+};
+
+template <Backend B>
+class RMSprop : public Optimizer<B, RMSpropOptions, RMSpropGroupOptions> {
+  using Base = Optimizer<B, RMSpropOptions, RMSpropGroupOptions>;
+
+ public:
+  using typename Base::GroupSpec;
+  using typename Base::Options;
+  using typename Base::scalar;
+
+  RMSprop(std::vector<Parameter<B>*> params, Options options = {})
+      : RMSprop(Base::one_group(std::move(params)), options) {}
+  // PyTorch\'s positional lr: SGD(model.parameters(), 0.1). A template, so that `{}` means Options{}.
+  template <LearningRate T>
+  RMSprop(std::vector<Parameter<B>*> params, T lr)
+      : RMSprop(std::move(params), Options{.lr = static_cast<double>(lr)}) {}
+  RMSprop(std::vector<GroupSpec> groups, Options defaults) : Base("RMSprop", std::move(groups), defaults) {
+    for (const auto& g : this->groups_) {
+      const Options& o = g.options;
+      detail::check_lr(o.lr, "RMSprop");
+      detail::check_nonnegative(o.eps, "RMSprop", "epsilon");
+      detail::check_nonnegative(o.momentum, "RMSprop", "momentum");
+      detail::check_nonnegative(o.weight_decay, "RMSprop", "weight_decay");
+      detail::check_nonnegative(o.alpha, "RMSprop", "alpha");
+      for (auto* p : g.params) {
+        square_avg_.push_back(Base::zeros(p->size()));
+        grad_avg_.push_back(o.centered ? Base::zeros(p->size()) : buffer_t<B>{});
+        momentum_buffer_.push_back(o.momentum > 0 ? Base::zeros(p->size()) : buffer_t<B>{});
+      }
+    }
+    step_.assign(this->flat_.size(), 0);
+  }
+
+  void step() {
+    this->for_each_trainable([&](const Options& o, Parameter<B>& p, std::size_t i) {
+      ++step_[i];
+      // Buffers for options switched on after construction (torch would fail there; they start at 0).
+      if (o.centered && grad_avg_[i].size() != p.size()) grad_avg_[i] = Base::zeros(p.size());
+      if (o.momentum > 0 && momentum_buffer_[i].size() != p.size()) momentum_buffer_[i] = Base::zeros(p.size());
+      backend::ops<B>::rmsprop_update(p.size(), p.grad.data(), p.value.data(), square_avg_[i].data(),
+                                      o.centered ? grad_avg_[i].data() : nullptr,
+                                      o.momentum > 0 ? momentum_buffer_[i].data() : nullptr,
+                                      static_cast<scalar>(o.lr), static_cast<scalar>(o.alpha),
+                                      static_cast<scalar>(o.eps), static_cast<scalar>(o.weight_decay),
+                                      static_cast<scalar>(o.momentum));
+    });
+  }
+
+  std::size_t steps() const { return step_.front(); }
+  // Per-parameter state, in parameters() order: square_avg, momentum_buffer, grad_avg (as torch names them).
+  template <class F>
+  void visit_state(F&& f) {
+    for (std::size_t i = 0; i < this->flat_.size(); ++i) {
+      f(i, "square_avg", square_avg_[i]);
+      if (momentum_buffer_[i].size() != 0) f(i, "momentum_buffer", momentum_buffer_[i]);
+      if (grad_avg_[i].size() != 0) f(i, "grad_avg", grad_avg_[i]);
+    }
+  }
+  std::vector<std::size_t>& step_counts() { return step_; }
+
+ private:
+  std::vector<buffer_t<B>> square_avg_, grad_avg_, momentum_buffer_;
+  std::vector<std::size_t> step_;
+};
+
+template <Backend B>
+RMSprop(std::vector<Parameter<B>*>) -> RMSprop<B>;
+template <Backend B>
+RMSprop(std::vector<Parameter<B>*>, RMSpropOptions) -> RMSprop<B>;
+
+}  // namespace ctnn::optim
+
+// ---- ctnn/optim/sgd.hpp ----
+// optim::SGD: torch.optim.SGD (PyTorch 1.13), with momentum, dampening, L2 weight decay, Nesterov momentum
+// and maximize, over the parameters of a model or over parameter groups (param_groups.hpp):
+//   optim::SGD opt(model.parameters(), 0.1);                            // PyTorch's spelling
+//   optim::SGD opt{model.parameters(), {.lr = 0.1, .momentum = 0.9}};
+//   for (...) { model.zero_grad(); ...; model.backward(loss_fn.grad()); opt.step(); }
+// The update itself is the backend op sgd_update, so SGD runs on every backend unchanged. The momentum
+// buffers are allocated when the optimizer is made: step() never allocates. As in torch, a parameter's
+// momentum buffer starts as its first gradient, on that parameter's first step (a frozen parameter has
+// not stepped yet when it is unfrozen).
+
+
+namespace ctnn::optim {
+
+// Hyperparameters in torch's order, designated-initialiser friendly: {.lr = 0.1, .momentum = 0.9}.
+// lr is required (torch's `required`).
+struct SGDOptions {
+  double lr = std::numeric_limits<double>::quiet_NaN();
+  double momentum = 0;
+  double dampening = 0;
+  double weight_decay = 0;
+  bool nesterov = false;
+  bool maximize = false;
+
+  // Every field by its torch name (checkpoints, checkpoint.hpp).
+  template <class F>
+  void visit_fields(F&& f) {
+    f("lr", lr);
+    f("momentum", momentum);
+    f("dampening", dampening);
+    f("weight_decay", weight_decay);
+    f("nesterov", nesterov);
+    f("maximize", maximize);
+  }
+};
+
+struct SGDGroupOptions {
+  std::optional<double> lr = std::nullopt;
+  std::optional<double> momentum = std::nullopt;
+  std::optional<double> dampening = std::nullopt;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<bool> nesterov = std::nullopt;
+  std::optional<bool> maximize = std::nullopt;
+  void apply(SGDOptions& o) const {
+    if (lr) o.lr = *lr;
+    if (momentum) o.momentum = *momentum;
+    if (dampening) o.dampening = *dampening;
+    if (weight_decay) o.weight_decay = *weight_decay;
+    if (nesterov) o.nesterov = *nesterov;
+    if (maximize) o.maximize = *maximize;
+  }
+};
+
+template <Backend B>
+class SGD : public Optimizer<B, SGDOptions, SGDGroupOptions> {
+  using Base = Optimizer<B, SGDOptions, SGDGroupOptions>;
+
+ public:
+  using typename Base::GroupSpec;
+  using typename Base::Options;
+  using typename Base::scalar;
+
+  SGD(std::vector<Parameter<B>*> params, Options options) : SGD(Base::one_group(std::move(params)), options) {}
+  // PyTorch\'s positional lr: SGD(model.parameters(), 0.1). A template, so that `{}` means Options{}.
+  template <LearningRate T>
+  SGD(std::vector<Parameter<B>*> params, T lr)
+      : SGD(std::move(params), Options{.lr = static_cast<double>(lr)}) {}
+  SGD(std::vector<GroupSpec> groups, Options defaults) : Base("SGD", std::move(groups), defaults) {
+    for (const auto& g : this->groups_) {
+      const Options& o = g.options;
+      detail::check_lr(o.lr, "SGD");
+      detail::check_nonnegative(o.momentum, "SGD", "momentum");
+      detail::check_nonnegative(o.weight_decay, "SGD", "weight_decay");
+      if (o.nesterov && (o.momentum <= 0 || o.dampening != 0))
+        throw error("SGD: Nesterov momentum requires a momentum and zero dampening");
+    }
+    for (const auto& g : this->groups_)
+      for (auto* p : g.params)
+        momentum_buffers_.push_back(g.options.momentum != 0 ? Base::zeros(p->size()) : buffer_t<B>{});
+    step_.assign(this->flat_.size(), 0);
+    buffer_started_.assign(this->flat_.size(), 0);
+  }
+
+  // One update of every trainable parameter from its accumulated gradient.
+  void step() {
+    this->for_each_trainable([&](const Options& o, Parameter<B>& p, std::size_t i) {
+      const bool momentum = o.momentum != 0;
+      // Only when a group's momentum was 0 at construction and set later: torch creates the buffer then.
+      if (momentum && momentum_buffers_[i].size() != p.size()) momentum_buffers_[i] = Base::zeros(p.size());
+      backend::ops<B>::sgd_update(p.size(), p.grad.data(), p.value.data(),
+                                  momentum ? momentum_buffers_[i].data() : nullptr, static_cast<scalar>(o.lr),
+                                  static_cast<scalar>(o.momentum), static_cast<scalar>(o.dampening),
+                                  static_cast<scalar>(o.weight_decay), o.nesterov, momentum && !buffer_started_[i]);
+      if (momentum) buffer_started_[i] = 1;
+      ++step_[i];
+    });
+  }
+
+  // Steps taken by parameter 0 (every parameter, unless some were frozen for a while).
+  std::size_t steps() const { return step_.front(); }
+  // Per-parameter state, in parameters() order (torch's state[p]): momentum_buffer when momentum != 0
+  // (holding a value once momentum_started()[i]).
+  template <class F>
+  void visit_state(F&& f) {
+    for (std::size_t i = 0; i < this->flat_.size(); ++i)
+      if (momentum_buffers_[i].size() != 0) f(i, "momentum_buffer", momentum_buffers_[i]);
+  }
+  std::vector<std::size_t>& step_counts() { return step_; }
+  // Whether parameter i's momentum buffer holds a value (torch: state[p]['momentum_buffer'] is not None).
+  std::vector<unsigned char>& momentum_started() { return buffer_started_; }
+
+ private:
+  std::vector<buffer_t<B>> momentum_buffers_;
+  std::vector<std::size_t> step_;
+  std::vector<unsigned char> buffer_started_;
+};
+
+template <Backend B>
+SGD(std::vector<Parameter<B>*>, SGDOptions) -> SGD<B>;
 
 }  // namespace ctnn::optim
 
@@ -10058,7 +14367,16 @@ concept Optimizer = requires(O& optimizer) {
 }  // namespace ctnn::train
 
 // ---- ctnn/train/metrics.hpp ----
-// Accuracy and the confusion matrix, as the tutorials compute them (accuracy in percent).
+// Accuracy and the confusion matrix, as the tutorials compute them (accuracy in percent), and from the
+// matrix precision, recall and F1 as torchmetrics' MulticlassPrecision / MulticlassRecall /
+// MulticlassF1Score compute them (fractions in [0, 1]):
+//   Average::macro (torchmetrics' default)  the mean over classes; a class that is neither a target nor
+//                                           a prediction (tp + fp + fn = 0) is left out of the mean
+//   Average::micro                          from the counts summed over classes (= accuracy / 100)
+//   Average::weighted                       the mean weighted by each class's support (tp + fn)
+//   per class                               precision_per_class() etc. (torchmetrics' average=None)
+// A ratio whose denominator is 0 is 0 (torchmetrics' zero-division convention), e.g. the precision of
+// a class never predicted.
 
 
 namespace ctnn::metrics {
@@ -10141,6 +14459,8 @@ class Binary {
   double threshold_;
 };
 
+enum class Average { micro, macro, weighted };
+
 // Counts of (true class, predicted class) pairs; rows are true classes.
 class ConfusionMatrix {
  public:
@@ -10171,6 +14491,31 @@ class ConfusionMatrix {
     return total() ? 100.0 * static_cast<double>(diagonal) / static_cast<double>(total()) : 0.0;
   }
 
+  // Per class: true positives (the diagonal), false positives (column sum minus it), false negatives
+  // (row sum minus it).
+  std::vector<double> true_positives() const { return per_class([&](std::size_t c) { return tp(c); }); }
+  std::vector<double> false_positives() const { return per_class([&](std::size_t c) { return column(c) - tp(c); }); }
+  std::vector<double> false_negatives() const { return per_class([&](std::size_t c) { return row(c) - tp(c); }); }
+
+  std::vector<double> precision_per_class() const {
+    return per_class([&](std::size_t c) { return safe_divide(tp(c), column(c)); });
+  }
+  std::vector<double> recall_per_class() const { return per_class([&](std::size_t c) { return safe_divide(tp(c), row(c)); }); }
+  std::vector<double> f1_per_class() const {
+    return per_class([&](std::size_t c) { return safe_divide(2 * tp(c), tp(c) + row(c) + column(c) - tp(c)); });
+  }
+
+  double precision(Average average = Average::macro) const {
+    return reduce(average, precision_per_class(), [&](double t, double, double fp) { return safe_divide(t, t + fp); });
+  }
+  double recall(Average average = Average::macro) const {
+    return reduce(average, recall_per_class(), [&](double t, double fn, double) { return safe_divide(t, t + fn); });
+  }
+  // F1 = 2 tp / (2 tp + fp + fn) (torchmetrics' F-beta with beta 1, from the counts).
+  double f1_score(Average average = Average::macro) const {
+    return reduce(average, f1_per_class(), [&](double t, double fn, double fp) { return safe_divide(2 * t, 2 * t + fn + fp); });
+  }
+
   // A text table with class names (rows: true class, columns: predicted class).
   std::string str(const std::vector<std::string>& class_names = {}) const {
     const std::size_t n = counts_.size();
@@ -10190,6 +14535,47 @@ class ConfusionMatrix {
   }
 
  private:
+  static double safe_divide(double num, double den) { return den == 0 ? 0.0 : num / den; }
+  double tp(std::size_t c) const { return static_cast<double>(counts_[c][c]); }
+  double row(std::size_t c) const {
+    std::size_t s = 0;
+    for (auto v : counts_[c]) s += v;
+    return static_cast<double>(s);
+  }
+  double column(std::size_t c) const {
+    std::size_t s = 0;
+    for (const auto& r : counts_) s += r[c];
+    return static_cast<double>(s);
+  }
+  template <class F>
+  std::vector<double> per_class(F f) const {
+    std::vector<double> out(counts_.size());
+    for (std::size_t c = 0; c < counts_.size(); ++c) out[c] = f(c);
+    return out;
+  }
+  // torchmetrics' _adjust_weights_safe_divide (macro, weighted) or the micro ratio of summed counts
+  // (micro(tp, fn, fp)).
+  template <class Micro>
+  double reduce(Average average, const std::vector<double>& scores, Micro micro) const {
+    const std::size_t n = counts_.size();
+    if (average == Average::micro) {
+      double t = 0, fn = 0, fp = 0;
+      for (std::size_t c = 0; c < n; ++c) {
+        t += tp(c);
+        fn += row(c) - tp(c);
+        fp += column(c) - tp(c);
+      }
+      return micro(t, fn, fp);
+    }
+    double weighted = 0, total_weight = 0;
+    for (std::size_t c = 0; c < n; ++c) {
+      const double w = average == Average::weighted ? row(c) : (row(c) + column(c) - tp(c) == 0 ? 0.0 : 1.0);
+      weighted += w * scores[c];
+      total_weight += w;
+    }
+    return safe_divide(weighted, total_weight);
+  }
+
   std::vector<std::vector<std::size_t>> counts_;
 };
 
