@@ -529,8 +529,13 @@ struct probe_binary {
 // Whether O declares static member `op` with exactly this signature.
 #define CTNN_DETAIL_HAS_OP(name, ...) requires { static_cast<std::add_pointer_t<__VA_ARGS__>>(&O::name); }
 #define CTNN_DETAIL_OP_PRESENT(name, ...) &&(CTNN_DETAIL_HAS_OP(name, __VA_ARGS__))
-#define CTNN_DETAIL_OP_REQUIRED(name, ...)                                                                \
-  , diagnostic::check<(CTNN_DETAIL_HAS_OP(name, __VA_ARGS__)), diagnostic::BACKEND_MISSING_OP<B, diagnostic::op<#name>>>
+// One `if constexpr` per op, in a function body: the first missing op's diagnostic is the only one
+// instantiated (the branches after it are discarded), and nvcc 13, which cannot mangle a requires-
+// expression written as a template argument (std::conjunction<check<(requires ...)>...>), accepts it.
+#define CTNN_DETAIL_OP_REQUIRED(name, ...)                                                                  \
+  if constexpr (!(CTNN_DETAIL_HAS_OP(name, __VA_ARGS__)))                                                   \
+    return !diagnostic::require<false, diagnostic::BACKEND_MISSING_OP<B, diagnostic::op<#name>>>::value; \
+  else
 
 }  // namespace ctnn::backend
 
@@ -550,8 +555,12 @@ concept OpSet = true CTNN_BACKEND_OP_SET(CTNN_DETAIL_OP_PRESENT, S);
 
 // The same check for backend tag B (what `Backend` requires), naming the first missing op in its error.
 template <class B, class O, class S = typename B::scalar>
-inline constexpr bool implements_op_set =
-    std::conjunction_v<std::true_type CTNN_BACKEND_OP_SET(CTNN_DETAIL_OP_REQUIRED, S)>;
+consteval bool first_missing_op_reported() {
+  CTNN_BACKEND_OP_SET(CTNN_DETAIL_OP_REQUIRED, S)
+  return true;
+}
+template <class B, class O, class S = typename B::scalar>
+inline constexpr bool implements_op_set = first_missing_op_reported<B, O, S>();
 
 #undef CTNN_DETAIL_OP_REQUIRED
 #undef CTNN_DETAIL_OP_PRESENT
