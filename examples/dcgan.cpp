@@ -173,10 +173,10 @@ int main(int argc, char** argv) try {
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     total_seconds += seconds;
-    G.eval();  // running statistics, as a trained generator is used
+    // main.py samples netG(fixed_noise) in train mode: BatchNorm normalises with the batch's statistics
+    // (the running ones lag far behind early on, which turns eval-mode samples into flat grey).
     const auto file = o.out / ("fake_samples_epoch_" + std::to_string(epoch) + ".png");
     write_grid(G.forward(fixed_noise), file);
-    G.train();
     std::printf("Epoch %zu/%zu | mean Loss_D: %.4f | mean Loss_G: %.4f | epoch time: %.1f s | wrote %s\n", epoch + 1,
                 o.epochs, sum_d / static_cast<double>(batches), sum_g / static_cast<double>(batches), seconds,
                 file.string().c_str());
