@@ -4,17 +4,20 @@ same two networks (generator 1 -> 7 -> 14 -> 28 through ConvTranspose2d + BatchN
 discriminator Conv2d + LeakyReLU(0.2) with BatchNorm2d on the middle layer, Sigmoid), bias-free
 convolutions, main.py's weights_init, BCELoss, Adam(lr=2e-4, betas=(0.5, 0.999)), batches of 64 (the
 last partial batch dropped), images scaled to [-1, 1]. The images are read straight from the idx files
-(torchvision is not installed here), so no sample grids are written.
+(torchvision is not installed here).
 
     /usr/bin/python3 benchmarks/reference/dcgan.py [--epochs 5] [--train-limit N] [--log-every 50]
-                                                   [--threads 1] [--seed 999] [--data DIR]
+                                                   [--threads 1] [--seed 999] [--data DIR] [--out DIR]
 
-Prints main.py's lines and one line per epoch in the format of the C++ example.
+Prints main.py's lines and one line per epoch in the format of the C++ example; with --out, writes the
+same 8 x 8 grids of the fixed noise batch (fake_samples_epoch_<n>.png) to compare with the C++ ones.
 """
 import argparse
 import gzip
 import os
+import struct
 import time
+import zlib
 
 import numpy as np
 import torch
@@ -36,6 +39,25 @@ def load_images(root):
                 if os.path.exists(os.path.join(root, "train-images-idx3-ubyte" + ext)))
     x = torch.from_numpy(read_idx(path).copy()).float().div_(255).unsqueeze(1)
     return (x - 0.5) / 0.5  # Normalize((0.5,), (0.5,))
+
+
+def write_grid(images, path, pad=2):
+    """64 images in [-1, 1] as an 8 x 8 grayscale PNG with black borders (vutils.save_image without PIL)."""
+    n, side = 8, 28 + pad
+    grid = np.zeros((n * side + pad, n * side + pad), dtype=np.uint8)
+    pixels = ((images[:64, 0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+    for k, img in enumerate(pixels):
+        r, c = divmod(k, n)
+        grid[pad + r * side:pad + r * side + 28, pad + c * side:pad + c * side + 28] = img
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    h, w = grid.shape
+    raw = b"".join(b"\0" + grid[y].tobytes() for y in range(h))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def generator():
@@ -68,6 +90,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=999)
     p.add_argument("--data", default=os.environ.get("CTNN_DATA", "/usr/share/datasets/fashion-mnist"))
+    p.add_argument("--out", default="")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -84,6 +107,9 @@ def main():
     optimizerG = torch.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
     real_label = torch.ones(BATCH, 1)
     fake_label = torch.zeros(BATCH, 1)
+    fixed_noise = torch.randn(64, NZ, 1, 1)
+    if a.out:
+        os.makedirs(a.out, exist_ok=True)
     total = 0.0
     for epoch in range(a.epochs):
         start = time.perf_counter()
@@ -116,6 +142,9 @@ def main():
                       % (epoch, a.epochs, i, batches, errD, errG.item(), D_x, D_G_z1, D_G_z2), flush=True)
         seconds = time.perf_counter() - start
         total += seconds
+        if a.out:
+            with torch.no_grad():
+                write_grid(netG(fixed_noise), os.path.join(a.out, "fake_samples_epoch_%d.png" % epoch))
         print("Epoch %d/%d | mean Loss_D: %.4f | mean Loss_G: %.4f | epoch time: %.1f s"
               % (epoch + 1, a.epochs, sum_d / batches, sum_g / batches, seconds), flush=True)
     print("Train time on cpu: %.3f seconds" % total)
