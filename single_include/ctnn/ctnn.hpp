@@ -9101,12 +9101,12 @@ inline std::string pair_repr(Size2 s) { return cat("(", s.h, ", ", s.w, ")"); }
 // The options of either spelling: Kernel is a size (the square form) or a Conv2dOptions.
 template <auto Kernel, std::size_t Stride, std::size_t Padding>
 consteval Conv2dOptions conv2d_options() {
-  if constexpr (std::is_same_v<std::remove_cv_t<decltype(Kernel)>, Conv2dOptions>) {
+  if constexpr (std::is_same_v<std::remove_cvref_t<decltype(Kernel)>, Conv2dOptions>) {
     static_assert(Stride == 1 && Padding == 0,
                   "ctnn: Conv2d<InC, OutC, Conv2dOptions{...}> takes stride and padding inside the options");
     return Kernel;
   } else {
-    static_assert(std::is_integral_v<decltype(Kernel)>,
+    static_assert(std::is_integral_v<std::remove_cvref_t<decltype(Kernel)>>,
                   "ctnn: Conv2d's third argument is the kernel size or a Conv2dOptions");
     return Conv2dOptions{.kernel_size = static_cast<std::size_t>(Kernel), .stride = Stride, .padding = Padding};
   }
@@ -9948,13 +9948,13 @@ struct ConvTranspose2dOptions {
 namespace detail {
 template <auto Kernel, std::size_t Stride, std::size_t Padding, std::size_t OutputPadding>
 consteval ConvTranspose2dOptions conv_transpose2d_options() {
-  if constexpr (std::is_same_v<std::remove_cv_t<decltype(Kernel)>, ConvTranspose2dOptions>) {
+  if constexpr (std::is_same_v<std::remove_cvref_t<decltype(Kernel)>, ConvTranspose2dOptions>) {
     static_assert(Stride == 1 && Padding == 0 && OutputPadding == 0,
                   "ctnn: ConvTranspose2d<InC, OutC, ConvTranspose2dOptions{...}> takes stride, padding and "
                   "output_padding inside the options");
     return Kernel;
   } else {
-    static_assert(std::is_integral_v<decltype(Kernel)>,
+    static_assert(std::is_integral_v<std::remove_cvref_t<decltype(Kernel)>>,
                   "ctnn: ConvTranspose2d's third argument is the kernel size or a ConvTranspose2dOptions");
     return ConvTranspose2dOptions{.kernel_size = static_cast<std::size_t>(Kernel), .stride = Stride,
                                   .padding = Padding, .output_padding = OutputPadding};
@@ -11102,11 +11102,11 @@ struct pool_window {
 };
 template <class Options, auto Kernel, std::size_t Stride, std::size_t Padding>
 consteval Options pool_options() {
-  if constexpr (std::is_same_v<std::remove_cv_t<decltype(Kernel)>, Options>) {
+  if constexpr (std::is_same_v<std::remove_cvref_t<decltype(Kernel)>, Options>) {
     static_assert(Stride == 0 && Padding == 0, "ctnn: a pooling layer given its options takes stride and padding in them");
     return Kernel;
   } else {
-    static_assert(std::is_integral_v<decltype(Kernel)>,
+    static_assert(std::is_integral_v<std::remove_cvref_t<decltype(Kernel)>>,
                   "ctnn: a pooling layer's first argument is the kernel size or its options struct");
     return Options{.kernel_size = static_cast<std::size_t>(Kernel), .stride = Stride, .padding = Padding};
   }

@@ -58,12 +58,12 @@ inline std::string pair_repr(Size2 s) { return cat("(", s.h, ", ", s.w, ")"); }
 // The options of either spelling: Kernel is a size (the square form) or a Conv2dOptions.
 template <auto Kernel, std::size_t Stride, std::size_t Padding>
 consteval Conv2dOptions conv2d_options() {
-  if constexpr (std::is_same_v<std::remove_cv_t<decltype(Kernel)>, Conv2dOptions>) {
+  if constexpr (std::is_same_v<std::remove_cvref_t<decltype(Kernel)>, Conv2dOptions>) {
     static_assert(Stride == 1 && Padding == 0,
                   "ctnn: Conv2d<InC, OutC, Conv2dOptions{...}> takes stride and padding inside the options");
     return Kernel;
   } else {
-    static_assert(std::is_integral_v<decltype(Kernel)>,
+    static_assert(std::is_integral_v<std::remove_cvref_t<decltype(Kernel)>>,
                   "ctnn: Conv2d's third argument is the kernel size or a Conv2dOptions");
     return Conv2dOptions{.kernel_size = static_cast<std::size_t>(Kernel), .stride = Stride, .padding = Padding};
   }

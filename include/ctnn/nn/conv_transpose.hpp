@@ -35,13 +35,13 @@ struct ConvTranspose2dOptions {
 namespace detail {
 template <auto Kernel, std::size_t Stride, std::size_t Padding, std::size_t OutputPadding>
 consteval ConvTranspose2dOptions conv_transpose2d_options() {
-  if constexpr (std::is_same_v<std::remove_cv_t<decltype(Kernel)>, ConvTranspose2dOptions>) {
+  if constexpr (std::is_same_v<std::remove_cvref_t<decltype(Kernel)>, ConvTranspose2dOptions>) {
     static_assert(Stride == 1 && Padding == 0 && OutputPadding == 0,
                   "ctnn: ConvTranspose2d<InC, OutC, ConvTranspose2dOptions{...}> takes stride, padding and "
                   "output_padding inside the options");
     return Kernel;
   } else {
-    static_assert(std::is_integral_v<decltype(Kernel)>,
+    static_assert(std::is_integral_v<std::remove_cvref_t<decltype(Kernel)>>,
                   "ctnn: ConvTranspose2d's third argument is the kernel size or a ConvTranspose2dOptions");
     return ConvTranspose2dOptions{.kernel_size = static_cast<std::size_t>(Kernel), .stride = Stride,
                                   .padding = Padding, .output_padding = OutputPadding};

@@ -39,11 +39,11 @@ struct pool_window {
 };
 template <class Options, auto Kernel, std::size_t Stride, std::size_t Padding>
 consteval Options pool_options() {
-  if constexpr (std::is_same_v<std::remove_cv_t<decltype(Kernel)>, Options>) {
+  if constexpr (std::is_same_v<std::remove_cvref_t<decltype(Kernel)>, Options>) {
     static_assert(Stride == 0 && Padding == 0, "ctnn: a pooling layer given its options takes stride and padding in them");
     return Kernel;
   } else {
-    static_assert(std::is_integral_v<decltype(Kernel)>,
+    static_assert(std::is_integral_v<std::remove_cvref_t<decltype(Kernel)>>,
                   "ctnn: a pooling layer's first argument is the kernel size or its options struct");
     return Options{.kernel_size = static_cast<std::size_t>(Kernel), .stride = Stride, .padding = Padding};
   }
