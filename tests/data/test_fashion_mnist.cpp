@@ -21,7 +21,7 @@ using ctnn_test::TempDir;
 
 namespace {
 // Loaded once for the whole executable; nullptr when the real set is not installed.
-const FashionMNIST* real(bool train) {
+const FashionMNIST* real_dataset(bool train) {
   static auto load = [](bool t) -> std::unique_ptr<FashionMNIST> {
     try {
       return std::make_unique<FashionMNIST>("", t);
@@ -55,8 +55,8 @@ struct EnvGuard {
 }  // namespace
 
 TEST_CASE("Fashion-MNIST: sizes, labels and the first image as seed 001 prints them", "[data][fashion_mnist][real]") {
-  const FashionMNIST* train = real(true);
-  const FashionMNIST* test = real(false);
+  const FashionMNIST* train = real_dataset(true);
+  const FashionMNIST* test = real_dataset(false);
   REQUIRE_REAL_SET(train);
   REQUIRE(test);
   CHECK(train->size() == 60000);
@@ -91,7 +91,7 @@ TEST_CASE("Fashion-MNIST: sizes, labels and the first image as seed 001 prints t
 }
 
 TEST_CASE("Fashion-MNIST: every pixel is in [0, 1], with Normalize(0.5, 0.5) in [-1, 1]", "[data][fashion_mnist][real]") {
-  const FashionMNIST* train = real(true);
+  const FashionMNIST* train = real_dataset(true);
   REQUIRE_REAL_SET(train);
   std::vector<float> x(784);
   std::int64_t y = 0;
@@ -117,8 +117,8 @@ TEST_CASE("Fashion-MNIST: every pixel is in [0, 1], with Normalize(0.5, 0.5) in 
 }
 
 TEST_CASE("Fashion-MNIST: t-shirts vs ankle boots (seed 000)", "[data][fashion_mnist][real]") {
-  const FashionMNIST* train = real(true);
-  const FashionMNIST* test = real(false);
+  const FashionMNIST* train = real_dataset(true);
+  const FashionMNIST* test = real_dataset(false);
   REQUIRE_REAL_SET(train);
   auto binary_train = train->select_classes({0, 9});
   auto binary_test = test->select_classes({0, 9});
@@ -153,8 +153,8 @@ TEST_CASE("Fashion-MNIST: t-shirts vs ankle boots (seed 000)", "[data][fashion_m
 }
 
 TEST_CASE("Fashion-MNIST: DataLoader batches as in seed 001", "[data][fashion_mnist][real][dataloader]") {
-  const FashionMNIST* train = real(true);
-  const FashionMNIST* test = real(false);
+  const FashionMNIST* train = real_dataset(true);
+  const FashionMNIST* test = real_dataset(false);
   REQUIRE_REAL_SET(train);
   DataLoader train_loader(*train, {.batch_size = 32, .shuffle = true}, manual_seed(42));
   DataLoader test_loader(*test, {.batch_size = 32, .shuffle = false});

@@ -152,7 +152,7 @@ TEST_CASE("Activations: PyTorch's reprs", "[activation]") {
   CHECK(Dropout2d<>::repr() == "Dropout2d(p=0.5, inplace=False)");
   CHECK(Dropout2d<0.25>::repr() == "Dropout2d(p=0.25, inplace=False)");
   CHECK(GELU<>::type_name == "GELU");
-  // A real template argument keeps its exact double on every compiler (clang 14 goes through ctnn::real).
+  // A real template argument keeps its exact double on every compiler (clang 14 goes through ctnn::exact_real).
   STATIC_REQUIRE(real_value(real_parameter(1e-7)) == 1e-7);
   STATIC_REQUIRE(real_value(real_parameter(-0.3)) == -0.3);
   STATIC_REQUIRE(real(0.1).value() == 0.1);

@@ -1,7 +1,7 @@
 #pragma once
 // A real number as a template argument: LeakyReLU<0.2>, ELU<0.5>, Softplus<2, 10>, HuberLoss<0.5>.
 // g++, nvcc and clang 18+ take a double template parameter. clang before 18 has none, and there the
-// literal converts to `real`, a structural type that holds the double exactly as mantissa * 2^exponent
+// literal converts to `exact_real`, a structural type that holds the double exactly as mantissa * 2^exponent
 // (unlike Dropout's parts per million, a slope of 1e-7 or a threshold of 1e30 survive unrounded).
 #include <charconv>
 #include <cmath>
@@ -10,10 +10,10 @@
 
 namespace ctnn {
 
-struct real {
+struct exact_real {
   std::int64_t mantissa = 0;
   int exponent = 0;
-  constexpr real(double v) {
+  constexpr exact_real(double v) {
     // A non-finite value, or one that would not fit the mantissa, is a compile error in constant evaluation.
     if (!(v > -9.0e18 && v < 9.0e18)) throw "ctnn: a real template argument must be finite and below 9e18 in magnitude";
     // Doubling is exact, and a double becomes an integer after at most 1074 doublings.
@@ -33,12 +33,12 @@ struct real {
 };
 
 #if defined(__clang__) && !defined(__CUDACC__) && __clang_major__ < 18
-using real_parameter = real;
+using real_parameter = exact_real;
 #else
 using real_parameter = double;
 #endif
 constexpr double real_value(double v) { return v; }
-constexpr double real_value(real v) { return v.value(); }
+constexpr double real_value(exact_real v) { return v.value(); }
 
 // How Python's repr prints a float (shortest round trip, "1.0" not "1"), for PyTorch's layer reprs.
 inline std::string python_float(double v) {
