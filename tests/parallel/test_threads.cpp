@@ -131,9 +131,9 @@ TEST_CASE("elementwise, pooling and optimizer kernels give the same bits on one 
       ops::adam_update(n, g.data(), p.data(), m.data(), v.data(), 0.9f, 0.999f, 1e-8f, 0.0f, 1e-3f, 0.0316f);
       std::vector<std::int32_t> where(n / 4);
       const std::size_t planes = n / 784;
-      const backend::pool_geometry g{.C = 1, .H = 28, .W = 28, .KH = 2, .KW = 2, .SH = 2, .SW = 2,
-                                     .PH = 0, .PW = 0, .DH = 1, .DW = 1, .Ho = 14, .Wo = 14};
-      ops::maxpool_forward(g, planes, x.data(), pool.data(), where.data());
+      const backend::pool_geometry pool_2x2{.C = 1, .H = 28, .W = 28, .KH = 2, .KW = 2, .SH = 2, .SW = 2,
+                                            .PH = 0, .PW = 0, .DH = 1, .DW = 1, .Ho = 14, .Wo = 14};
+      ops::maxpool_forward(pool_2x2, planes, x.data(), pool.data(), where.data());
       return std::vector<std::vector<float>>{relu, prod, p, m, v, pool};
     });
   };
