@@ -12110,6 +12110,13 @@ inline double parse_double(const std::string& s, const std::filesystem::path& pa
   if (s.empty() || *end != '\0') throw error(cat(path.string(), ": checkpoint value of '", key, "' is not a number: ", s));
   return v;
 }
+// A counter (an epoch, a step): a whole number in [0, 2^53), so that the cast to std::size_t is defined.
+inline std::size_t parse_count(const std::string& s, const std::filesystem::path& path, std::string_view key) {
+  const double v = parse_double(s, path, key);
+  if (!(v >= 0 && v < 9007199254740992.0) || v != static_cast<double>(static_cast<std::uint64_t>(v)))
+    throw error(cat(path.string(), ": checkpoint value of '", key, "' is not a count: ", s));
+  return static_cast<std::size_t>(v);
+}
 inline std::string join(const std::vector<double>& v) {
   std::string out;
   for (std::size_t i = 0; i < v.size(); ++i) {
@@ -12182,12 +12189,12 @@ void save_scheduler(Scheduler& s, safetensors::Metadata& meta) {
 template <class Scheduler>
 void load_scheduler(Scheduler& s, const safetensors::Metadata& meta, const std::filesystem::path& path) {
   const field_reader r{meta, "scheduler.", path};
-  s.restore(static_cast<std::size_t>(parse_double(r.get("last_epoch"), path, "last_epoch")),
+  s.restore(parse_count(r.get("last_epoch"), path, "last_epoch"),
             split_doubles(r.get("base_lrs"), path, "base_lrs"));
   if constexpr (requires { s.restore_plateau(0.0, 0, 0); })
     s.restore_plateau(parse_double(r.get("best"), path, "best"),
-                      static_cast<std::size_t>(parse_double(r.get("num_bad_epochs"), path, "num_bad_epochs")),
-                      static_cast<std::size_t>(parse_double(r.get("cooldown_counter"), path, "cooldown_counter")));
+                      parse_count(r.get("num_bad_epochs"), path, "num_bad_epochs"),
+                      parse_count(r.get("cooldown_counter"), path, "cooldown_counter"));
 }
 
 struct no_scheduler {};
@@ -12246,8 +12253,12 @@ void load_impl(const std::filesystem::path& path, Optimizer& opt, Scheduler* sch
   const auto& params = opt.parameters();
   std::vector<std::size_t> steps(params.size(), 0);
   for (std::size_t i = 0; i < params.size(); ++i)
-    if (auto it = by_name.find(cat("state.", params[i]->name, ".step")); it != by_name.end())
-      steps[i] = static_cast<std::size_t>(it->second->int64_values.at(0));
+    if (auto it = by_name.find(cat("state.", params[i]->name, ".step")); it != by_name.end()) {
+      const auto& t = *it->second;
+      if (!t.is_int64 || t.int64_values.size() != 1 || t.int64_values[0] < 0)
+        throw error(cat(path.string(), ": ", t.name, " is not one non-negative int64 step count"));
+      steps[i] = static_cast<std::size_t>(t.int64_values[0]);
+    }
   opt.visit_state([&](std::size_t i, std::string_view key, buffer_t<B>& buffer) {
     if (steps[i] == 0) return;
     const auto it = by_name.find(cat("state.", params[i]->name, ".", key));
