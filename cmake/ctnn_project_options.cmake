@@ -3,7 +3,7 @@
 add_library(ctnn_project_options INTERFACE)
 target_compile_options(ctnn_project_options INTERFACE
   $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion -Werror>)
-# CTNN_SANITIZE=address,undefined (the asan-ubsan preset): every target linking ctnn_project_options is
+# CTNN_SANITIZE=address,undefined (the clang-asan-ubsan preset): every target linking ctnn_project_options is
 # instrumented and gets cmake/ctnn_sanitizer_defaults.cpp, which sets the runtime options CI uses
 # (leak detection, abort on the first report, stack traces, and tests/sanitizers/ubsan.supp when that
 # file exists). UBSan stays recoverable at compile time so that suppressions work; halt_on_error=1 makes
