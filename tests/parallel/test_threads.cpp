@@ -97,7 +97,9 @@ TEST_CASE("GEMM gives the same bits on one and two threads", "[parallel][gemm]")
   // Shapes of the seed models' products (forward, weight and input gradients) and awkward ones.
   const std::vector<std::array<std::size_t, 3>> shapes{{32, 1024, 784}, {1024, 784, 32}, {32, 784, 1024},
                                                        {64, 256, 784},  {256, 784, 64},  {33, 1000, 517},
-                                                       {1000, 17, 900}, {5, 3, 2}};
+                                                       {1000, 17, 900}, {5, 3, 2},
+                                                       // the general GEMM's 8 parts, by rows and by columns
+                                                       {1100, 40, 300}, {40, 1100, 300}};
   for (const auto& shape : shapes)
     for (int trans = 0; trans < 4; ++trans) {
       const std::size_t m = shape[0], n = shape[1], k = shape[2];  // plain names: lambdas below capture them

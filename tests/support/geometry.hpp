@@ -151,19 +151,19 @@ inline std::vector<gemm_case> gemm_cases(std::uint64_t seed, std::size_t random)
     for (std::size_t n : {7, 8, 9, 15, 16, 17}) add("skinny_outer m/n boundary", m, n, 13, true, false, 1.0f, 1.0f);
   add("skinny_outer with beta 0", 10, 49, 32, true, false, 1.0f, 0.0f);
   add("skinny_outer packets split over 2 threads", 10, 203, 700, true, false, 1.0f, 1.0f);
-  // The tiled GEMM: depth slices of 512 (k = 511, 512, 513), tiles of 256 rows/columns for a shallow
-  // product and 64 for a deep one (the panels must fit Eigen's 128 KiB stack limit), split over threads
-  // by whole column tiles, or row tiles when C is taller than wide.
+  // The general GEMM (Eigen's kernel, gemm.hpp): C cut along its longer side (rows when m >= n) into
+  // side / 128 parts (1..8, boundaries on multiples of 8), threads taking whole parts; depths beyond
+  // Eigen's depth block kc (a few hundred for float) run in several depth panels.
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
-      add("tiled GEMM depth 511", 20, 30, 511, ta, tb, 1.0f, 0.0f);
-      add("tiled GEMM depth 513 (two depth slices)", 21, 19, 513, ta, tb, 1.0f, 1.0f);
-      add("tiled GEMM 65 x 70 x 513 (64-row tiles)", 65, 70, 513, ta, tb, 0.5f, -1.0f);
-      add("tiled GEMM 257 columns (two 256-column tiles, 2 threads)", 40, 257, 120, ta, tb, 1.0f, 0.0f);
-      add("tiled GEMM 300 x 40 (split by row tiles, 2 threads)", 300, 40, 100, ta, tb, 1.0f, 1.0f);
+      add("general GEMM one part (side 255)", 255, 30, 70, ta, tb, 1.0f, 0.0f);
+      add("general GEMM two parts (side 256, by rows)", 256, 20, 33, ta, tb, 1.0f, 1.0f);
+      add("general GEMM two parts by columns (n 257 > m)", 40, 257, 120, ta, tb, 0.5f, -1.0f);
+      add("general GEMM 8 parts of 8-row multiples (side 1030)", 1030, 17, 21, ta, tb, 1.0f, 0.0f);
+      add("general GEMM several depth panels (k 1500)", 29, 31, 1500, ta, tb, 1.0f, 0.75f);
     }
-  add("tiled GEMM 1 x 1 x 1", 1, 1, 1, false, false, 1.0f, 0.0f);
-  add("tiled GEMM k = 0 (C = beta C)", 9, 13, 0, false, false, 1.0f, 0.5f);
+  add("general GEMM 1 x 1 x 1", 1, 1, 1, false, false, 1.0f, 0.0f);
+  add("general GEMM k = 0 (C = beta C)", 9, 13, 0, false, false, 1.0f, 0.5f);
   rng r = stream(seed, "gemm", 0);
   for (std::size_t i = 0; i < random; ++i) {
     gemm_case c{"random", 0, 0, 0, false, false, 1.0f, 0.0f};
