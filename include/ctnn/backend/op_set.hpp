@@ -5,7 +5,10 @@
 // signature, stops at its first use with the op's name in the first error line:
 //
 //   error: invalid application of 'sizeof' to incomplete type 'ctnn::diagnostic::BACKEND_MISSING_OP<
-//          my_backend, ctnn::diagnostic::op<"avgpool_backward"> >'
+//          my_backend, ctnn::diagnostic::op::avgpool_backward>'
+//
+// (The op is a tag type named after it, not a string template argument: clang 14 prints those as
+// character codes, {{97, 118, ...}}.)
 //
 // Argument order, for every op: sizes or geometry first, then the inputs (read), then the outputs
 // (written, in-out buffers included), then the options (scalars, functors, the generator). gemm keeps
@@ -158,14 +161,19 @@ struct probe_binary {
 // expression written as a template argument (std::conjunction<check<(requires ...)>...>), accepts it.
 #define CTNN_DETAIL_OP_REQUIRED(name, ...)                                                                  \
   if constexpr (!(CTNN_DETAIL_HAS_OP(name, __VA_ARGS__)))                                                   \
-    return !diagnostic::require<false, diagnostic::BACKEND_MISSING_OP<B, diagnostic::op<#name>>>::value; \
+    return !diagnostic::require<false, diagnostic::BACKEND_MISSING_OP<B, diagnostic::op::name>>::value; \
   else
 
 }  // namespace ctnn::backend
 
+// One tag type per op, named after it, for BACKEND_MISSING_OP's second argument.
+namespace ctnn::diagnostic::op {
+#define CTNN_DETAIL_OP_TAG(name, ...) struct name;
+CTNN_BACKEND_OP_SET(CTNN_DETAIL_OP_TAG, float)
+#undef CTNN_DETAIL_OP_TAG
+}  // namespace ctnn::diagnostic::op
+
 namespace ctnn::diagnostic {
-template <fixed_string Name>
-struct op {};
 // Backend B's op set (ops<B>) has no op named Op with the signature of backend/op_set.hpp.
 template <class B, class Op>
 struct BACKEND_MISSING_OP;
