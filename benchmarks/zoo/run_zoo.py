@@ -22,6 +22,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -62,6 +63,9 @@ def main():
     p.add_argument("--rows", default="", help="only rows whose spec contains one of these substrings")
     p.add_argument("--gemm", type=int, default=1536, help="side of the cube product giving the GEMM rate")
     p.add_argument("--json", help="also write every measurement to this file")
+    p.add_argument("--settle", type=float, default=0.2,
+                   help="seconds of quiet before each measurement, so that the previous worker's spinning "
+                        "threads (OpenMP, OpenBLAS) have gone to sleep")
     args = p.parse_args()
 
     zoo = os.path.join(os.path.abspath(args.build), "benchmarks", "zoo")
@@ -84,11 +88,19 @@ def main():
     else:
         print(f"(no {lt_bin}: LibTorch column left out)", file=sys.stderr)
     names = [w.name for w in workers]
+    # Every worker answers once before anything is timed: PyTorch's start-up (importing torch) would
+    # otherwise run beside the first measurements.
+    for w in workers:
+        w.ask("rss")
+
+    def measure(w, spec):
+        time.sleep(args.settle)
+        return w.ask(spec)
 
     raw = []
     gemm = {}
     for w in workers:
-        gemm[w.name] = statistics.median(w.ask(f"gemm {args.gemm}")["gflops"] for _ in range(args.repeat))
+        gemm[w.name] = statistics.median(measure(w, f"gemm {args.gemm}")["gflops"] for _ in range(args.repeat))
     peak = max(gemm.values())
     print(f"large GEMM ({args.gemm}^3), GFLOP/s: " + ", ".join(f"{n} {fmt(g)}" for n, g in gemm.items()), file=sys.stderr)
 
@@ -98,7 +110,7 @@ def main():
         for rep in range(args.repeat):
             for j in range(len(workers)):
                 w = workers[(rep + j) % len(workers)]
-                r = w.ask(row["spec"])
+                r = measure(w, row["spec"])
                 ms[w.name].append(r["ms"])
                 raw.append({"impl": w.name, "repeat": rep, **r})
         med = {n: statistics.median(v) for n, v in ms.items()}

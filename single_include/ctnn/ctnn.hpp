@@ -1499,10 +1499,17 @@ struct conv3_layout {
   std::size_t input, dy_rows, dy_full, weights;  // sizes of the four workspace parts
 };
 // The geometries these kernels take: 3x3, stride 1, the same padding of at most 2 on both axes, no
-// dilation, one group (every other convolution goes through gemm_conv.hpp).
+// dilation, one group, and at most `direct_conv3_max_channels` input channels (every other convolution
+// goes through gemm_conv.hpp). Wider inputs go to the batched im2col + GEMM, whose product is deep
+// enough (9 C) to run near the GEMM's rate: one forward + backward, 2 threads, quiet machine
+// (benchmarks/zoo, 2026-12-01), 128 -> 128 channels on 8x8 at batch 32: 35.3 ms direct, 23.7 ms GEMM;
+// on 7x7 at batch 128: 149 against 74 ms. At 64 channels neither wins everywhere (16x16 batch 32: 25.0
+// direct, 28.5 GEMM; batch 128: 148 against 111; 56x56 batch 4: 36.8 against 43.0; the 32-64-channel VGG
+// step 60.5 against 82.1), so 64 stays direct.
+inline constexpr std::size_t direct_conv3_max_channels = 64;
 inline bool direct_conv3(const conv_geometry& g) {
   return g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.PH == g.PW && g.PH <= 2 && g.DH == 1 && g.DW == 1 &&
-         g.groups == 1;
+         g.groups == 1 && g.C <= direct_conv3_max_channels;
 }
 inline conv3_layout layout3(const conv_geometry& g, std::size_t n) {
   conv3_layout l{};

@@ -429,6 +429,9 @@ inline std::vector<conv_case> conv_cases(std::uint64_t seed, std::size_t random)
   add("direct 3x3: 1x1 input, padding 2", 3, 2, 1, 1, 3, 3, 1, 2);
   add("direct 3x3: batch over 2 threads, TinyVGG-like", 8, 10, 14, 14, 10, 3, 1, 1);
   add("direct 3x3: odd everything", 7, 5, 13, 11, 7, 3, 1, 0);
+  // The channel bound (direct_conv3_max_channels = 64): 64 input channels direct, 65 through the GEMM.
+  add("direct 3x3: 64 input channels (the widest it takes)", 2, 64, 5, 6, 3, 3, 1, 1);
+  add("3x3 stride 1 with 65 input channels (not direct: the GEMM path)", 2, 65, 5, 6, 3, 3, 1, 1);
   // The generic path (im2col + GEMM): stride 2 with 3x3, 5x5 of the CIFAR tutorial, 1x1, 7x7, padding
   // beyond half the kernel.
   add("3x3 stride 2 (generic path)", 3, 2, 7, 7, 3, 3, 2, 0);
