@@ -1939,8 +1939,9 @@ void gebp_part(std::size_t n, std::size_t k, float alpha, const float* a, std::s
   const Index mc = std::min(cols, bl.mc), nc = std::min(rows, bl.nc);
   const std::size_t size_a = static_cast<std::size_t>(bl.kc * mc), size_b = static_cast<std::size_t>(bl.kc * nc);
   constexpr std::size_t align = 16;  // floats: 64 bytes
-  float* space = thread_packing((size_a + align - 1) / align * align + size_b);
-  fixed_blocking blocking(bl.kc, mc, nc, space, space + (size_a + align - 1) / align * align);
+  const std::size_t b_at = (size_a + align - 1) / align * align;  // B's panel after A's, 64-byte aligned
+  float* space = thread_packing(b_at + size_b);
+  fixed_blocking blocking(bl.kc, mc, nc, space, space + b_at);
   // op(A) rows r0.. : row-major A [m, k] (stride k) starts at row r0; A^T stored [k, m] (stride m) at column r0.
   const float* a0 = LhsOrder == Eigen::RowMajor ? a + r0 * a_stride : a + r0;
   // op(B) columns c0.. : row-major B [k, n] (stride n) at column c0; B^T stored [n, k] (stride k) at row c0.
