@@ -2025,12 +2025,40 @@ inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::
 //   forward          each output value is computed by exactly one unit;
 //   weight gradient  sum over the units of dY_u col_u^T, gathered in a fixed number of `lanes` (runs of
 //                    consecutive units, one partial sum each, threads taking whole lanes) added in order;
-//   input gradient   per sample (col2im of one sample touches only its own dx), W^T dY_i then col2im,
-//                    samples split over threads; a batch smaller than the thread count runs its samples
-//                    in order with the GEMM itself split (gemm() is thread-count independent too).
+//   input gradient   per sample (col2im of one sample touches only its own dx), in chunks of whole
+//                    output rows of about a unit's width: W^T dY_chunk, then col2im of the chunk, chunks
+//                    in order; samples split over threads; a batch smaller than the thread count runs its
+//                    samples in order with the GEMM itself split (gemm() is thread-count independent too).
+// im2col and col2im compute which taps of a row segment fall in the padding (tap_range) instead of
+// testing each element, so a segment is a zero fill, one copy and a zero fill.
 // Scratch buffers are per thread and grow to one unit's size, not the batch's: the layer's workspace
 // for this path is empty, so an evaluation batch of 1000 costs no backward-sized memory.
 
+
+// ---- ctnn/backend/eigen/taps.hpp ----
+// Which taps of a window row fall inside the input, for the Eigen backend's im2col, col2im and pooling:
+// computed once per row segment rather than tested per element, so a segment becomes a zero (or
+// -infinity) fill, one copy or vector loop, and another fill.
+
+namespace ctnn::backend::eigen_kernels {
+
+// Output columns q in [0, run) read input column first + q s; those in [lo, hi) fall inside [0, W), the
+// others in the padding (lo == hi: none inside).
+struct tap_range {
+  std::size_t lo, hi;
+};
+inline tap_range taps_inside(std::ptrdiff_t first, std::ptrdiff_t s, std::size_t run, std::ptrdiff_t W) {
+  const std::ptrdiff_t r = static_cast<std::ptrdiff_t>(run);
+  if (s == 1) {
+    const std::ptrdiff_t lo = std::clamp<std::ptrdiff_t>(-first, 0, r), hi = std::clamp<std::ptrdiff_t>(W - first, lo, r);
+    return {static_cast<std::size_t>(lo), static_cast<std::size_t>(hi)};
+  }
+  const std::ptrdiff_t lo = first >= 0 ? 0 : std::min(r, (-first + s - 1) / s);
+  const std::ptrdiff_t hi = first >= W ? 0 : std::min(r, (W - 1 - first) / s + 1);
+  return {static_cast<std::size_t>(lo), static_cast<std::size_t>(std::max(lo, hi))};
+}
+
+}  // namespace ctnn::backend::eigen_kernels
 
 namespace ctnn::backend::eigen_kernels {
 
@@ -2069,6 +2097,7 @@ inline void im2col_columns(const conv_geometry& g, const gemm_conv_plan& p, cons
                            std::size_t j0, std::size_t j1, float* col) {
   const std::size_t cols = j1 - j0;
   const auto H = static_cast<std::ptrdiff_t>(g.H), W = static_cast<std::ptrdiff_t>(g.W);
+  const auto sw = static_cast<std::ptrdiff_t>(g.SW);
   for (std::size_t j = j0; j < j1;) {
     // one run of columns: sample i, output row oh, output columns [ow0, ow1)
     const std::size_t i = j / p.positions, at = j % p.positions, oh = at / g.Wo, ow0 = at % g.Wo;
@@ -2077,26 +2106,53 @@ inline void im2col_columns(const conv_geometry& g, const gemm_conv_plan& p, cons
     for (std::size_t c = 0; c < p.cg; ++c)
       for (std::size_t ki = 0; ki < g.KH; ++ki) {
         const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.SH + ki * g.DH) - static_cast<std::ptrdiff_t>(g.PH);
+        float* row = col + (c * g.KH + ki) * g.KW * cols + out;
+        if (ih < 0 || ih >= H) {
+          for (std::size_t kj = 0; kj < g.KW; ++kj) std::fill_n(row + kj * cols, run, 0.0f);
+          continue;
+        }
+        const float* src = xi + (c * g.H + static_cast<std::size_t>(ih)) * g.W;
         for (std::size_t kj = 0; kj < g.KW; ++kj) {
-          float* dst = col + ((c * g.KH + ki) * g.KW + kj) * cols + out;
-          if (ih < 0 || ih >= H) {
-            std::fill_n(dst, run, 0.0f);
-            continue;
-          }
-          const float* src = xi + (c * g.H + static_cast<std::size_t>(ih)) * g.W;
+          float* dst = row + kj * cols;
           const std::ptrdiff_t first = static_cast<std::ptrdiff_t>(ow0 * g.SW + kj * g.DW) - static_cast<std::ptrdiff_t>(g.PW);
-          const auto sw = static_cast<std::ptrdiff_t>(g.SW);
-          if (sw == 1 && first >= 0 && first + static_cast<std::ptrdiff_t>(run) <= W) {
-            std::memcpy(dst, src + first, run * sizeof(float));
-            continue;
-          }
-          for (std::size_t q = 0; q < run; ++q) {
-            const std::ptrdiff_t iw = first + static_cast<std::ptrdiff_t>(q) * sw;
-            dst[q] = iw >= 0 && iw < W ? src[iw] : 0.0f;
-          }
+          const tap_range t = taps_inside(first, sw, run, W);
+          std::fill_n(dst, t.lo, 0.0f);
+          if (sw == 1) std::memcpy(dst + t.lo, src + first + static_cast<std::ptrdiff_t>(t.lo), (t.hi - t.lo) * sizeof(float));
+          else
+            for (std::size_t q = t.lo; q < t.hi; ++q) dst[q] = src[first + static_cast<std::ptrdiff_t>(q) * sw];
+          std::fill_n(dst + t.hi, run - t.hi, 0.0f);
         }
       }
     j += run;
+  }
+}
+
+// dx_i[cg, H, W] += col2im(colgrad) for the columns [a0, a1) of one sample's positions (colgrad holds
+// them as [patch, a1 - a0]): the transpose of im2col_columns, by the same tap ranges.
+inline void col2im_columns(const conv_geometry& g, const gemm_conv_plan& p, const float* colgrad, std::size_t a0,
+                           std::size_t a1, float* dxi) {
+  const std::size_t cols = a1 - a0;
+  const auto H = static_cast<std::ptrdiff_t>(g.H), W = static_cast<std::ptrdiff_t>(g.W);
+  const auto sw = static_cast<std::ptrdiff_t>(g.SW);
+  for (std::size_t at = a0; at < a1;) {
+    const std::size_t oh = at / g.Wo, ow0 = at % g.Wo, run = std::min(g.Wo, ow0 + (a1 - at)) - ow0, out = at - a0;
+    for (std::size_t kj = 0; kj < g.KW; ++kj) {
+      const std::ptrdiff_t first = static_cast<std::ptrdiff_t>(ow0 * g.SW + kj * g.DW) - static_cast<std::ptrdiff_t>(g.PW);
+      const tap_range t = taps_inside(first, sw, run, W);
+      if (t.lo == t.hi) continue;
+      for (std::size_t c = 0; c < p.cg; ++c)
+        for (std::size_t ki = 0; ki < g.KH; ++ki) {
+          const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.SH + ki * g.DH) - static_cast<std::ptrdiff_t>(g.PH);
+          if (ih < 0 || ih >= H) continue;
+          const float* __restrict src = colgrad + ((c * g.KH + ki) * g.KW + kj) * cols + out;
+          float* __restrict dst = dxi + (c * g.H + static_cast<std::size_t>(ih)) * g.W + first;
+          if (sw == 1)
+            for (std::size_t q = t.lo; q < t.hi; ++q) dst[q] += src[q];
+          else
+            for (std::size_t q = t.lo; q < t.hi; ++q) dst[static_cast<std::ptrdiff_t>(q) * sw] += src[q];
+        }
+    }
+    at += run;
   }
 }
 
@@ -2205,24 +2261,31 @@ inline void gemm_conv2d_backward(const conv_geometry& g, std::size_t n, const fl
     }
   }
   if (!dx) return;
-  // Input gradient, sample by sample: colgrad = W_g^T dY_ig, then col2im into dx_i.
-  auto input_grad = [&](std::size_t i, float* colgrad) {
+  // Input gradient, sample by sample (col2im of one sample touches only its own dx), each sample in
+  // chunks of whole output rows of about a unit's width: colgrad = W_g^T dY_chunk (built in L2-sized
+  // scratch, not a whole sample's [patch, positions] columns), then col2im into dx_i, chunks in order.
+  const std::size_t rows_per_chunk = std::max<std::size_t>(1, p.width / std::max<std::size_t>(g.Wo, 1));
+  const std::size_t chunk = std::min(p.positions, rows_per_chunk * g.Wo);
+  auto input_grad = [&](std::size_t i) {
+    float* colgrad = gemm_conv_scratch(2, p.patch * chunk);
+    float* d = gemm_conv_scratch(1, p.ocg * chunk);
     float* dxi = dx + i * in_size;
     std::fill_n(dxi, in_size, 0.0f);
-    for (std::size_t grp = 0; grp < g.groups; ++grp) {
-      gemm(true, false, p.patch, p.positions, p.ocg, 1.0f, weight + grp * wsize,
-           dy + (i * g.OC + grp * p.ocg) * p.positions, 0.0f, colgrad);
-      host_ops<float>::col2im(colgrad, p.cg, g, dxi + grp * p.cg * g.H * g.W);
-    }
+    for (std::size_t grp = 0; grp < g.groups; ++grp)
+      for (std::size_t a0 = 0; a0 < p.positions; a0 += chunk) {
+        const std::size_t a1 = std::min(p.positions, a0 + chunk), cols = a1 - a0;
+        const float* dyi = dy + (i * g.OC + grp * p.ocg) * p.positions;
+        for (std::size_t o = 0; o < p.ocg; ++o) std::memcpy(d + o * cols, dyi + o * p.positions + a0, cols * sizeof(float));
+        gemm(true, false, p.patch, cols, p.ocg, 1.0f, weight + grp * wsize, d, 0.0f, colgrad);
+        col2im_columns(g, p, colgrad, a0, a1, dxi + grp * p.cg * g.H * g.W);
+      }
   };
   if (n >= get_num_threads()) {
     split_items(n, flop, [&](std::size_t first, std::size_t last) {
-      float* colgrad = gemm_conv_scratch(2, p.patch * p.positions);
-      for (std::size_t i = first; i < last; ++i) input_grad(i, colgrad);
+      for (std::size_t i = first; i < last; ++i) input_grad(i);
     });
   } else {
-    float* colgrad = gemm_conv_scratch(2, p.patch * p.positions);
-    for (std::size_t i = 0; i < n; ++i) input_grad(i, colgrad);
+    for (std::size_t i = 0; i < n; ++i) input_grad(i);
   }
 }
 
@@ -2315,7 +2378,8 @@ inline void adam_update(std::size_t n, float* param, const float* grad, float* m
 
 // ---- ctnn/backend/eigen/pooling.hpp ----
 // Max pooling for the Eigen backend: planes split over threads; 2x2 windows of stride 2 without a
-// scalar search.
+// scalar search, every other window (any size, stride, padding, dilation) an output row at a time with
+// the taps' ranges computed (taps.hpp), vectorised along the row.
 
 
 namespace ctnn::backend::eigen_kernels {
@@ -2350,6 +2414,86 @@ inline void maxpool2x2(const float* x, std::size_t planes, std::size_t H, std::s
     }
 }
 
+// Any window (size, stride, padding, dilation) over `planes` planes of one channel each, an output row
+// at a time. The host loop's rule, as selects: the taps are visited in its order (row by row, column by
+// column) and a tap wins over the best so far if it is larger, if it is a NaN and the best is not, or if
+// it is the first tap inside the input (a window of -infinity). So values and argmax equal host_ops' bit
+// for bit, and the gradient lands on the same element.
+//   The outputs whose whole window lies inside the row (from taps_inside) are computed a packet at a time,
+// tracking the winning tap's number (a float, exact far beyond any window's size) beside the value; the
+// columns nearer the edges one by one, testing each tap.
+inline void maxpool_rows(const pool_geometry& g, const float* x, std::size_t planes, float* y, std::int32_t* argmax) {
+  using namespace Eigen::internal;
+  const std::size_t H = g.H, W = g.W, Ho = g.Ho, Wo = g.Wo, KW = g.KW;
+  const auto sw = static_cast<std::ptrdiff_t>(g.SW), pw = static_cast<std::ptrdiff_t>(g.PW);
+  const auto dw = static_cast<std::ptrdiff_t>(g.DW), w = static_cast<std::ptrdiff_t>(W);
+  // Output columns whose every tap column is inside: those of the first tap column and of the last.
+  const tap_range left = taps_inside(-pw, sw, Wo, w), right = taps_inside(static_cast<std::ptrdiff_t>(KW - 1) * dw - pw, sw, Wo, w);
+  const std::size_t inner_lo = left.lo, inner_hi = std::max(inner_lo, right.hi);
+  const std::size_t packed_hi = inner_lo + (inner_hi - inner_lo) / lanes * lanes;
+  const float none = -std::numeric_limits<float>::infinity();
+  for (std::size_t p = 0; p < planes; ++p) {
+    const float* xp = x + p * H * W;
+    for (std::size_t oh = 0; oh < Ho; ++oh) {
+      float* yr = y + (p * Ho + oh) * Wo;
+      std::int32_t* ar = argmax + (p * Ho + oh) * Wo;
+      const std::ptrdiff_t top = static_cast<std::ptrdiff_t>(oh * g.SH) - static_cast<std::ptrdiff_t>(g.PH);
+      // One output column, every tap tested.
+      auto one = [&](std::size_t ow) {
+        float best = none;
+        std::int32_t at = -1;
+        for (std::size_t ki = 0; ki < g.KH; ++ki) {
+          const std::ptrdiff_t ih = top + static_cast<std::ptrdiff_t>(ki * g.DH);
+          if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(H)) continue;
+          for (std::size_t kj = 0; kj < KW; ++kj) {
+            const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow) * sw + static_cast<std::ptrdiff_t>(kj) * dw - pw;
+            if (iw < 0 || iw >= w) continue;
+            const float v = xp[ih * w + iw];
+            const bool take = v > best || (v != v && best == best) || at < 0;
+            best = take ? v : best;
+            at = take ? static_cast<std::int32_t>(ih * w + iw) : at;
+          }
+        }
+        yr[ow] = best;
+        ar[ow] = at;
+      };
+      for (std::size_t ow = 0; ow < inner_lo; ++ow) one(ow);
+      for (std::size_t ow = inner_lo; ow < packed_hi; ow += lanes) {
+        packet best = pset1<packet>(none), tap = pset1<packet>(-1.0f);
+        const packet zero = pzero(best);
+        for (std::size_t ki = 0; ki < g.KH; ++ki) {
+          const std::ptrdiff_t ih = top + static_cast<std::ptrdiff_t>(ki * g.DH);
+          if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(H)) continue;
+          const float* row = xp + ih * w + static_cast<std::ptrdiff_t>(ow) * sw - pw;
+          for (std::size_t kj = 0; kj < KW; ++kj) {
+            const float* from = row + static_cast<std::ptrdiff_t>(kj) * dw;
+            const packet v = sw == 1 ? ploadu<packet>(from) : pgather<float, packet>(from, static_cast<Eigen::Index>(sw));
+            const packet larger = pcmp_lt(best, v);
+            const packet nan_over_number = pandnot(pcmp_eq(best, best), pcmp_eq(v, v));
+            const packet take = por(por(larger, nan_over_number), pcmp_lt(tap, zero));
+            best = pselect(take, v, best);
+            tap = pselect(take, pset1<packet>(static_cast<float>(ki * KW + kj)), tap);
+          }
+        }
+        pstoreu(yr + ow, best);
+        alignas(64) float taps[lanes];
+        pstore(taps, tap);
+        for (std::size_t l = 0; l < lanes; ++l) {
+          if (taps[l] < 0.0f) {
+            ar[ow + l] = -1;
+            continue;
+          }
+          const auto t = static_cast<std::size_t>(taps[l]);
+          const std::ptrdiff_t ih = top + static_cast<std::ptrdiff_t>(t / KW * g.DH);
+          const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow + l) * sw + static_cast<std::ptrdiff_t>(t % KW) * dw - pw;
+          ar[ow + l] = static_cast<std::int32_t>(ih * w + iw);
+        }
+      }
+      for (std::size_t ow = packed_hi; ow < Wo; ++ow) one(ow);
+    }
+  }
+}
+
 // The op set's signatures; each thread's part is a run of whole planes (a geometry of one channel).
 inline void maxpool_forward(const pool_geometry& g, std::size_t n, const float* x, float* y, std::int32_t* argmax) {
   const std::size_t H = g.H, W = g.W, Ho = g.Ho, Wo = g.Wo;
@@ -2362,7 +2506,7 @@ inline void maxpool_forward(const pool_geometry& g, std::size_t n, const float* 
                           g.DW == 1 && Ho == H / 2 && Wo == W / 2;
   detail::parallel_chunks(n * g.C, elementwise_grain / static_cast<double>(H * W), 1, [&](std::size_t lo, std::size_t hi) {
     if (two_by_two) return maxpool2x2(x + lo * H * W, hi - lo, H, W, Ho, Wo, y + lo * Ho * Wo, argmax + lo * Ho * Wo);
-    host_ops<float>::maxpool_forward(plane, hi - lo, x + lo * H * W, y + lo * Ho * Wo, argmax + lo * Ho * Wo);
+    maxpool_rows(plane, x + lo * H * W, hi - lo, y + lo * Ho * Wo, argmax + lo * Ho * Wo);
   });
 }
 inline void maxpool_backward(const pool_geometry& g, std::size_t n, const float* dy, const std::int32_t* argmax,

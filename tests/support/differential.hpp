@@ -126,7 +126,7 @@ inline host_values constant_values(std::size_t n, double c) { return host_values
 inline const double nan = std::numeric_limits<double>::quiet_NaN();
 inline const double inf = std::numeric_limits<double>::infinity();
 // Inputs for a data mode: plain in [-1, 1]; wide in [-w, w]; ties: a few distinct values; non-finite:
-// plain with about 1 in 6 values NaN, +inf or -inf.
+// plain with about 1 in 6 values NaN, +inf or -inf; mostly -inf: 7 in 8 values -inf (whole windows of it).
 inline host_values mode_values(rng& r, std::size_t n, values mode, double wide = 100) {
   host_values v;
   switch (mode) {
@@ -140,6 +140,13 @@ inline host_values mode_values(rng& r, std::size_t n, values mode, double wide =
       v = uniform_values(r, n, -1, 1);
       for (auto& x : v)
         if (r.chance(1.0 / 6)) x = r.pick<double>({nan, inf, -inf});
+      return v;
+    }
+    case values::mostly_minus_infinity: {  // 7 in 8 values -inf, the rest NaN or plain
+      v = uniform_values(r, n, -1, 1);
+      for (auto& x : v)
+        if (!r.chance(1.0 / 8)) x = -inf;
+        else if (r.chance(0.3)) x = nan;
       return v;
     }
     default: return uniform_values(r, n, -1, 1);

@@ -108,13 +108,14 @@ inline std::size_t linear_width(rng& r) {
 
 // How the input values of a case are drawn: `any` lets the case's data stream choose; the named cases of
 // the ops with data-dependent branches fix it.
-enum class values { any = -1, plain = 0, wide, ties, nonfinite };
+enum class values { any = -1, plain = 0, wide, ties, nonfinite, mostly_minus_infinity };
 inline const char* values_name(values v) {
   switch (v) {
     case values::plain: return "plain";
     case values::wide: return "wide range";
     case values::ties: return "ties";
     case values::nonfinite: return "NaN/inf";
+    case values::mostly_minus_infinity: return "mostly -inf";
     default: return "any";
   }
 }
@@ -324,6 +325,18 @@ inline std::vector<pool_case> pool_cases(std::uint64_t seed, const std::string& 
     v.push_back(square_pool("ties, overlapping windows", 5, 8, 9, k, 1, 1, values::ties));
     v.push_back(square_pool("NaN and -inf, overlapping windows", 5, 8, 9, k, 1, 1, values::nonfinite));
   }
+  // The general path's packet interior (eigen maxpool_rows): outputs whose window lies inside the row
+  // are computed 8 at a time (a gather for stride 2), the columns nearer the edges one by one. Interiors
+  // of 7, 8, 9, 17 columns at stride 1, 16 and 17 at stride 2, with ties and NaN/-inf inside them.
+  for (std::size_t w : {9, 10, 11, 19}) v.push_back(square_pool("packet interior, 3x3 stride 1", 3, 5, w, 3, 1, 1));
+  for (std::size_t w : {35, 37}) v.push_back(square_pool("packet interior, 3x3 stride 2", 3, 5, w, 3, 2, 1));
+  for (std::size_t stride : {1, 2}) {
+    v.push_back(square_pool("packet interior with ties", 4, 6, 40, 3, stride, 1, values::ties));
+    v.push_back(square_pool("packet interior with NaN and -inf", 4, 6, 40, 3, stride, 1, values::nonfinite));
+  }
+  // Windows of -infinity only (the first tap inside wins), on the 2x2 kernel and the packet interior.
+  v.push_back(square_pool("windows of -inf only, 2x2", 4, 8, 40, 2, 2, 0, values::mostly_minus_infinity));
+  v.push_back(square_pool("windows of -inf only, packet interior", 4, 6, 40, 3, 1, 1, values::mostly_minus_infinity));
   rng r = stream(seed, op, 0);
   for (std::size_t i = 0; i < random; ++i) {
     pool_case c = square_pool("random", r.between(1, 70) * r.between(1, 17), map_side(r), map_side(r), 2, 2, 0);
@@ -458,6 +471,15 @@ inline std::vector<conv_case> conv_cases(std::uint64_t seed, std::size_t random)
   add("batched im2col: 1x1 stride 2", 5, 8, 9, 9, 4, 1, 2, 0);
   add_shape("batched im2col: 7x7 dilation 2, the largest kernel", 2, {2, 15, 17, 3, 7, 7, 1, 1, 3, 3, 2, 2});
   add_shape("batched im2col: 3 groups of 5x5 over 6 units", 5, {6, 11, 11, 9, 5, 5, 1, 1, 2, 2, 1, 1, 3});
+  // im2col's and col2im's tap ranges (a segment of a row is zeros, a copy, zeros, computed from the first
+  // tap): strides whose first in-range tap is not a multiple of the stride away, segments wholly in the
+  // padding, a dilated kernel wider than the padded row allows but one tap.
+  add_shape("tap ranges: 5x5 stride 3, padding 4 (segments starting and ending in padding)", 2, {2, 10, 11, 3, 5, 5, 3, 3, 4, 4});
+  add_shape("tap ranges: 7x7 dilation 2 on a 2-wide map, padding 6 (whole segments out of range)", 2, {2, 3, 2, 3, 7, 7, 1, 1, 6, 6, 2, 2});
+  add_shape("tap ranges: 3x7, stride 1x4, padding 0x5", 3, {3, 6, 13, 2, 3, 7, 1, 4, 0, 5});
+  // The input gradient in chunks of whole output rows of about a unit's width: a remainder chunk
+  // (81 = 63 + 18 positions, above), and rows wider than a unit (16-column units, 20-column rows).
+  add("input gradient: output rows wider than a unit (a chunk is one row)", 1, 340, 24, 24, 2, 5, 1, 0);
   rng r = stream(seed, "conv", 0);
   for (std::size_t i = 0; i < random; ++i) {
     conv_shape s{r.between(1, 17), map_side(r), map_side(r), r.between(1, 17), 3, 3, 1, 1, 0, 0};

@@ -13,9 +13,12 @@
 //   forward          each output value is computed by exactly one unit;
 //   weight gradient  sum over the units of dY_u col_u^T, gathered in a fixed number of `lanes` (runs of
 //                    consecutive units, one partial sum each, threads taking whole lanes) added in order;
-//   input gradient   per sample (col2im of one sample touches only its own dx), W^T dY_i then col2im,
-//                    samples split over threads; a batch smaller than the thread count runs its samples
-//                    in order with the GEMM itself split (gemm() is thread-count independent too).
+//   input gradient   per sample (col2im of one sample touches only its own dx), in chunks of whole
+//                    output rows of about a unit's width: W^T dY_chunk, then col2im of the chunk, chunks
+//                    in order; samples split over threads; a batch smaller than the thread count runs its
+//                    samples in order with the GEMM itself split (gemm() is thread-count independent too).
+// im2col and col2im compute which taps of a row segment fall in the padding (tap_range) instead of
+// testing each element, so a segment is a zero fill, one copy and a zero fill.
 // Scratch buffers are per thread and grow to one unit's size, not the batch's: the layer's workspace
 // for this path is empty, so an evaluation batch of 1000 costs no backward-sized memory.
 #include <algorithm>
@@ -27,6 +30,7 @@
 #include "../backend.hpp"
 #include "gemm.hpp"
 #include "reductions.hpp"
+#include "taps.hpp"
 #include "work_split.hpp"
 
 namespace ctnn::backend::eigen_kernels {
@@ -66,6 +70,7 @@ inline void im2col_columns(const conv_geometry& g, const gemm_conv_plan& p, cons
                            std::size_t j0, std::size_t j1, float* col) {
   const std::size_t cols = j1 - j0;
   const auto H = static_cast<std::ptrdiff_t>(g.H), W = static_cast<std::ptrdiff_t>(g.W);
+  const auto sw = static_cast<std::ptrdiff_t>(g.SW);
   for (std::size_t j = j0; j < j1;) {
     // one run of columns: sample i, output row oh, output columns [ow0, ow1)
     const std::size_t i = j / p.positions, at = j % p.positions, oh = at / g.Wo, ow0 = at % g.Wo;
@@ -74,26 +79,53 @@ inline void im2col_columns(const conv_geometry& g, const gemm_conv_plan& p, cons
     for (std::size_t c = 0; c < p.cg; ++c)
       for (std::size_t ki = 0; ki < g.KH; ++ki) {
         const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.SH + ki * g.DH) - static_cast<std::ptrdiff_t>(g.PH);
+        float* row = col + (c * g.KH + ki) * g.KW * cols + out;
+        if (ih < 0 || ih >= H) {
+          for (std::size_t kj = 0; kj < g.KW; ++kj) std::fill_n(row + kj * cols, run, 0.0f);
+          continue;
+        }
+        const float* src = xi + (c * g.H + static_cast<std::size_t>(ih)) * g.W;
         for (std::size_t kj = 0; kj < g.KW; ++kj) {
-          float* dst = col + ((c * g.KH + ki) * g.KW + kj) * cols + out;
-          if (ih < 0 || ih >= H) {
-            std::fill_n(dst, run, 0.0f);
-            continue;
-          }
-          const float* src = xi + (c * g.H + static_cast<std::size_t>(ih)) * g.W;
+          float* dst = row + kj * cols;
           const std::ptrdiff_t first = static_cast<std::ptrdiff_t>(ow0 * g.SW + kj * g.DW) - static_cast<std::ptrdiff_t>(g.PW);
-          const auto sw = static_cast<std::ptrdiff_t>(g.SW);
-          if (sw == 1 && first >= 0 && first + static_cast<std::ptrdiff_t>(run) <= W) {
-            std::memcpy(dst, src + first, run * sizeof(float));
-            continue;
-          }
-          for (std::size_t q = 0; q < run; ++q) {
-            const std::ptrdiff_t iw = first + static_cast<std::ptrdiff_t>(q) * sw;
-            dst[q] = iw >= 0 && iw < W ? src[iw] : 0.0f;
-          }
+          const tap_range t = taps_inside(first, sw, run, W);
+          std::fill_n(dst, t.lo, 0.0f);
+          if (sw == 1) std::memcpy(dst + t.lo, src + first + static_cast<std::ptrdiff_t>(t.lo), (t.hi - t.lo) * sizeof(float));
+          else
+            for (std::size_t q = t.lo; q < t.hi; ++q) dst[q] = src[first + static_cast<std::ptrdiff_t>(q) * sw];
+          std::fill_n(dst + t.hi, run - t.hi, 0.0f);
         }
       }
     j += run;
+  }
+}
+
+// dx_i[cg, H, W] += col2im(colgrad) for the columns [a0, a1) of one sample's positions (colgrad holds
+// them as [patch, a1 - a0]): the transpose of im2col_columns, by the same tap ranges.
+inline void col2im_columns(const conv_geometry& g, const gemm_conv_plan& p, const float* colgrad, std::size_t a0,
+                           std::size_t a1, float* dxi) {
+  const std::size_t cols = a1 - a0;
+  const auto H = static_cast<std::ptrdiff_t>(g.H), W = static_cast<std::ptrdiff_t>(g.W);
+  const auto sw = static_cast<std::ptrdiff_t>(g.SW);
+  for (std::size_t at = a0; at < a1;) {
+    const std::size_t oh = at / g.Wo, ow0 = at % g.Wo, run = std::min(g.Wo, ow0 + (a1 - at)) - ow0, out = at - a0;
+    for (std::size_t kj = 0; kj < g.KW; ++kj) {
+      const std::ptrdiff_t first = static_cast<std::ptrdiff_t>(ow0 * g.SW + kj * g.DW) - static_cast<std::ptrdiff_t>(g.PW);
+      const tap_range t = taps_inside(first, sw, run, W);
+      if (t.lo == t.hi) continue;
+      for (std::size_t c = 0; c < p.cg; ++c)
+        for (std::size_t ki = 0; ki < g.KH; ++ki) {
+          const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.SH + ki * g.DH) - static_cast<std::ptrdiff_t>(g.PH);
+          if (ih < 0 || ih >= H) continue;
+          const float* __restrict src = colgrad + ((c * g.KH + ki) * g.KW + kj) * cols + out;
+          float* __restrict dst = dxi + (c * g.H + static_cast<std::size_t>(ih)) * g.W + first;
+          if (sw == 1)
+            for (std::size_t q = t.lo; q < t.hi; ++q) dst[q] += src[q];
+          else
+            for (std::size_t q = t.lo; q < t.hi; ++q) dst[static_cast<std::ptrdiff_t>(q) * sw] += src[q];
+        }
+    }
+    at += run;
   }
 }
 
@@ -202,24 +234,31 @@ inline void gemm_conv2d_backward(const conv_geometry& g, std::size_t n, const fl
     }
   }
   if (!dx) return;
-  // Input gradient, sample by sample: colgrad = W_g^T dY_ig, then col2im into dx_i.
-  auto input_grad = [&](std::size_t i, float* colgrad) {
+  // Input gradient, sample by sample (col2im of one sample touches only its own dx), each sample in
+  // chunks of whole output rows of about a unit's width: colgrad = W_g^T dY_chunk (built in L2-sized
+  // scratch, not a whole sample's [patch, positions] columns), then col2im into dx_i, chunks in order.
+  const std::size_t rows_per_chunk = std::max<std::size_t>(1, p.width / std::max<std::size_t>(g.Wo, 1));
+  const std::size_t chunk = std::min(p.positions, rows_per_chunk * g.Wo);
+  auto input_grad = [&](std::size_t i) {
+    float* colgrad = gemm_conv_scratch(2, p.patch * chunk);
+    float* d = gemm_conv_scratch(1, p.ocg * chunk);
     float* dxi = dx + i * in_size;
     std::fill_n(dxi, in_size, 0.0f);
-    for (std::size_t grp = 0; grp < g.groups; ++grp) {
-      gemm(true, false, p.patch, p.positions, p.ocg, 1.0f, weight + grp * wsize,
-           dy + (i * g.OC + grp * p.ocg) * p.positions, 0.0f, colgrad);
-      host_ops<float>::col2im(colgrad, p.cg, g, dxi + grp * p.cg * g.H * g.W);
-    }
+    for (std::size_t grp = 0; grp < g.groups; ++grp)
+      for (std::size_t a0 = 0; a0 < p.positions; a0 += chunk) {
+        const std::size_t a1 = std::min(p.positions, a0 + chunk), cols = a1 - a0;
+        const float* dyi = dy + (i * g.OC + grp * p.ocg) * p.positions;
+        for (std::size_t o = 0; o < p.ocg; ++o) std::memcpy(d + o * cols, dyi + o * p.positions + a0, cols * sizeof(float));
+        gemm(true, false, p.patch, cols, p.ocg, 1.0f, weight + grp * wsize, d, 0.0f, colgrad);
+        col2im_columns(g, p, colgrad, a0, a1, dxi + grp * p.cg * g.H * g.W);
+      }
   };
   if (n >= get_num_threads()) {
     split_items(n, flop, [&](std::size_t first, std::size_t last) {
-      float* colgrad = gemm_conv_scratch(2, p.patch * p.positions);
-      for (std::size_t i = first; i < last; ++i) input_grad(i, colgrad);
+      for (std::size_t i = first; i < last; ++i) input_grad(i);
     });
   } else {
-    float* colgrad = gemm_conv_scratch(2, p.patch * p.positions);
-    for (std::size_t i = 0; i < n; ++i) input_grad(i, colgrad);
+    for (std::size_t i = 0; i < n; ++i) input_grad(i);
   }
 }
 
