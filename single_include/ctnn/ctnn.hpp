@@ -2092,6 +2092,14 @@ inline float* gemm_conv_scratch(std::size_t which, std::size_t size) {
   return b.data();
 }
 
+// dst[q] = src[q s] for q in [0, count): a packet gathered at a time (Eigen's pgather), then one by one.
+inline void strided_copy(const float* src, std::ptrdiff_t s, std::size_t count, float* dst) {
+  std::size_t q = 0;
+  for (; q + lanes <= count; q += lanes)
+    Eigen::internal::pstoreu(dst + q, Eigen::internal::pgather<float, packet>(src + static_cast<std::ptrdiff_t>(q) * s, static_cast<Eigen::Index>(s)));
+  for (; q < count; ++q) dst[q] = src[static_cast<std::ptrdiff_t>(q) * s];
+}
+
 // col[r, j - j0] for the im2col rows r of channels [c0, c0 + cg) and batch columns j in [j0, j1).
 inline void im2col_columns(const conv_geometry& g, const gemm_conv_plan& p, const float* x, std::size_t c0,
                            std::size_t j0, std::size_t j1, float* col) {
@@ -2119,7 +2127,7 @@ inline void im2col_columns(const conv_geometry& g, const gemm_conv_plan& p, cons
           std::fill_n(dst, t.lo, 0.0f);
           if (sw == 1) std::memcpy(dst + t.lo, src + first + static_cast<std::ptrdiff_t>(t.lo), (t.hi - t.lo) * sizeof(float));
           else
-            for (std::size_t q = t.lo; q < t.hi; ++q) dst[q] = src[first + static_cast<std::ptrdiff_t>(q) * sw];
+            strided_copy(src + first + static_cast<std::ptrdiff_t>(t.lo) * sw, sw, t.hi - t.lo, dst + t.lo);
           std::fill_n(dst + t.hi, run - t.hi, 0.0f);
         }
       }

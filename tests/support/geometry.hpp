@@ -477,6 +477,9 @@ inline std::vector<conv_case> conv_cases(std::uint64_t seed, std::size_t random)
   add_shape("tap ranges: 5x5 stride 3, padding 4 (segments starting and ending in padding)", 2, {2, 10, 11, 3, 5, 5, 3, 3, 4, 4});
   add_shape("tap ranges: 7x7 dilation 2 on a 2-wide map, padding 6 (whole segments out of range)", 2, {2, 3, 2, 3, 7, 7, 1, 1, 6, 6, 2, 2});
   add_shape("tap ranges: 3x7, stride 1x4, padding 0x5", 3, {3, 6, 13, 2, 3, 7, 1, 4, 0, 5});
+  // Strided segments are gathered a packet (8) at a time, then one by one: runs of 7, 8, 9, 16, 17 taps.
+  for (std::size_t run : {7, 8, 9, 16, 17}) add("strided im2col: rows of 7-17 taps at stride 2", 2, 3, 5, 2 * run + 1, 4, 3, 2, 0);
+  add("strided im2col: 17 taps at stride 3", 2, 3, 4, 51, 4, 3, 3, 0);
   // The input gradient in chunks of whole output rows of about a unit's width: a remainder chunk
   // (81 = 63 + 18 positions, above), and rows wider than a unit (16-column units, 20-column rows).
   add("input gradient: output rows wider than a unit (a chunk is one row)", 1, 340, 24, 24, 2, 5, 1, 0);
